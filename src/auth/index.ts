@@ -1,0 +1,10 @@
+export {
+  parseScope,
+  parseTokenList,
+  resolveAdminToken,
+  type Scope,
+  type ScopeType,
+  type Token,
+  TokenConfigError,
+  TokenStore,
+} from './tokens.js';

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Tinybird's scope types; a scope other than ADMIN names the resource it grants. */
+export type ScopeType = 'ADMIN' | 'DATASOURCES:APPEND' | 'DATASOURCES:READ' | 'PIPES:READ';
+
+export interface Scope {
+  type: ScopeType;
+  resource?: string;
+}
+
+export interface Token {
+  name: string;
+  token: string;
+  scopes: Scope[];
+}
+
+const SCOPE_TYPES: ScopeType[] = ['ADMIN', 'DATASOURCES:APPEND', 'DATASOURCES:READ', 'PIPES:READ'];
+
+export class TokenConfigError extends Error {
+  override name = 'TokenConfigError';
+}
+
+/** Parses "ADMIN" or "PIPES:READ:user_feature_usage" style scope strings. */
+export function parseScope(text: string): Scope {
+  const trimmed = text.trim();
+  if (trimmed === 'ADMIN') return { type: 'ADMIN' };
+  const type = SCOPE_TYPES.find((t) => t !== 'ADMIN' && trimmed.startsWith(`${t}:`));
+  const resource = type ? trimmed.slice(type.length + 1) : '';
+  if (!type || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(resource)) {
+    throw new TokenConfigError(
+      `bad scope "${text}": expected ADMIN, DATASOURCES:APPEND:<datasource>, DATASOURCES:READ:<datasource> or PIPES:READ:<pipe>`,
+    );
+  }
+  return { type, resource };
+}
+
+/** Parses TB_TOKENS: "name:token:SCOPE[,SCOPE...]" entries separated by ";". */
+export function parseTokenList(text: string | undefined): Token[] {
+  if (!text) return [];
+  return text
+    .split(';')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [name, token, ...rest] = entry.split(':');
+      const scopes = rest.join(':');
+      if (!name || !token || !scopes) {
+        throw new TokenConfigError(`bad TB_TOKENS entry "${entry}": expected name:token:SCOPE[,SCOPE...]`);
+      }
+      return { name, token, scopes: scopes.split(',').map(parseScope) };
+    });
+}
+
+/**
+ * The admin token: TB_ADMIN_TOKEN when set; otherwise one generated on first start and
+ * kept in DATA_DIR/admin-token so restarts (and the printed curl) keep working.
+ */
+export function resolveAdminToken(configured: string | undefined, dataDir: string): { token: string; generated: boolean } {
+  if (configured) return { token: configured, generated: false };
+  const file = join(dataDir, 'admin-token');
+  try {
+    const saved = readFileSync(file, 'utf8').trim();
+    if (saved) return { token: saved, generated: false };
+  } catch {
+    // first start: fall through and generate one
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const token = `p.${randomBytes(24).toString('base64url')}`;
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return { token, generated: true };
+}
+
+export class TokenStore {
+  private readonly byToken = new Map<string, Token>();
+
+  constructor(tokens: Token[]) {
+    for (const t of tokens) this.byToken.set(t.token, t);
+  }
+
+  list(): Token[] {
+    return [...this.byToken.values()];
+  }
+
+  find(token: string): Token | undefined {
+    return this.byToken.get(token);
+  }
+
+  /** True when the token holds ADMIN or the scope type on that resource. */
+  allows(token: Token, type: ScopeType, resource: string): boolean {
+    return token.scopes.some((s) => s.type === 'ADMIN' || (s.type === type && s.resource === resource));
+  }
+}

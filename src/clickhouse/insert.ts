@@ -1,0 +1,40 @@
+import { Readable } from 'node:stream';
+import type { ClickHouseClient } from '@clickhouse/client';
+
+/**
+ * Inserts JSON lines (one JSONEachRow row each, no trailing newline) as one INSERT.
+ * The bytes go to ClickHouse as they are: no parse and re-serialise on this path.
+ *
+ * dedupToken makes the insert idempotent: ClickHouse remembers recent tokens per table
+ * (non_replicated_deduplication_window) and drops a block it has already stored, in the
+ * table and, with deduplicate_blocks_in_dependent_materialized_views, in every view target.
+ * A retried batch must therefore carry the same token and the same rows.
+ */
+export async function insertJsonLines(
+  client: ClickHouseClient,
+  table: string,
+  lines: readonly string[],
+  dedupToken: string,
+): Promise<void> {
+  if (lines.length === 0) return;
+  const body = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+  const result = await client.exec({
+    query: `INSERT INTO ${table} FORMAT JSONEachRow`,
+    values: Readable.from([body]),
+    clickhouse_settings: {
+      insert_deduplicate: 1,
+      insert_deduplication_token: dedupToken,
+      deduplicate_blocks_in_dependent_materialized_views: 1,
+      input_format_skip_unknown_fields: 1,
+      // Yearly partitions keep this far below the limit; the bound stays as a guard.
+      max_partitions_per_insert_block: '1000',
+    },
+  });
+  // Drain the (empty) response so the connection is released.
+  result.stream.resume();
+  await new Promise<void>((resolve, reject) => {
+    result.stream.once('end', resolve);
+    result.stream.once('close', resolve);
+    result.stream.once('error', reject);
+  });
+}

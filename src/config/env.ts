@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+// Every setting the service reads, validated once at start. A wrong value stops the
+// process with a message naming the variable and what was expected (see loadConfig).
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+export const envSchema = z.object({
+  PORT: port.default(7181),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  ROLE: z.enum(['api', 'consumer', 'all']).default('all'),
+  TB_ADMIN_TOKEN: optionalString,
+  // Extra scoped tokens: "name:token:SCOPE[,SCOPE...];name2:token2:SCOPE" where SCOPE is
+  // ADMIN, DATASOURCES:APPEND:<ds>, DATASOURCES:READ:<ds> or PIPES:READ:<pipe>.
+  TB_TOKENS: optionalString,
+  CLICKHOUSE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a database name: letters, digits and _')
+    .default('default'),
+  KAFKA_BROKERS: optionalString,
+  KAFKA_TOPIC: z.string().min(1).default('feature_events'),
+  KAFKA_QUARANTINE_TOPIC: z.string().min(1).default('feature_events_quarantine'),
+  KAFKA_GROUP_ID: z.string().min(1).default('feature-events-loader'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('feature-events'),
+  // Micro-batching: a batch is inserted when it holds BATCH_MAX_ROWS rows or its oldest
+  // row has waited BATCH_MAX_WAIT_MS, whichever comes first.
+  BATCH_MAX_ROWS: positiveInt.default(50_000),
+  BATCH_MAX_WAIT_MS: positiveInt.default(200),
+  // Bytes accepted but not yet in ClickHouse; past this, ingest answers 503 + Retry-After.
+  MAX_PENDING_BYTES: positiveInt.default(256 * 1024 * 1024),
+  MAX_BODY_BYTES: positiveInt.default(10 * 1024 * 1024),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws ConfigError listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '?');
+      const got = env[name];
+      return `  ${name}=${got === undefined ? '(unset)' : JSON.stringify(got)}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const config = result.data;
+  if (config.ROLE !== 'all' && !config.CLICKHOUSE_URL) {
+    throw new ConfigError(
+      `invalid configuration:\n  ROLE=${config.ROLE}: split roles need CLICKHOUSE_URL. ` +
+        'Embedded chDB lets only one process open DATA_DIR, so with chDB run ROLE=all ' +
+        '(api and consumer in one process), or point CLICKHOUSE_URL at a ClickHouse server.',
+    );
+  }
+  if (config.ROLE !== 'all' && !config.KAFKA_BROKERS) {
+    throw new ConfigError(
+      `invalid configuration:\n  ROLE=${config.ROLE}: split roles need KAFKA_BROKERS ` +
+        '(without Kafka there is no queue between the api and the consumer).',
+    );
+  }
+  return config;
+}
