@@ -1,0 +1,3 @@
+export { type ClickHouseClient, createStorageClient, type StorageClient } from './client.js';
+export { insertJsonLines } from './insert.js';
+export { type Migration, MigrationError, type MigrationReport, migrate, readMigrations, splitStatements } from './migrate.js';
