@@ -13,14 +13,8 @@ export function tokenFrom(c: Context): string | undefined {
 
 export type AuthResult = { ok: true; token: Token } | { ok: false; response: Response };
 
-/** 401 without a token, 403 for an unknown token or one without the scope. */
-export function authorize(
-  c: Context,
-  store: TokenStore,
-  type: ScopeType,
-  resource: string,
-  documentation: string,
-): AuthResult {
+/** 401 without a token, 403 for a token we do not know. */
+export function identify(c: Context, store: TokenStore, documentation: string): AuthResult {
   const raw = tokenFrom(c);
   if (!raw) {
     return {
@@ -30,11 +24,32 @@ export function authorize(
   }
   const token = store.find(raw);
   if (!token) return { ok: false, response: jsonError(c, 403, 'Invalid token', documentation) };
-  if (!store.allows(token, type, resource)) {
-    return {
-      ok: false,
-      response: jsonError(c, 403, `The token "${token.name}" lacks the scope ${type}:${resource}`, documentation),
-    };
-  }
   return { ok: true, token };
+}
+
+/** 403 unless the token holds ADMIN or the scope on that resource. */
+export function requireScope(
+  c: Context,
+  store: TokenStore,
+  token: Token,
+  type: ScopeType,
+  resource: string,
+  documentation: string,
+): Response | undefined {
+  if (store.allows(token, type, resource)) return undefined;
+  return jsonError(c, 403, `The token "${token.name}" lacks the scope ${type}:${resource}`, documentation);
+}
+
+/** identify + requireScope in one step. */
+export function authorize(
+  c: Context,
+  store: TokenStore,
+  type: ScopeType,
+  resource: string,
+  documentation: string,
+): AuthResult {
+  const who = identify(c, store, documentation);
+  if (!who.ok) return who;
+  const denied = requireScope(c, store, who.token, type, resource, documentation);
+  return denied ? { ok: false, response: denied } : who;
 }

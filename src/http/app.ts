@@ -1,0 +1,107 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import type { TokenStore } from '../auth/index.js';
+import type { Log } from '../log/index.js';
+import type { EventSink } from '../queue/types.js';
+import { identify, requireScope } from './auth.js';
+import { DOCS, jsonError } from './errors.js';
+import { eventsRoute } from './events-route.js';
+
+/** What the running process knows about itself; routes read it on every request. */
+export interface ServiceState {
+  /** Set once migrations ran and the sink is open. */
+  sink?: EventSink;
+  ready: boolean;
+  startedAt: number;
+  stats?: () => Record<string, unknown>;
+}
+
+export interface AppDeps {
+  state: ServiceState;
+  tokens: TokenStore;
+  datasources: ReadonlySet<string>;
+  maxBodyBytes: number;
+  log: Log;
+  /** Extra sub-apps mounted under a path, e.g. the pipes at /v0/pipes. */
+  mounts?: { path: string; app: Hono | (() => Hono | undefined) }[];
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  // Browser trackers post JSON cross-origin: preflight must succeed.
+  app.use('/v0/*', cors({ origin: '*', allowHeaders: ['Authorization', 'Content-Type', 'Content-Encoding'] }));
+
+  app.get('/v0/health', (c) =>
+    c.json({ status: 'ok', ready: deps.state.ready, uptime_s: Math.round((Date.now() - deps.state.startedAt) / 1000) }),
+  );
+  // Readiness: false until migrations have run and the queue is open.
+  app.get('/v0/ready', (c) =>
+    deps.state.ready
+      ? c.json({ ready: true, ...deps.state.stats?.() })
+      : c.json({ ready: false, error: 'starting: migrations or queue not ready yet' }, 503),
+  );
+
+  app.use(
+    '/v0/events',
+    bodyLimit({
+      // The route enforces the exact limit while streaming; this guards the declared size early.
+      maxSize: deps.maxBodyBytes,
+      onError: (c) =>
+        jsonError(c, 413, `Request body is larger than ${deps.maxBodyBytes} bytes: split it into several requests`),
+    }),
+  );
+  app.route(
+    '/v0/events',
+    eventsRoute({
+      sink: () => (deps.state.ready ? deps.state.sink : undefined),
+      tokens: deps.tokens,
+      datasources: deps.datasources,
+      maxBodyBytes: deps.maxBodyBytes,
+      log: deps.log,
+    }),
+  );
+
+  app.get('/v0/tokens', (c) => {
+    const who = identify(c, deps.tokens, DOCS.tokens);
+    if (!who.ok) return who.response;
+    const denied = requireScope(c, deps.tokens, who.token, 'ADMIN', '', DOCS.tokens);
+    if (denied) return denied;
+    return c.json({
+      tokens: deps.tokens.list().map((t) => ({
+        name: t.name,
+        token: t.token,
+        scopes: t.scopes.map((s) => ({ type: s.type, resource: s.resource ?? null })),
+      })),
+    });
+  });
+
+  for (const mount of deps.mounts ?? []) {
+    if (typeof mount.app === 'function') {
+      const lazy = mount.app;
+      app.all(`${mount.path}/*`, (c) => {
+        const sub = lazy();
+        if (!sub) return jsonError(c, 503, 'Not ready yet, retry shortly', DOCS.pipes, { 'Retry-After': '1' });
+        const url = new URL(c.req.url);
+        url.pathname = url.pathname.slice(mount.path.length) || '/';
+        return sub.fetch(new Request(url, c.req.raw), c.env);
+      });
+      app.all(mount.path, (c) => {
+        const sub = lazy();
+        if (!sub) return jsonError(c, 503, 'Not ready yet, retry shortly', DOCS.pipes, { 'Retry-After': '1' });
+        const url = new URL(c.req.url);
+        url.pathname = '/';
+        return sub.fetch(new Request(url, c.req.raw), c.env);
+      });
+    } else {
+      app.route(mount.path, mount.app);
+    }
+  }
+
+  app.notFound((c) => jsonError(c, 404, `Not found: ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.onError((err, c) => {
+    deps.log('error', 'unhandled error', { error: err.message, path: new URL(c.req.url).pathname });
+    return jsonError(c, 500, 'Internal error');
+  });
+  return app;
+}

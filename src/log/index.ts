@@ -1,0 +1,1 @@
+export { createLog, type Log, type LogLevel, silentLog } from './logger.js';

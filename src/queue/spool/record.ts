@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import type { IngestRows } from '../types.js';
+
+// One spool record holds the rows of one request, framed so a torn write (the process
+// killed mid-write) is detected and dropped whole: [u32 length][u32 checksum][payload].
+// A request is acknowledged only after its record is fsynced, so a torn record was
+// never acknowledged and dropping it loses nothing that was promised.
+export const HEADER_BYTES = 8;
+
+function checksum(payload: Buffer): number {
+  return createHash('sha256').update(payload).digest().readUInt32LE(0);
+}
+
+/** Payload lines: "e" + event JSON or "q" + quarantine JSON, each ending in "\n". */
+export function encodeRecord(rows: IngestRows): Buffer {
+  let text = '';
+  for (const line of rows.events) text += `e${line}\n`;
+  for (const line of rows.quarantine) text += `q${line}\n`;
+  const payload = Buffer.from(text, 'utf8');
+  const header = Buffer.allocUnsafe(HEADER_BYTES);
+  header.writeUInt32LE(payload.length, 0);
+  header.writeUInt32LE(checksum(payload), 4);
+  return Buffer.concat([header, payload]);
+}
+
+export function decodePayload(payload: Buffer): IngestRows {
+  const rows: IngestRows = { events: [], quarantine: [] };
+  for (const line of payload.toString('utf8').split('\n')) {
+    if (line.startsWith('e')) rows.events.push(line.slice(1));
+    else if (line.startsWith('q')) rows.quarantine.push(line.slice(1));
+  }
+  return rows;
+}
+
+export interface DecodedRecord {
+  start: number;
+  end: number;
+  rows: IngestRows;
+}
+
+/**
+ * Reads whole, intact records from buf (a segment's bytes from `base`). Stops at the
+ * first incomplete or corrupt record and reports where the valid data ends.
+ */
+export function decodeRecords(buf: Buffer, base: number): { records: DecodedRecord[]; validEnd: number } {
+  const records: DecodedRecord[] = [];
+  let pos = 0;
+  while (pos + HEADER_BYTES <= buf.length) {
+    const length = buf.readUInt32LE(pos);
+    const end = pos + HEADER_BYTES + length;
+    if (end > buf.length) break;
+    const payload = buf.subarray(pos + HEADER_BYTES, end);
+    if (checksum(payload) !== buf.readUInt32LE(pos + 4)) break;
+    records.push({ start: base + pos, end: base + end, rows: decodePayload(payload) });
+    pos = end;
+  }
+  return { records, validEnd: base + pos };
+}

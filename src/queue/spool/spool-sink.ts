@@ -1,0 +1,233 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { insertBatch } from '../../consumer/insert-batch.js';
+import { type Acceptance, BackpressureError, type EventSink, type IngestRows } from '../types.js';
+import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { encodeRecord } from './record.js';
+import { type Position, SpoolLog } from './spool-log.js';
+
+export interface SpoolSinkOptions {
+  dir: string;
+  client: ClickHouseClient;
+  batchMaxRows: number;
+  batchMaxWaitMs: number;
+  maxPendingBytes: number;
+  segmentBytes?: number;
+  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+interface Chunk extends Position {
+  rows: IngestRows;
+  bytes: number;
+  committed?: { resolve: () => void; reject: (err: Error) => void };
+}
+
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 5_000;
+
+/**
+ * Embedded mode's queue. Why a durable spool rather than acknowledging after the insert:
+ * a 202 must survive a SIGKILL the next instant, and waiting for a ClickHouse insert per
+ * request would make every request pay a batch interval. So a request is acknowledged
+ * once its rows are fsynced to the spool (group-committed across concurrent requests);
+ * the batcher then inserts spool ranges into ClickHouse with a token derived from the
+ * byte range, and a restart replays whatever was not yet inserted. wait=true waits for
+ * the insert itself (200).
+ */
+export class SpoolSink implements EventSink {
+  private readonly log: SpoolLog;
+  private pending: Chunk[] = [];
+  private pendingRows = 0;
+  private pendingBytes = 0;
+  private timer?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
+  private closed = false;
+  private checkpoint: Checkpoint = { segment: 1, offset: 0 };
+
+  private constructor(private readonly options: SpoolSinkOptions) {
+    this.log = new SpoolLog(options.dir, options.segmentBytes);
+  }
+
+  /** Opens the spool and inserts whatever a previous process accepted but did not store. */
+  static async open(options: SpoolSinkOptions): Promise<SpoolSink> {
+    const sink = new SpoolSink(options);
+    await sink.recover();
+    return sink;
+  }
+
+  private async recover(): Promise<void> {
+    const dir = this.options.dir;
+    this.checkpoint = await readCheckpoint(dir);
+    const { inflight } = this.checkpoint;
+    if (inflight) {
+      // The batch that was being inserted at the crash: same range, same token.
+      const records = (await this.log.segments()).includes(inflight.segment)
+        ? (await this.log.read(inflight.segment, inflight.start)).filter((r) => r.end <= inflight.end)
+        : [];
+      const rows = mergeRows(records.map((r) => r.rows));
+      await this.insertWithRetry(rows, batchId(inflight), () => false);
+      this.checkpoint = { segment: inflight.segment, offset: inflight.end };
+      await writeCheckpoint(dir, this.checkpoint);
+    }
+    let replayed = 0;
+    for (const segment of await this.log.segments()) {
+      if (segment < this.checkpoint.segment) continue;
+      const from = segment === this.checkpoint.segment ? this.checkpoint.offset : 0;
+      for (const r of await this.log.read(segment, from)) {
+        this.addChunk({ segment, start: r.start, end: r.end, rows: r.rows, bytes: r.end - r.start });
+        replayed += r.rows.events.length + r.rows.quarantine.length;
+      }
+    }
+    await this.log.deleteBefore(this.checkpoint.segment);
+    await this.log.openForAppend(this.checkpoint.segment);
+    if (replayed > 0) this.options.log?.('info', 'spool: replaying rows accepted before the last stop', { rows: replayed });
+    this.scheduleFlush();
+  }
+
+  checkCapacity(bytes: number): void {
+    if (this.closed) throw new BackpressureError('The service is shutting down', 5);
+    if (this.pendingBytes + bytes > this.options.maxPendingBytes) {
+      throw new BackpressureError(
+        `Ingest is behind: ${this.pendingBytes} bytes are waiting for ClickHouse (limit ${this.options.maxPendingBytes})`,
+        2,
+      );
+    }
+  }
+
+  async append(rows: IngestRows): Promise<Acceptance> {
+    let committed!: Promise<void>;
+    await this.log.append(encodeRecord(rows), (position) => {
+      committed = new Promise<void>((resolve, reject) => {
+        this.addChunk({ ...position, rows, bytes: position.end - position.start, committed: { resolve, reject } });
+      });
+      this.scheduleFlush();
+    });
+    // Nobody may wait on it (202 replies): keep an unobserved rejection from crashing us.
+    committed.catch(() => {});
+    return { committed };
+  }
+
+  private addChunk(chunk: Chunk): void {
+    this.pending.push(chunk);
+    this.pendingRows += chunk.rows.events.length + chunk.rows.quarantine.length;
+    this.pendingBytes += chunk.bytes;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing || this.pending.length === 0) return;
+    if (this.pendingRows >= this.options.batchMaxRows) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.flushing = this.flushLoop();
+      return;
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      if (!this.flushing) this.flushing = this.flushLoop();
+    }, this.options.batchMaxWaitMs);
+  }
+
+  /** Inserts batches one at a time until nothing is pending. */
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.takeBatch();
+        const range = { segment: batch[0]!.segment, start: batch[0]!.start, end: batch.at(-1)!.end };
+        await writeCheckpoint(this.options.dir, { ...this.checkpoint, inflight: range });
+        const ok = await this.insertWithRetry(
+          mergeRows(batch.map((c) => c.rows)),
+          batchId(range),
+          () => this.closed && this.closeDeadline < Date.now(),
+        );
+        if (!ok) {
+          // Shutting down with ClickHouse unavailable: the rows stay in the spool for the next start.
+          this.pending.unshift(...batch);
+          return;
+        }
+        this.checkpoint = { segment: range.segment, offset: range.end };
+        await writeCheckpoint(this.options.dir, this.checkpoint);
+        let rows = 0;
+        for (const c of batch) {
+          rows += c.rows.events.length + c.rows.quarantine.length;
+          this.pendingBytes -= c.bytes;
+          c.committed?.resolve();
+        }
+        this.pendingRows -= rows;
+        if (this.pending[0] && this.pending[0].segment > range.segment) {
+          await this.log.deleteBefore(this.pending[0].segment);
+        }
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+    this.scheduleFlush();
+  }
+
+  /** Up to batchMaxRows rows of contiguous chunks from one segment (a byte range = a token). */
+  private takeBatch(): Chunk[] {
+    const first = this.pending[0]!;
+    let rows = 0;
+    let n = 0;
+    for (const c of this.pending) {
+      if (c.segment !== first.segment) break;
+      rows += c.rows.events.length + c.rows.quarantine.length;
+      n++;
+      if (rows >= this.options.batchMaxRows) break;
+    }
+    return this.pending.splice(0, n);
+  }
+
+  private closeDeadline = Number.POSITIVE_INFINITY;
+
+  private async insertWithRetry(rows: IngestRows, id: string, giveUp: () => boolean): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await insertBatch(this.options.client, rows, id);
+        return true;
+      } catch (err) {
+        if (giveUp()) return false;
+        const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt);
+        this.options.log?.('warn', 'insert failed, will retry', {
+          batch: id,
+          attempt: attempt + 1,
+          retry_in_ms: delay,
+          error: (err as Error).message.slice(0, 300),
+        });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /** Rows accepted and not yet in ClickHouse (for /v0/health and metrics). */
+  stats() {
+    return { pending_rows: this.pendingRows, pending_bytes: this.pendingBytes };
+  }
+
+  /** Stops accepting, inserts what is pending (for at most `timeoutMs`), closes the spool. */
+  async close(timeoutMs = 10_000): Promise<void> {
+    this.closed = true;
+    this.closeDeadline = Date.now() + timeoutMs;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.pending.length > 0 && Date.now() < this.closeDeadline) {
+      this.flushing ??= this.flushLoop();
+      await this.flushing;
+      if (this.pending.length > 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    await this.flushing;
+    await this.log.close();
+  }
+}
+
+function batchId(range: { segment: number; start: number; end: number }): string {
+  return `spool:${range.segment}:${range.start}-${range.end}`;
+}
+
+function mergeRows(parts: IngestRows[]): IngestRows {
+  if (parts.length === 1) return parts[0]!;
+  const out: IngestRows = { events: [], quarantine: [] };
+  for (const p of parts) {
+    for (const l of p.events) out.events.push(l);
+    for (const l of p.quarantine) out.quarantine.push(l);
+  }
+  return out;
+}

@@ -1,0 +1,130 @@
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { serve as honoServe } from '@hono/node-server';
+import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from '../auth/index.js';
+import { createStorageClient, migrate, type StorageClient } from '../clickhouse/index.js';
+import { type Config, ConfigError, loadConfig } from '../config/index.js';
+import { createApp, type ServiceState } from '../http/app.js';
+import { createLog, type Log } from '../log/index.js';
+import { SpoolSink } from '../queue/spool/spool-sink.js';
+import type { EventSink } from '../queue/types.js';
+import { banner } from './banner.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const MIGRATIONS_DIR = join(ROOT, 'clickhouse');
+export const PIPES_DIR = join(ROOT, 'pipes');
+export const DATASOURCES: ReadonlySet<string> = new Set(['feature_events']);
+
+export interface RunningService {
+  config: Config;
+  state: ServiceState;
+  /** Graceful stop; resolves to the exit code. */
+  stop(signal?: string): Promise<number>;
+}
+
+/** Prints what is wrong with the configuration and exits 2 (no stack trace). */
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
+async function withRetry<T>(what: string, log: Log, fn: () => Promise<T>, attempts = 30): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      log('warn', `${what} failed, retrying`, { attempt: i, error: (err as Error).message.slice(0, 200) });
+      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * i)));
+    }
+  }
+}
+
+export async function startService(env: NodeJS.ProcessEnv, deps: { serve: typeof honoServe }): Promise<RunningService> {
+  let config: Config;
+  let tokens: TokenStore;
+  let admin: { token: string; generated: boolean };
+  try {
+    config = loadConfig(env);
+    admin = resolveAdminToken(config.TB_ADMIN_TOKEN, config.DATA_DIR);
+    tokens = new TokenStore([
+      { name: 'admin token', token: admin.token, scopes: [{ type: 'ADMIN' }] },
+      ...parseTokenList(config.TB_TOKENS),
+    ]);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    if (err instanceof TokenConfigError) fail(`invalid configuration:\n  TB_TOKENS: ${err.message}`);
+    throw err;
+  }
+  const log = createLog(config.LOG_LEVEL);
+  const state: ServiceState = { ready: false, startedAt: Date.now() };
+  const app = createApp({
+    state,
+    tokens,
+    datasources: DATASOURCES,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    log,
+  });
+
+  // Listen first: /v0/health answers (and /v0/ready says "not yet") while storage starts.
+  const server = await new Promise<Server>((resolve) => {
+    const s = deps.serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s as Server));
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') fail(`PORT=${config.PORT}: the port is already in use; set PORT to a free port`);
+      fail(`cannot listen on ${config.HOST}:${config.PORT}: ${err.message}`);
+    });
+  });
+
+  let storage: StorageClient;
+  let sink: EventSink & { stats?: () => Record<string, unknown> };
+  try {
+    storage = await createStorageClient(config);
+    const report = await withRetry('migrations', log, () => migrate(storage.client, MIGRATIONS_DIR));
+    log('info', 'migrations done', { applied: report.applied, already_applied: report.skipped.length });
+    sink = await SpoolSink.open({
+      dir: join(config.DATA_DIR, 'spool'),
+      client: storage.client,
+      batchMaxRows: config.BATCH_MAX_ROWS,
+      batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,
+      maxPendingBytes: config.MAX_PENDING_BYTES,
+      log,
+    });
+  } catch (err) {
+    server.close();
+    fail(`cannot start storage: ${(err as Error).message}`);
+  }
+  state.sink = sink;
+  state.stats = () => sink.stats?.() ?? {};
+  state.ready = true;
+  if (config.LOG_LEVEL !== 'silent') {
+    process.stdout.write(
+      `${banner({
+        port: config.PORT,
+        token: admin.token,
+        generated: admin.generated,
+        storage: `${storage.kind === 'embedded' ? 'embedded chDB at' : 'ClickHouse server'} ${storage.location}`,
+        queue: config.KAFKA_BROKERS ? `Kafka ${config.KAFKA_BROKERS}` : `local spool at ${join(config.DATA_DIR, 'spool')}`,
+        role: config.ROLE,
+      })}\n`,
+    );
+  }
+
+  return {
+    config,
+    state,
+    async stop(signal = 'stop') {
+      log('info', 'shutting down', { signal });
+      state.ready = false;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Waiting requests (wait=true) finish as the sink drains.
+      await sink.close();
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+      server.closeAllConnections();
+      await storage.close();
+      log('info', 'stopped', { signal });
+      return 0;
+    },
+  };
+}
