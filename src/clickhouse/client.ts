@@ -11,6 +11,13 @@ export interface StorageClient {
   kind: 'server' | 'embedded';
   /** Where the data lives: the server URL or the chDB data directory. */
   location: string;
+  /**
+   * Another session on the same storage. chDB keeps per-query settings for the rest of
+   * its session (a readonly=2 or an insert_deduplication_token set on one query sticks),
+   * so readers with their own settings get their own session; over HTTP each query
+   * carries its settings anyway and this returns the same client.
+   */
+  session(): ClickHouseClient;
   close(): Promise<void>;
 }
 
@@ -34,24 +41,35 @@ export async function createStorageClient(
       request_timeout: 60_000,
       compression: { request: false, response: true },
     });
-    return { client, kind: 'server', location: config.CLICKHOUSE_URL, close: () => client.close() };
+    return {
+      client,
+      kind: 'server',
+      location: config.CLICKHOUSE_URL,
+      session: () => client,
+      close: () => client.close(),
+    };
   }
   // Loaded lazily so server mode never loads the 500 MB native library.
   const { createChdbConnection } = await import('chdb/connection');
   const path = resolve(config.DATA_DIR, 'clickhouse');
   mkdirSync(path, { recursive: true });
-  const client = createClient({ connection: createChdbConnection({ path }) } as Parameters<
-    typeof createClient
-  >[0]);
-  if (config.CLICKHOUSE_DATABASE !== 'default') {
-    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${config.CLICKHOUSE_DATABASE}` });
-    await client.command({ query: `USE ${config.CLICKHOUSE_DATABASE}` });
-  }
+  const open = () =>
+    createClient({ connection: createChdbConnection({ path }) } as Parameters<
+      typeof createClient
+    >[0]);
+  const client = open();
+  const sessions: ClickHouseClient[] = [];
   return {
     client,
     kind: 'embedded',
     location: path,
+    session: () => {
+      const s = open();
+      sessions.push(s);
+      return s;
+    },
     close: async () => {
+      for (const s of sessions) await s.close();
       await client.close();
       const chdb = (await import('chdb')) as unknown as { drainPending?: () => Promise<void> };
       await chdb.drainPending?.();

@@ -1,4 +1,5 @@
-import { Hono } from 'hono';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { TokenStore } from '../auth/index.js';
@@ -7,6 +8,7 @@ import type { EventSink } from '../queue/types.js';
 import { identify, requireScope } from './auth.js';
 import { DOCS, jsonError } from './errors.js';
 import { eventsRoute } from './events-route.js';
+import { sqlRoute } from './sql-route.js';
 
 /** What the running process knows about itself; routes read it on every request. */
 export interface ServiceState {
@@ -15,6 +17,9 @@ export interface ServiceState {
   ready: boolean;
   startedAt: number;
   stats?: () => Record<string, unknown>;
+  client?: ClickHouseClient;
+  /** The pipes app (GET /v0/pipes/...), set once the .pipe files are loaded. */
+  pipes?: Hono;
 }
 
 export interface AppDeps {
@@ -23,8 +28,6 @@ export interface AppDeps {
   datasources: ReadonlySet<string>;
   maxBodyBytes: number;
   log: Log;
-  /** Extra sub-apps mounted under a path, e.g. the pipes at /v0/pipes. */
-  mounts?: { path: string; app: Hono | (() => Hono | undefined) }[];
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -76,27 +79,18 @@ export function createApp(deps: AppDeps): Hono {
     });
   });
 
-  for (const mount of deps.mounts ?? []) {
-    if (typeof mount.app === 'function') {
-      const lazy = mount.app;
-      app.all(`${mount.path}/*`, (c) => {
-        const sub = lazy();
-        if (!sub) return jsonError(c, 503, 'Not ready yet, retry shortly', DOCS.pipes, { 'Retry-After': '1' });
-        const url = new URL(c.req.url);
-        url.pathname = url.pathname.slice(mount.path.length) || '/';
-        return sub.fetch(new Request(url, c.req.raw), c.env);
-      });
-      app.all(mount.path, (c) => {
-        const sub = lazy();
-        if (!sub) return jsonError(c, 503, 'Not ready yet, retry shortly', DOCS.pipes, { 'Retry-After': '1' });
-        const url = new URL(c.req.url);
-        url.pathname = '/';
-        return sub.fetch(new Request(url, c.req.raw), c.env);
-      });
-    } else {
-      app.route(mount.path, mount.app);
-    }
-  }
+  app.route('/v0/sql', sqlRoute({ client: () => (deps.state.ready ? deps.state.client : undefined), tokens: deps.tokens }));
+
+  // The pipes app is built once storage is up (it reads result columns at load).
+  const forwardToPipes = (c: Context) => {
+    const pipes = deps.state.pipes;
+    if (!pipes) return jsonError(c, 503, 'Not ready yet, retry shortly', DOCS.pipes, { 'Retry-After': '1' });
+    const url = new URL(c.req.url);
+    url.pathname = url.pathname.slice('/v0/pipes'.length) || '/';
+    return pipes.fetch(new Request(url, c.req.raw), c.env);
+  };
+  app.all('/v0/pipes', forwardToPipes);
+  app.all('/v0/pipes/*', forwardToPipes);
 
   app.notFound((c) => jsonError(c, 404, `Not found: ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((err, c) => {

@@ -95,6 +95,8 @@ export async function startService(env: NodeJS.ProcessEnv, deps: { serve: typeof
     fail(`cannot start storage: ${(err as Error).message}`);
   }
   state.sink = sink;
+  // User SQL gets its own session: its readonly setting must not stick to our inserts.
+  state.client = storage.session();
   state.stats = () => sink.stats?.() ?? {};
   state.ready = true;
   if (config.LOG_LEVEL !== 'silent') {

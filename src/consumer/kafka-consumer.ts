@@ -1,0 +1,202 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Admin, Batch, Consumer, KafkaMessage } from 'kafkajs';
+import type { Config } from '../config/index.js';
+import { type Log, silentLog } from '../log/index.js';
+import { createKafka, type KafkaConfig } from '../queue/kafka.js';
+import type { IngestRows } from '../queue/types.js';
+import { insertBatch } from './insert-batch.js';
+
+export type KafkaConsumerConfig = KafkaConfig & Pick<Config, 'BATCH_MAX_ROWS' | 'BATCH_MAX_WAIT_MS'>;
+
+export interface KafkaConsumerOptions {
+  client: ClickHouseClient;
+  config: KafkaConsumerConfig;
+  log?: Log;
+  /** Backoff between failed insert attempts, doubling from min to max (default 100 ms .. 5 s). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** Group session timeout (default 30 s); a member silent this long loses its partitions. */
+  sessionTimeout?: number;
+  /** Fetch size per partition (default BATCH_MAX_ROWS x 400 bytes, 1..64 MB). */
+  maxBytesPerPartition?: number;
+  /** Partitions processed at once by this consumer (default 1; a ClickHouse server takes more). */
+  partitionsConsumedConcurrently?: number;
+}
+
+export interface KafkaConsumerHandle {
+  /** Leaves the group after the batch in hand is stored (or abandoned, uncommitted). */
+  stop(): Promise<void>;
+  /** The partitions this member owns since the last rebalance, by topic. */
+  assignment(): Record<string, number[]>;
+}
+
+/** The range a member is about to insert, recorded in the commit metadata beforehand. */
+interface Intent {
+  start: number;
+  end: number;
+}
+
+const INTENT = /^insert:(\d+)-(\d+)$/;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The consumer role in Kafka mode: a consumer group over KAFKA_TOPIC and
+ * KAFKA_QUARANTINE_TOPIC that turns each fetched batch into insertBatch calls
+ * (at most BATCH_MAX_ROWS rows each) and commits a partition's offset only after its rows
+ * are in ClickHouse. A failed insert is retried with backoff, never skipped.
+ *
+ * Exactly once: each insert carries the token "<topic>:<partition>:<first>-<last>". For a
+ * redelivered range to get the same token it must be cut at the same offsets, but a later
+ * fetch may return more messages. So before inserting, the member commits the range's start
+ * offset with "insert:<first>-<last>" as commit metadata; whoever resumes from that offset
+ * (this member after a restart, or another one after a rebalance) re-inserts exactly that
+ * range first, and ClickHouse drops it if it had landed.
+ */
+export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<KafkaConsumerHandle> {
+  const { client, config } = opts;
+  const log = opts.log ?? silentLog;
+  const retryMinMs = opts.retryMinMs ?? 100;
+  const retryMaxMs = opts.retryMaxMs ?? 5_000;
+  const maxRows = config.BATCH_MAX_ROWS;
+  const maxBytesPerPartition =
+    opts.maxBytesPerPartition ?? Math.min(64 << 20, Math.max(1 << 20, config.BATCH_MAX_ROWS * 400));
+  const topics = [config.KAFKA_TOPIC, config.KAFKA_QUARANTINE_TOPIC];
+
+  const kafka = createKafka(config, log, '-consumer');
+  const admin: Admin = kafka.admin();
+  const consumer: Consumer = kafka.consumer({
+    groupId: config.KAFKA_GROUP_ID,
+    sessionTimeout: opts.sessionTimeout ?? 30_000,
+    heartbeatInterval: Math.min(3_000, Math.floor((opts.sessionTimeout ?? 30_000) / 3)),
+    // Large but time-bounded fetches: the broker answers when minBytes are there or after
+    // BATCH_MAX_WAIT_MS, so a quiet topic still lands within that bound.
+    minBytes: 1 << 20,
+    maxWaitTimeInMs: config.BATCH_MAX_WAIT_MS,
+    maxBytesPerPartition,
+    maxBytes: Math.max(maxBytesPerPartition, 10 << 20),
+    allowAutoTopicCreation: false,
+  });
+
+  // Intents known for this generation, "topic:partition" -> intent (null: none pending).
+  const intents = new Map<string, Intent | null>();
+  let assigned: Record<string, number[]> = {};
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    intents.clear(); // another member may have left intents on partitions we now own
+    assigned = e.payload.memberAssignment;
+    log('info', 'kafka consumer joined group', { assignment: assigned, generation: e.payload.groupId });
+  });
+  consumer.on(consumer.events.CRASH, (e) =>
+    log('error', 'kafka consumer crashed', { error: e.payload.error.message, restart: e.payload.restart }),
+  );
+
+  async function intentFor(topic: string, partition: number): Promise<Intent | null> {
+    const key = `${topic}:${partition}`;
+    const known = intents.get(key);
+    if (known !== undefined) return known;
+    const [offsets] = await admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [topic] });
+    const meta = offsets?.partitions.find((p) => p.partition === partition)?.metadata ?? '';
+    const m = INTENT.exec(meta);
+    const intent = m ? { start: Number(m[1]), end: Number(m[2]) } : null;
+    intents.set(key, intent);
+    return intent;
+  }
+
+  async function commit(topic: string, partition: number, offset: number, intent: Intent | null) {
+    await consumer.commitOffsets([
+      { topic, partition, offset: String(offset), metadata: intent ? `insert:${intent.start}-${intent.end}` : null },
+    ]);
+    intents.set(`${topic}:${partition}`, intent);
+  }
+
+  function toRows(topic: string, messages: KafkaMessage[]): IngestRows {
+    const lines: string[] = [];
+    for (const m of messages) if (m.value) lines.push(m.value.toString('utf8'));
+    return topic === config.KAFKA_TOPIC ? { events: lines, quarantine: [] } : { events: [], quarantine: lines };
+  }
+
+  /** Inserts until it succeeds; false if the partition was lost or the consumer stops first. */
+  async function insertWithRetry(
+    rows: IngestRows,
+    batchId: string,
+    ctx: { heartbeat(): Promise<void>; isRunning(): boolean; isStale(): boolean },
+  ): Promise<boolean> {
+    for (let attempt = 0, delay = retryMinMs; ; attempt++, delay = Math.min(delay * 2, retryMaxMs)) {
+      try {
+        await insertBatch(client, rows, batchId);
+        if (attempt > 0) log('info', 'insert succeeded after retries', { batchId, attempts: attempt + 1 });
+        return true;
+      } catch (err) {
+        log('warn', 'insert failed, will retry', { batchId, attempt, error: (err as Error).message, delay });
+      }
+      // Sleep in short steps, heartbeating, so a stop or a rebalance is noticed promptly.
+      for (const until = Date.now() + delay; Date.now() < until; ) {
+        if (!ctx.isRunning() || ctx.isStale()) return false;
+        await sleep(Math.min(100, until - Date.now()));
+        await ctx.heartbeat().catch(() => {});
+      }
+      if (!ctx.isRunning() || ctx.isStale()) return false;
+    }
+  }
+
+  async function handleBatch(
+    batch: Batch,
+    ctx: {
+      resolveOffset(offset: string): void;
+      heartbeat(): Promise<void>;
+      isRunning(): boolean;
+      isStale(): boolean;
+    },
+  ) {
+    const { topic, partition, messages } = batch;
+    let i = 0;
+    while (i < messages.length) {
+      if (!ctx.isRunning() || ctx.isStale()) return;
+      const first = Number(messages[i]?.offset);
+      const pending = await intentFor(topic, partition);
+      const redo = pending !== null && pending.start === first;
+      const want = redo ? pending.end : Number(messages[Math.min(i + maxRows, messages.length) - 1]?.offset);
+      let j = i;
+      while (j < messages.length && Number(messages[j]?.offset) <= want) j++;
+      const last = Number(messages[j - 1]?.offset);
+      if (redo && last < pending.end) {
+        log('warn', 'fetched batch ends before the recorded range; duplicates possible', {
+          topic,
+          partition,
+          recorded: pending,
+          fetchedUpTo: last,
+        });
+      }
+      const range = { start: first, end: last };
+      if (!redo || last !== pending.end) await commit(topic, partition, first, range);
+      const batchId = `${topic}:${partition}:${first}-${last}`;
+      if (!(await insertWithRetry(toRows(topic, messages.slice(i, j)), batchId, ctx))) return;
+      ctx.resolveOffset(String(last));
+      await commit(topic, partition, last + 1, null);
+      await ctx.heartbeat();
+      i = j;
+    }
+  }
+
+  await admin.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topics, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 1,
+    eachBatch: ({ batch, resolveOffset, heartbeat, isRunning, isStale }) =>
+      handleBatch(batch, { resolveOffset, heartbeat, isRunning, isStale }),
+  });
+
+  let stopped: Promise<void> | undefined;
+  return {
+    stop() {
+      stopped ??= (async () => {
+        await consumer.disconnect();
+        await admin.disconnect();
+      })();
+      return stopped;
+    },
+    assignment: () => assigned,
+  };
+}

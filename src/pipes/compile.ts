@@ -1,0 +1,110 @@
+import { TemplateSyntaxError } from './errors.js';
+import { KNOWN_FUNCTIONS, sqlAndKey } from './functions.js';
+import { KNOWN_COLUMNS } from './known-columns.js';
+import { collectSpecs, type ParamSpec, type RequestParams, validateRequest } from './params.js';
+import { newState, type Rendered, Renderer } from './render.js';
+import { parseTemplate, type TemplateNode, walkExprs } from './template-parser.js';
+import type { Datafile } from './datafile.js';
+
+export interface PipeNode {
+  name: string;
+  description: string;
+  templated: boolean;
+  tree: TemplateNode[];
+}
+
+/** A loaded endpoint pipe, ready to render per request. */
+export interface Pipe {
+  name: string;
+  file: string;
+  description: string;
+  tags: string[];
+  tokens: { name: string; scope: string }[];
+  nodes: PipeNode[];
+  /** The node served as the endpoint. */
+  endpoint: string;
+  params: ParamSpec[];
+}
+
+/** Turns a parsed datafile into a Pipe: parses templates and checks what can be checked before any request. */
+export function compilePipe(name: string, file: string, df: Datafile): Pipe {
+  const endpoints = df.nodes.filter((n) => n.type === 'endpoint');
+  if (endpoints.length > 1) throw new TemplateSyntaxError('more than one node has TYPE endpoint', (endpoints[1] as { line: number }).line);
+  const other = df.nodes.find((n) => n.type && n.type !== 'endpoint');
+  if (endpoints.length === 0 && other) {
+    throw new TemplateSyntaxError(`TYPE ${other.type} pipes are not served here; only TYPE endpoint`, other.line);
+  }
+  const endpoint = (endpoints[0] ?? df.nodes[df.nodes.length - 1]) as (typeof df.nodes)[number];
+
+  const trees: { nodes: TemplateNode[]; locals: Set<string> }[] = [];
+  const nodes: PipeNode[] = df.nodes.map((n) => {
+    const lines = n.sql.split('\n');
+    const templated = (lines[0] ?? '').trim() === '%';
+    const body = templated ? lines.slice(1).join('\n') : n.sql;
+    const tree: TemplateNode[] = templated ? parseTemplate(body, n.sqlLine + 1) : [{ kind: 'text', text: body }];
+    const locals = new Set<string>();
+    const collect = (ts: TemplateNode[]) => {
+      for (const t of ts) {
+        if (t.kind === 'set') locals.add(t.name);
+        else if (t.kind === 'for') {
+          locals.add(t.name);
+          collect(t.body);
+        } else if (t.kind === 'if') {
+          for (const b of t.branches) collect(b.body);
+          collect(t.otherwise);
+        }
+      }
+    };
+    collect(tree);
+    for (const e of walkExprs(tree)) {
+      if (e.kind !== 'call') continue;
+      if (!KNOWN_FUNCTIONS.has(e.fn)) throw new TemplateSyntaxError(`unknown template function ${e.fn}()`, e.line);
+      if (e.fn === 'sql_and') {
+        for (const key of Object.keys(e.kwargs)) {
+          const k = sqlAndKey(key);
+          if (!k || !KNOWN_COLUMNS.has(k.column)) throw new TemplateSyntaxError(`sql_and: "${key}" does not name a known column`, e.line);
+        }
+      }
+    }
+    trees.push({ nodes: tree, locals });
+    return { name: n.name, description: n.description, templated, tree };
+  });
+  return {
+    name,
+    file,
+    description: df.description,
+    tags: df.tags,
+    tokens: df.tokens,
+    nodes,
+    endpoint: endpoint.name,
+    params: collectSpecs(trees),
+  };
+}
+
+const stripSemicolon = (sql: string) => sql.trim().replace(/;\s*$/, '');
+
+/**
+ * Renders the endpoint for one request. Earlier nodes the endpoint reads from become CTEs
+ * (WITH name AS (...)), in file order, so a node can build on the one before it.
+ */
+export function renderPipe(pipe: Pipe, request: RequestParams): Rendered {
+  const typed = validateRequest(pipe.params, request);
+  const state = newState(request, typed, pipe.params);
+  const rendered = new Map<string, string>();
+  const order = pipe.nodes.map((n) => n.name);
+  const visit = (name: string) => {
+    if (rendered.has(name)) return;
+    const node = pipe.nodes.find((n) => n.name === name) as PipeNode;
+    const sql = stripSemicolon(new Renderer(state).render(node.tree));
+    rendered.set(name, sql);
+    // A node may read any node declared before it.
+    for (const dep of order.slice(0, order.indexOf(name))) {
+      if (new RegExp(`\\b${dep}\\b`).test(sql)) visit(dep);
+    }
+  };
+  visit(pipe.endpoint);
+  const ctes = order.filter((n) => n !== pipe.endpoint && rendered.has(n)).map((n) => `${n} AS (\n${rendered.get(n)}\n)`);
+  const main = rendered.get(pipe.endpoint) as string;
+  const sql = ctes.length ? `WITH ${ctes.join(',\n')}\nSELECT * FROM (\n${main}\n)` : main;
+  return { sql, params: state.params };
+}

@@ -1,0 +1,114 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStorageClient, migrate, type StorageClient } from '../src/clickhouse/index.js';
+import { type KafkaConsumerHandle, startKafkaConsumer } from '../src/consumer/kafka-consumer.js';
+import { createKafkaSink } from '../src/queue/kafka-sink.js';
+import { eventLine } from './helpers/mock-kafka.js';
+
+// The Kafka path against real Kafka and ClickHouse server images, when a Docker engine is
+// reachable. testcontainers is optional (not in package.json): install it with
+//   npm install -D testcontainers @testcontainers/kafka @testcontainers/clickhouse
+// Without Docker or without the packages this suite skips and says why.
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const dockerReachable = Boolean(process.env.DOCKER_HOST) || existsSync('/var/run/docker.sock');
+
+// Module names in variables: TypeScript must not require the optional packages' types.
+const kafkaModule = '@testcontainers/kafka';
+const clickhouseModule = '@testcontainers/clickhouse';
+type Started = { stop(): Promise<unknown>; getHost(): string; getMappedPort(p: number): number };
+type AnyContainer = { withKraft?(): AnyContainer; start(): Promise<Started> } & Record<string, unknown>;
+
+async function loadModules() {
+  try {
+    const kafka = (await import(kafkaModule)) as { KafkaContainer: new (image: string) => AnyContainer };
+    const ch = (await import(clickhouseModule)) as {
+      ClickHouseContainer: new (
+        image: string,
+      ) => {
+        start(): Promise<Started & { getHttpUrl(): string; getUsername(): string; getPassword(): string }>;
+      };
+    };
+    return { kafka, ch };
+  } catch {
+    return undefined;
+  }
+}
+const modules = dockerReachable ? await loadModules() : undefined;
+const skip = !dockerReachable || !modules;
+if (skip) {
+  console.log(
+    !dockerReachable
+      ? 'containers.test.ts SKIPPED: no Docker engine (no DOCKER_HOST, no /var/run/docker.sock). The Kafka path is covered against the librdkafka mock broker in test/kafka-*.test.ts.'
+      : 'containers.test.ts SKIPPED: Docker is reachable but testcontainers is not installed: npm install -D testcontainers @testcontainers/kafka @testcontainers/clickhouse',
+  );
+}
+
+describe.skipIf(skip)('real Kafka + ClickHouse server (testcontainers)', () => {
+  let kafka: Started;
+  let clickhouse: Started & { getHttpUrl(): string; getUsername(): string; getPassword(): string };
+  let storage: StorageClient;
+  let consumer: KafkaConsumerHandle;
+  let brokers: string;
+
+  beforeAll(async () => {
+    if (!modules) return;
+    const k = new modules.kafka.KafkaContainer('confluentinc/cp-kafka:7.7.1');
+    [kafka, clickhouse] = await Promise.all([
+      (k.withKraft ? k.withKraft() : k).start(),
+      new modules.ch.ClickHouseContainer('clickhouse/clickhouse-server:24.8').start(),
+    ]);
+    brokers = `${kafka.getHost()}:${kafka.getMappedPort(9093)}`;
+    storage = await createStorageClient({
+      DATA_DIR: join(ROOT, '.tmp', 'unused'),
+      CLICKHOUSE_URL: clickhouse.getHttpUrl(),
+      CLICKHOUSE_USER: clickhouse.getUsername(),
+      CLICKHOUSE_PASSWORD: clickhouse.getPassword(),
+      CLICKHOUSE_DATABASE: 'default',
+    });
+    await migrate(storage.client, join(ROOT, 'clickhouse'));
+  }, 300_000);
+
+  afterAll(async () => {
+    await consumer?.stop();
+    await storage?.close();
+    await Promise.all([kafka?.stop(), clickhouse?.stop()]);
+  });
+
+  it('events go through Kafka into ClickHouse exactly once, and committed waits for them', async () => {
+    const config = {
+      KAFKA_BROKERS: brokers,
+      KAFKA_CLIENT_ID: 'containers-test',
+      KAFKA_TOPIC: 'feature_events',
+      KAFKA_QUARANTINE_TOPIC: 'feature_events_quarantine',
+      KAFKA_GROUP_ID: 'containers-loader',
+      MAX_PENDING_BYTES: 64 << 20,
+      BATCH_MAX_ROWS: 1000,
+      BATCH_MAX_WAIT_MS: 200,
+    };
+    const { Kafka } = await import('kafkajs');
+    const admin = new Kafka({ clientId: 'setup', brokers: [brokers] }).admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        { topic: config.KAFKA_TOPIC, numPartitions: 3 },
+        { topic: config.KAFKA_QUARANTINE_TOPIC, numPartitions: 1 },
+      ],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    consumer = await startKafkaConsumer({ client: storage.client, config });
+    // A real broker serves the idempotent producer (the mock cannot).
+    const sink = await createKafkaSink(config, undefined, { idempotent: true });
+    const lines = Array.from({ length: 2000 }, (_, i) => eventLine(`tc${i}`, `user${i % 31}`));
+    const { committed } = await sink.append({ events: lines, quarantine: [] });
+    await committed;
+    const rs = await storage.client.query({
+      query: "SELECT count() AS n, uniqExact(event_id) AS u FROM feature_events WHERE startsWith(event_id, 'tc')",
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([{ n: '2000', u: '2000' }]);
+    await sink.close();
+  }, 120_000);
+});

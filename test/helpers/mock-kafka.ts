@@ -1,0 +1,115 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** Built by scripts/test-setup.sh (librdkafka's mock cluster; see mock-kafka.c). */
+export const MOCK_KAFKA_BIN = fileURLToPath(new URL('../../scripts/mock-kafka/mock-kafka', import.meta.url));
+
+export interface MockKafka {
+  /** Comma-separated bootstrap list, the value for KAFKA_BROKERS. */
+  brokers: string;
+  /**
+   * Sends one fault-injection command ("down 1", "up 1", "rtt 1 200",
+   * "err <apikey> <errcode> <count>", "topic <name> <partitions>") and resolves when the
+   * broker applied it; rejects on "error ...".
+   */
+  inject(cmd: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface MockKafkaOptions {
+  /** Default partition count for every topic (default 3). */
+  partitions?: number;
+  /** Topics to create, "name" or "name:partitions" (default feature_events and its quarantine). */
+  topics?: string[];
+  /** Broker count (default 1); replication factor is min(3, brokers). */
+  brokers?: number;
+}
+
+/** Starts a mock Kafka cluster in a child process; stop() ends it by closing its stdin. */
+export async function startMockKafka(opts: MockKafkaOptions = {}): Promise<MockKafka> {
+  if (!existsSync(MOCK_KAFKA_BIN)) {
+    throw new Error(`${MOCK_KAFKA_BIN} is missing: run "bash scripts/test-setup.sh" first`);
+  }
+  const topics = opts.topics ?? ['feature_events', 'feature_events_quarantine'];
+  const proc: ChildProcess = spawn(
+    MOCK_KAFKA_BIN,
+    [String(opts.brokers ?? 1), String(opts.partitions ?? 3), ...topics],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  proc.stderr?.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const lines = createInterface({ input: proc.stdout! });
+  // Lines after the first answer inject() calls, in order.
+  const waiting: Array<{ resolve: () => void; reject: (e: Error) => void; cmd: string }> = [];
+  const brokers = await new Promise<string>((resolve, reject) => {
+    let first = true;
+    lines.on('line', (line) => {
+      if (first) {
+        first = false;
+        resolve(line.trim());
+        return;
+      }
+      const w = waiting.shift();
+      if (!w) return;
+      if (line.startsWith('ok')) w.resolve();
+      else w.reject(new Error(`mock-kafka "${w.cmd}": ${line}`));
+    });
+    proc.once('exit', (code) => reject(new Error(`mock-kafka exited with ${code}: ${stderr}`)));
+  });
+  return {
+    brokers,
+    inject(cmd) {
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ resolve, reject, cmd });
+        proc.stdin?.write(`${cmd.trim()}\n`);
+      });
+    },
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.stdin?.end();
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+// ---- fixtures shared by the Kafka suites ----
+
+/** A valid feature_events row as the ingest path serialises it (one JSONEachRow line). */
+export function eventLine(eventId: string, userId = `u${eventId.length % 7}`): string {
+  return JSON.stringify({
+    event_id: eventId,
+    user_id: userId,
+    feature_id: 'f',
+    product_version: '1.0',
+    event_type: 'feature_used',
+    timestamp: '2024-01-01 00:00:00',
+    session_id: 's1',
+    metadata: '{}',
+  });
+}
+
+/** A feature_events_quarantine row (all columns nullable strings plus the reasons). */
+export function quarantineLine(eventId: string): string {
+  return JSON.stringify({
+    raw: `not json ${eventId}`,
+    event_id: eventId,
+    c__error_column: ['timestamp'], c__error: ['bad timestamp'] });
+}
+
+/** Polls until check() returns a truthy value; the timeout only bounds a failing test. */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 45_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

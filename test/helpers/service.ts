@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.once('error', reject);
+  });
+}
+
+export interface ServiceProcess {
+  baseUrl: string;
+  token: string;
+  dataDir: string;
+  proc: ChildProcess;
+  output: () => string;
+  /** Graceful stop (SIGTERM); resolves to the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, no chance to flush. */
+  kill(): Promise<void>;
+  /** Read-only SQL through /v0/sql, rows as objects. */
+  sql<T = Record<string, unknown>>(query: string): Promise<T[]>;
+}
+
+/** Starts `src/main.ts` as a real process (the public surface) and waits until it is ready. */
+export async function startServiceProcess(
+  opts: { dataDir?: string; env?: Record<string, string>; port?: number } = {},
+): Promise<ServiceProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'fe-test-'));
+  const port = opts.port ?? (await freePort());
+  const proc = spawn(TSX, ['src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (d) => {
+    out += d;
+  });
+  proc.stderr?.on('data', (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`service exited with ${proc.exitCode}:\n${out}`);
+    try {
+      const res = await fetch(`${baseUrl}/v0/ready`);
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`service not ready after 60 s:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const token = opts.env?.TB_ADMIN_TOKEN ?? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  return {
+    baseUrl,
+    token,
+    dataDir,
+    proc,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGKILL');
+      await exited;
+    },
+    async sql<T>(query: string): Promise<T[]> {
+      const res = await fetch(`${baseUrl}/v0/sql`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'text/plain' },
+        body: `${query} FORMAT JSON`,
+      });
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`SQL failed (${res.status}): ${body}`);
+      return (JSON.parse(body) as { data: T[] }).data;
+    },
+  };
+}
+
+/** A valid feature_events row; override any field. */
+export function event(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    event_id: `evt_${Math.random().toString(36).slice(2)}`,
+    user_id: 'usr_789',
+    feature_id: 'feature_recommendations',
+    product_version: '2.4.1',
+    event_type: 'feature_used',
+    timestamp: '2023-10-15 14:35:22',
+    session_id: 'sess_456',
+    metadata: '{"duration_seconds":45,"result":"success"}',
+    ...overrides,
+  };
+}
+
+export const ndjson = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n');

@@ -1,0 +1,233 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStorageClient, migrate, type StorageClient } from '../src/clickhouse/index.js';
+import { type KafkaConsumerHandle, startKafkaConsumer } from '../src/consumer/kafka-consumer.js';
+import { createKafkaSink, type KafkaSinkConfig } from '../src/queue/kafka-sink.js';
+import { eventLine, type MockKafka, quarantineLine, startMockKafka, waitFor } from './helpers/mock-kafka.js';
+
+// The whole Kafka path against librdkafka's mock broker and embedded chDB (its own data
+// directory: chDB binds one per process). Each test has its own topics, group and event_id
+// prefix, so tests share the tables without seeing each other's rows.
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+let mock: MockKafka;
+let storage: StorageClient;
+const started: KafkaConsumerHandle[] = [];
+
+beforeAll(async () => {
+  mock = await startMockKafka({ topics: [] });
+  const dataDir = mkdtempSync(join(tmpdir(), 'fe-kafka-'));
+  storage = await createStorageClient({
+    DATA_DIR: dataDir,
+    CLICKHOUSE_URL: undefined,
+    CLICKHOUSE_USER: 'default',
+    CLICKHOUSE_PASSWORD: '',
+    CLICKHOUSE_DATABASE: 'default',
+  });
+  await migrate(storage.client, join(ROOT, 'clickhouse'));
+});
+afterAll(async () => {
+  await Promise.all(started.map((c) => c.stop()));
+  await mock?.stop();
+  await storage?.close();
+});
+
+type Setup = KafkaSinkConfig & { BATCH_MAX_ROWS: number; BATCH_MAX_WAIT_MS: number };
+async function setup(name: string, partitions = 3): Promise<Setup> {
+  await mock.inject(`topic ${name}_events ${partitions}`);
+  await mock.inject(`topic ${name}_q 1`);
+  return {
+    KAFKA_BROKERS: mock.brokers,
+    KAFKA_CLIENT_ID: 'test',
+    KAFKA_TOPIC: `${name}_events`,
+    KAFKA_QUARANTINE_TOPIC: `${name}_q`,
+    KAFKA_GROUP_ID: `${name}-loader`,
+    MAX_PENDING_BYTES: 64 << 20,
+    BATCH_MAX_ROWS: 1000,
+    BATCH_MAX_WAIT_MS: 100,
+  };
+}
+
+async function consume(config: Setup, client: ClickHouseClient = storage.client) {
+  // A short session: the mock broker waits up to a session timeout for every member to
+  // rejoin a rebalance, which would make each membership change take 30 s.
+  const c = await startKafkaConsumer({ client, config, retryMinMs: 20, retryMaxMs: 200, sessionTimeout: 6000 });
+  started.push(c);
+  return c;
+}
+
+/** Rows of this test in ClickHouse: total and distinct event ids (duplicates show as a gap). */
+async function counts(prefix: string, table = 'feature_events') {
+  const rs = await storage.client.query({
+    query: `SELECT count() AS n, uniqExact(event_id) AS u FROM ${table} WHERE startsWith(event_id, {p:String})`,
+    query_params: { p: prefix },
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<{ n: string; u: string }>();
+  return { n: Number(row?.n), u: Number(row?.u) };
+}
+
+const lines = (prefix: string, n: number, from = 0) =>
+  Array.from({ length: n }, (_, i) => eventLine(`${prefix}${from + i}`, `user${(from + i) % 17}`));
+
+/** A client whose inserts fail (or hang) on demand; every other call goes through. */
+function controllableClient() {
+  const state = {
+    fail: false,
+    attempts: 0,
+    /** When set, the next insert runs for real and then waits on this before answering. */
+    holdAfter: undefined as undefined | { reached: boolean; release: Promise<void> },
+  };
+  const client = new Proxy(storage.client, {
+    get(target, prop, receiver) {
+      if (prop === 'exec') {
+        return async (params: Parameters<ClickHouseClient['exec']>[0]) => {
+          state.attempts++;
+          if (state.fail) throw new Error('injected insert failure');
+          const result = await target.exec(params);
+          const hold = state.holdAfter;
+          if (hold && !hold.reached) {
+            hold.reached = true;
+            await new Promise((r) => result.stream.resume().once('end', r).once('close', r));
+            await hold.release; // rejects: the caller sees a failed insert that did land
+          }
+          return result;
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return { client, state };
+}
+
+async function committedOffsets(config: Setup) {
+  const kafka = new Kafka({ clientId: 'inspect', brokers: mock.brokers.split(','), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const [t] = await admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [config.KAFKA_TOPIC] });
+  await admin.disconnect();
+  return (t?.partitions ?? []).map((p) => `${p.partition}:${p.offset}`).sort();
+}
+
+describe('kafka consumer', () => {
+  it('carries rows from the sink to ClickHouse; committed resolves only once they are there', async () => {
+    const config = await setup('e2e');
+    await consume(config);
+    const sink = await createKafkaSink(config, undefined, { idempotent: false });
+    const started = performance.now();
+    const acceptances = await Promise.all(
+      Array.from({ length: 20 }, (_, r) =>
+        sink.append({ events: lines('e2e-', 250, r * 250), quarantine: r === 0 ? [quarantineLine('e2e-q')] : [] }),
+      ),
+    );
+    await Promise.all(acceptances.map((a) => a.committed));
+    const seconds = (performance.now() - started) / 1000;
+    // Checked right after `committed`: no waiting, so a premature resolve fails here.
+    expect(await counts('e2e-')).toEqual({ n: 5000, u: 5000 });
+    expect(await counts('e2e-q', 'feature_events_quarantine')).toEqual({ n: 1, u: 1 });
+    console.log(`kafka e2e: 5000 events sink -> broker -> consumer -> chDB in ${seconds.toFixed(2)} s = ${Math.round(5000 / seconds)} events/s (wait=true)`);
+    await sink.close();
+  });
+
+  it('does not commit while inserts fail, then stores every row exactly once', async () => {
+    const config = await setup('fail');
+    const { client, state } = controllableClient();
+    state.fail = true;
+    await consume(config, client);
+    const sink = await createKafkaSink(config, undefined, { idempotent: false });
+    const { committed } = await sink.append({ events: lines('fail-', 300), quarantine: [] });
+    let done = false;
+    committed.then(() => {
+      done = true;
+    });
+    await waitFor(() => state.attempts >= 5, 'several failed insert attempts');
+    // Nothing committed past the first row (a member records its intent at the range start).
+    for (const o of await committedOffsets(config)) expect(Number(o.split(':')[1])).toBeLessThanOrEqual(0);
+    expect(await counts('fail-')).toEqual({ n: 0, u: 0 });
+    expect(done).toBe(false);
+    state.fail = false;
+    await committed;
+    expect(await counts('fail-')).toEqual({ n: 300, u: 300 });
+    const offsets = await committedOffsets(config);
+    expect(offsets.reduce((sum, o) => sum + Number(o.split(':')[1]), 0)).toBe(300);
+    await sink.close();
+  });
+
+  it('retrying an insert that landed but reported failure stores nothing twice', async () => {
+    const config = await setup('landed', 1);
+    const { client, state } = controllableClient();
+    let release!: (err: Error) => void;
+    state.holdAfter = { reached: false, release: new Promise<void>((_, reject) => (release = reject)) };
+    state.holdAfter.release.catch(() => {});
+    await consume(config, client);
+    const sink = await createKafkaSink(config, undefined, { idempotent: false });
+    const { committed } = await sink.append({ events: lines('landed-', 100), quarantine: [] });
+    await waitFor(() => state.holdAfter?.reached, 'the first insert');
+    release(new Error('connection reset after the insert'));
+    await committed;
+    expect(await counts('landed-')).toEqual({ n: 100, u: 100 });
+    await sink.close();
+  });
+
+  it('a member that resumes an interrupted range re-inserts exactly it, even when it would cut elsewhere', async () => {
+    const config = await setup('resume', 1);
+    const { client, state } = controllableClient();
+    let release!: (err: Error) => void;
+    state.holdAfter = { reached: false, release: new Promise<void>((_, reject) => (release = reject)) };
+    state.holdAfter.release.catch(() => {});
+    // The first member cuts at 60 rows; its successor (another BATCH_MAX_ROWS, or simply a
+    // fetch that returns more) would cut elsewhere and get another dedup token without the
+    // recorded range.
+    const first = await consume({ ...config, BATCH_MAX_ROWS: 60 }, client);
+    const sink = await createKafkaSink(config, undefined, { idempotent: false });
+    await sink.append({ events: lines('resume-', 100), quarantine: [] });
+    await waitFor(() => state.holdAfter?.reached, 'the first insert');
+    expect(await counts('resume-')).toEqual({ n: 60, u: 60 }); // landed, not committed
+    // More rows arrive, then the member dies between insert and commit.
+    const { committed } = await sink.append({ events: lines('resume-', 50, 100), quarantine: [] });
+    const stopping = first.stop();
+    release(new Error('killed'));
+    await stopping;
+    expect(await committedOffsets(config)).toEqual(['0:0']);
+    await consume(config); // cuts at 1000 rows, but must redo 0..59 first
+    await committed;
+    expect(await counts('resume-')).toEqual({ n: 150, u: 150 });
+    await sink.close();
+  });
+
+  it('two members share the partitions and every row lands once', async () => {
+    const config = await setup('pair', 4);
+    const a = await consume(config);
+    const b = await consume(config);
+    const owned = (c: KafkaConsumerHandle) => c.assignment()[config.KAFKA_TOPIC]?.length ?? 0;
+    await waitFor(() => owned(a) > 0 && owned(b) > 0 && owned(a) + owned(b) === 4, 'both members assigned');
+    const sink = await createKafkaSink(config, undefined, { idempotent: false });
+    const acceptances = await Promise.all(
+      Array.from({ length: 8 }, (_, r) => sink.append({ events: lines('pair-', 200, r * 200), quarantine: [] })),
+    );
+    await Promise.all(acceptances.map((x) => x.committed));
+    expect(await counts('pair-')).toEqual({ n: 1600, u: 1600 });
+    await sink.close();
+  });
+
+  it('a consumer stopped and restarted resumes without loss or duplicates', async () => {
+    const config = await setup('restart');
+    const sink = await createKafkaSink(config, undefined, { idempotent: false });
+    const first = await consume(config);
+    const a = await sink.append({ events: lines('restart-', 400), quarantine: [] });
+    await a.committed;
+    await first.stop();
+    // Accepted while no consumer runs: durable in Kafka, waiting.
+    const b = await sink.append({ events: lines('restart-', 400, 400), quarantine: [] });
+    expect(await counts('restart-')).toEqual({ n: 400, u: 400 });
+    await consume(config);
+    await b.committed;
+    expect(await counts('restart-')).toEqual({ n: 800, u: 800 });
+    await sink.close();
+  });
+});

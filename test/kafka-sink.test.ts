@@ -1,0 +1,121 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafkaSink, type KafkaSinkConfig, userIdKey } from '../src/queue/kafka-sink.js';
+import { BackpressureError } from '../src/queue/types.js';
+import { eventLine, type MockKafka, quarantineLine, startMockKafka, waitFor } from './helpers/mock-kafka.js';
+
+// The producer side alone, against librdkafka's mock broker: what the api writes is on the
+// topics, keyed by user_id, and a broker that stops acknowledging turns into backpressure.
+let mock: MockKafka;
+beforeAll(async () => {
+  mock = await startMockKafka({ partitions: 3, topics: [] });
+});
+afterAll(async () => {
+  await mock?.stop();
+});
+
+async function topics(name: string): Promise<KafkaSinkConfig> {
+  await mock.inject(`topic ${name}_events 3`);
+  await mock.inject(`topic ${name}_q 1`);
+  return {
+    KAFKA_BROKERS: mock.brokers,
+    KAFKA_CLIENT_ID: 'test',
+    KAFKA_TOPIC: `${name}_events`,
+    KAFKA_QUARANTINE_TOPIC: `${name}_q`,
+    KAFKA_GROUP_ID: `${name}-loader`,
+    MAX_PENDING_BYTES: 64 << 20,
+  };
+}
+
+/** Reads every message of a topic with a throwaway consumer group. */
+async function readTopic(topic: string, expected: number) {
+  const kafka = new Kafka({ clientId: 'reader', brokers: mock.brokers.split(','), logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}`, maxWaitTimeInMs: 100 });
+  const got: Array<{ key: string | null; value: string; partition: number }> = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message, partition }) => {
+      got.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', partition });
+    },
+  });
+  await waitFor(() => got.length >= expected, `${expected} messages on ${topic}`);
+  await consumer.disconnect();
+  return got;
+}
+
+describe('userIdKey', () => {
+  it('takes the top-level user_id, not one inside a nested JSON string', () => {
+    const nested = JSON.stringify({ metadata: JSON.stringify({ user_id: 'inner' }), user_id: 'outer' });
+    expect(userIdKey(nested)).toBe('outer');
+    expect(userIdKey(eventLine('e1', 'u"q\\x'))).toBe('u"q\\x');
+    expect(userIdKey('{"event_id":"x"}')).toBeNull();
+    expect(userIdKey('not json')).toBeNull();
+  });
+});
+
+describe('kafka sink', () => {
+  it('puts events on the topic keyed by user_id and quarantined rows on their topic', async () => {
+    const config = await topics('visible');
+    const sink = await createKafkaSink(config, undefined, { idempotent: false });
+    const lines = Array.from({ length: 200 }, (_, i) => eventLine(`v${i}`, `user${i % 10}`));
+    // Concurrent requests share produce requests; each still learns its own fate.
+    await Promise.all([
+      sink.append({ events: lines.slice(0, 120), quarantine: [quarantineLine('q1')] }),
+      sink.append({ events: lines.slice(120), quarantine: [quarantineLine('q2')] }),
+    ]);
+    await sink.close();
+
+    const events = await readTopic(config.KAFKA_TOPIC, 200);
+    expect(events.map((m) => m.value).sort()).toEqual([...lines].sort());
+    for (const m of events) expect(m.key).toBe(JSON.parse(m.value).user_id);
+    // Same user, same partition: one user's events stay in order.
+    const partitionOfUser = new Map<string, Set<number>>();
+    for (const m of events) partitionOfUser.set(m.key ?? '', (partitionOfUser.get(m.key ?? '') ?? new Set()).add(m.partition));
+    for (const parts of partitionOfUser.values()) expect(parts.size).toBe(1);
+    expect(new Set(events.map((m) => m.partition)).size).toBeGreaterThan(1);
+
+    const quarantined = await readTopic(config.KAFKA_QUARANTINE_TOPIC, 2);
+    expect(quarantined.map((m) => JSON.parse(m.value).event_id).sort()).toEqual(['q1', 'q2']);
+  });
+
+  it('refuses new work while the broker does not acknowledge, and recovers when it does', async () => {
+    const config = await topics('down');
+    const sink = await createKafkaSink(config, undefined, { idempotent: false, maxInFlightBytes: 1000 });
+    try {
+      await sink.append({ events: [eventLine('warm')], quarantine: [] }); // metadata and connections ready
+      expect(() => sink.checkCapacity(100)).not.toThrow();
+      await mock.inject('down 1');
+      let acked = false;
+      const pending = sink.append({ events: Array.from({ length: 10 }, (_, i) => eventLine(`d${i}`)), quarantine: [] });
+      pending.then(() => {
+        acked = true;
+      });
+      expect(() => sink.checkCapacity(100)).toThrow(BackpressureError);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(acked).toBe(false);
+      await mock.inject('up 1');
+      await pending;
+      expect(() => sink.checkCapacity(100)).not.toThrow();
+      const events = await readTopic(config.KAFKA_TOPIC, 11);
+      expect(events.length).toBe(11);
+    } finally {
+      await mock.inject('up 1');
+      await sink.close();
+    }
+  });
+
+  it('measures produce throughput through the mock broker', async () => {
+    const config = await topics('speed');
+    const sink = await createKafkaSink(config, undefined, { idempotent: false });
+    const lines = Array.from({ length: 50_000 }, (_, i) => eventLine(`s${i}`, `user${i % 1000}`));
+    const started = performance.now();
+    const requests = [];
+    for (let i = 0; i < lines.length; i += 500) requests.push(sink.append({ events: lines.slice(i, i + 500), quarantine: [] }));
+    await Promise.all(requests);
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`kafka sink: ${lines.length} events in ${seconds.toFixed(2)} s = ${Math.round(lines.length / seconds)} events/s (gzip, acks=all, 100 concurrent requests of 500)`);
+    await sink.close();
+    expect(requests.length).toBe(100);
+  });
+});
