@@ -105,7 +105,8 @@ describe.skipIf(skip)('real Kafka + ClickHouse server (testcontainers)', () => {
     const { committed } = await sink.append({ events: lines, quarantine: [] });
     await committed;
     const rs = await storage.client.query({
-      query: "SELECT count() AS n, uniqExact(event_id) AS u FROM feature_events WHERE startsWith(event_id, 'tc')",
+      query:
+        "SELECT count() AS n, uniqExact(event_id) AS u FROM feature_events WHERE startsWith(event_id, 'tc')",
       format: 'JSONEachRow',
     });
     expect(await rs.json()).toEqual([{ n: '2000', u: '2000' }]);

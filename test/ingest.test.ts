@@ -67,7 +67,8 @@ describe('POST /v0/events', () => {
     const res = await post(JSON.stringify(event({ event_id: 'evt_202' })));
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ successful_rows: 1, quarantined_rows: 0 });
-    for (let i = 0; i < 100 && (await count("event_id = 'evt_202'")) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await count("event_id = 'evt_202'")) === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(await count("event_id = 'evt_202'")).toBe(1);
   });
 
@@ -90,14 +91,18 @@ describe('POST /v0/events', () => {
       '{"event_id": "mix_truncated", "user_id": ',
       JSON.stringify(event({ event_id: 'mix_bad_ts', timestamp: '15/10/2023' })),
       JSON.stringify({ ...event({ event_id: 'mix_no_user' }), user_id: undefined }),
-      JSON.stringify(event({ event_id: 'mix_ok_2', timestamp: '2023-10-15T16:35:22+02:00', metadata: { a: 1 } })),
+      JSON.stringify(
+        event({ event_id: 'mix_ok_2', timestamp: '2023-10-15T16:35:22+02:00', metadata: { a: 1 } }),
+      ),
       '[1,2,3]',
     ].join('\n');
     const res = await post(body, { query: 'name=feature_events&wait=true' });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ successful_rows: 2, quarantined_rows: 4 });
     expect(await count("event_id IN ('mix_ok_1', 'mix_ok_2')")).toBe(2);
-    const ok2 = await svc.sql("SELECT toString(timestamp) AS ts, metadata FROM feature_events WHERE event_id = 'mix_ok_2'");
+    const ok2 = await svc.sql(
+      "SELECT toString(timestamp) AS ts, metadata FROM feature_events WHERE event_id = 'mix_ok_2'",
+    );
     expect(ok2).toEqual([{ ts: '2023-10-15 14:35:22', metadata: '{"a":1}' }]);
     const q = await svc.sql<{ event_id: string | null; c__error_column: string[]; c__error: string[] }>(
       "SELECT event_id, c__error_column, c__error FROM feature_events_quarantine WHERE raw LIKE '%mix_%' ORDER BY event_id",
@@ -110,7 +115,10 @@ describe('POST /v0/events', () => {
 
   it('accepts gzip, by header and by magic bytes', async () => {
     const gz = gzipSync(ndjson([event({ event_id: 'gz_1' }), event({ event_id: 'gz_2' })]));
-    const a = await post(gz, { query: 'name=feature_events&wait=true', headers: { 'Content-Encoding': 'gzip' } });
+    const a = await post(gz, {
+      query: 'name=feature_events&wait=true',
+      headers: { 'Content-Encoding': 'gzip' },
+    });
     expect(a.status).toBe(200);
     const gz2 = gzipSync(JSON.stringify(event({ event_id: 'gz_3' })));
     const b = await post(gz2, { query: 'name=feature_events&wait=true' });
@@ -182,7 +190,10 @@ describe('POST /v0/events', () => {
 
   it('keeps a batch spanning ten years of months in few parts', async () => {
     const rows = Array.from({ length: 120 }, (_, i) =>
-      event({ event_id: `span_${i}`, timestamp: `${2015 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}-10 10:00:00` }),
+      event({
+        event_id: `span_${i}`,
+        timestamp: `${2015 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}-10 10:00:00`,
+      }),
     );
     const res = await post(ndjson(rows), { query: 'name=feature_events&wait=true' });
     expect(res.status).toBe(200);

@@ -55,7 +55,13 @@ async function setup(name: string, partitions = 3): Promise<Setup> {
 async function consume(config: Setup, client: ClickHouseClient = storage.client) {
   // A short session: the mock broker waits up to a session timeout for every member to
   // rejoin a rebalance, which would make each membership change take 30 s.
-  const c = await startKafkaConsumer({ client, config, retryMinMs: 20, retryMaxMs: 200, sessionTimeout: 6000 });
+  const c = await startKafkaConsumer({
+    client,
+    config,
+    retryMinMs: 20,
+    retryMaxMs: 200,
+    sessionTimeout: 6000,
+  });
   started.push(c);
   return c;
 }
@@ -106,7 +112,11 @@ function controllableClient() {
 }
 
 async function committedOffsets(config: Setup) {
-  const kafka = new Kafka({ clientId: 'inspect', brokers: mock.brokers.split(','), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'inspect',
+    brokers: mock.brokers.split(','),
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   await admin.connect();
   const [t] = await admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [config.KAFKA_TOPIC] });
@@ -122,7 +132,10 @@ describe('kafka consumer', () => {
     const started = performance.now();
     const acceptances = await Promise.all(
       Array.from({ length: 20 }, (_, r) =>
-        sink.append({ events: lines('e2e-', 250, r * 250), quarantine: r === 0 ? [quarantineLine('e2e-q')] : [] }),
+        sink.append({
+          events: lines('e2e-', 250, r * 250),
+          quarantine: r === 0 ? [quarantineLine('e2e-q')] : [],
+        }),
       ),
     );
     await Promise.all(acceptances.map((a) => a.committed));
@@ -130,7 +143,9 @@ describe('kafka consumer', () => {
     // Checked right after `committed`: no waiting, so a premature resolve fails here.
     expect(await counts('e2e-')).toEqual({ n: 5000, u: 5000 });
     expect(await counts('e2e-q', 'feature_events_quarantine')).toEqual({ n: 1, u: 1 });
-    console.log(`kafka e2e: 5000 events sink -> broker -> consumer -> chDB in ${seconds.toFixed(2)} s = ${Math.round(5000 / seconds)} events/s (wait=true)`);
+    console.log(
+      `kafka e2e: 5000 events sink -> broker -> consumer -> chDB in ${seconds.toFixed(2)} s = ${Math.round(5000 / seconds)} events/s (wait=true)`,
+    );
     await sink.close();
   });
 
@@ -208,7 +223,9 @@ describe('kafka consumer', () => {
     await waitFor(() => owned(a) > 0 && owned(b) > 0 && owned(a) + owned(b) === 4, 'both members assigned');
     const sink = await createKafkaSink(config, undefined, { idempotent: false });
     const acceptances = await Promise.all(
-      Array.from({ length: 8 }, (_, r) => sink.append({ events: lines('pair-', 200, r * 200), quarantine: [] })),
+      Array.from({ length: 8 }, (_, r) =>
+        sink.append({ events: lines('pair-', 200, r * 200), quarantine: [] }),
+      ),
     );
     await Promise.all(acceptances.map((x) => x.committed));
     expect(await counts('pair-')).toEqual({ n: 1600, u: 1600 });

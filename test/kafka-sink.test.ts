@@ -29,7 +29,11 @@ async function topics(name: string): Promise<KafkaSinkConfig> {
 
 /** Reads every message of a topic with a throwaway consumer group. */
 async function readTopic(topic: string, expected: number) {
-  const kafka = new Kafka({ clientId: 'reader', brokers: mock.brokers.split(','), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'reader',
+    brokers: mock.brokers.split(','),
+    logLevel: logLevel.NOTHING,
+  });
   const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}`, maxWaitTimeInMs: 100 });
   const got: Array<{ key: string | null; value: string; partition: number }> = [];
   await consumer.connect();
@@ -71,7 +75,8 @@ describe('kafka sink', () => {
     for (const m of events) expect(m.key).toBe(JSON.parse(m.value).user_id);
     // Same user, same partition: one user's events stay in order.
     const partitionOfUser = new Map<string, Set<number>>();
-    for (const m of events) partitionOfUser.set(m.key ?? '', (partitionOfUser.get(m.key ?? '') ?? new Set()).add(m.partition));
+    for (const m of events)
+      partitionOfUser.set(m.key ?? '', (partitionOfUser.get(m.key ?? '') ?? new Set()).add(m.partition));
     for (const parts of partitionOfUser.values()) expect(parts.size).toBe(1);
     expect(new Set(events.map((m) => m.partition)).size).toBeGreaterThan(1);
 
@@ -87,7 +92,10 @@ describe('kafka sink', () => {
       expect(() => sink.checkCapacity(100)).not.toThrow();
       await mock.inject('down 1');
       let acked = false;
-      const pending = sink.append({ events: Array.from({ length: 10 }, (_, i) => eventLine(`d${i}`)), quarantine: [] });
+      const pending = sink.append({
+        events: Array.from({ length: 10 }, (_, i) => eventLine(`d${i}`)),
+        quarantine: [],
+      });
       pending.then(() => {
         acked = true;
       });
@@ -111,10 +119,13 @@ describe('kafka sink', () => {
     const lines = Array.from({ length: 50_000 }, (_, i) => eventLine(`s${i}`, `user${i % 1000}`));
     const started = performance.now();
     const requests = [];
-    for (let i = 0; i < lines.length; i += 500) requests.push(sink.append({ events: lines.slice(i, i + 500), quarantine: [] }));
+    for (let i = 0; i < lines.length; i += 500)
+      requests.push(sink.append({ events: lines.slice(i, i + 500), quarantine: [] }));
     await Promise.all(requests);
     const seconds = (performance.now() - started) / 1000;
-    console.log(`kafka sink: ${lines.length} events in ${seconds.toFixed(2)} s = ${Math.round(lines.length / seconds)} events/s (gzip, acks=all, 100 concurrent requests of 500)`);
+    console.log(
+      `kafka sink: ${lines.length} events in ${seconds.toFixed(2)} s = ${Math.round(lines.length / seconds)} events/s (gzip, acks=all, 100 concurrent requests of 500)`,
+    );
     await sink.close();
     expect(requests.length).toBe(100);
   });

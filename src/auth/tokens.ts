@@ -57,7 +57,10 @@ export function parseTokenList(text: string | undefined): Token[] {
  * The admin token: TB_ADMIN_TOKEN when set; otherwise one generated on first start and
  * kept in DATA_DIR/admin-token so restarts (and the printed curl) keep working.
  */
-export function resolveAdminToken(configured: string | undefined, dataDir: string): { token: string; generated: boolean } {
+export function resolveAdminToken(
+  configured: string | undefined,
+  dataDir: string,
+): { token: string; generated: boolean } {
   if (configured) return { token: configured, generated: false };
   const file = join(dataDir, 'admin-token');
   try {

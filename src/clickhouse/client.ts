@@ -54,9 +54,7 @@ export async function createStorageClient(
   const path = resolve(config.DATA_DIR, 'clickhouse');
   mkdirSync(path, { recursive: true });
   const open = () =>
-    createClient({ connection: createChdbConnection({ path }) } as Parameters<
-      typeof createClient
-    >[0]);
+    createClient({ connection: createChdbConnection({ path }) } as Parameters<typeof createClient>[0]);
   const client = open();
   const sessions: ClickHouseClient[] = [];
   return {

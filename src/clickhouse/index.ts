@@ -1,3 +1,10 @@
 export { type ClickHouseClient, createStorageClient, type StorageClient } from './client.js';
 export { insertJsonLines } from './insert.js';
-export { type Migration, MigrationError, type MigrationReport, migrate, readMigrations, splitStatements } from './migrate.js';
+export {
+  type Migration,
+  MigrationError,
+  type MigrationReport,
+  migrate,
+  readMigrations,
+  splitStatements,
+} from './migrate.js';

@@ -62,7 +62,9 @@ export async function migrate(client: ClickHouseClient, dir: string): Promise<Mi
     query: `SELECT name, any(checksum) AS checksum FROM ${MIGRATIONS_TABLE} GROUP BY name`,
     format: 'JSONEachRow',
   });
-  const done = new Map((await result.json<{ name: string; checksum: string }>()).map((r) => [r.name, r.checksum]));
+  const done = new Map(
+    (await result.json<{ name: string; checksum: string }>()).map((r) => [r.name, r.checksum]),
+  );
   const report: MigrationReport = { applied: [], skipped: [] };
   for (const m of readMigrations(dir)) {
     const recorded = done.get(m.name);

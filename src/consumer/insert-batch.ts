@@ -10,7 +10,11 @@ export const QUARANTINE_TABLE = 'feature_events_quarantine';
  * the batch's deterministic identity (spool offsets or Kafka topic/partition/offsets), so
  * replaying the same batch after a crash stores nothing twice.
  */
-export async function insertBatch(client: ClickHouseClient, rows: IngestRows, batchId: string): Promise<void> {
+export async function insertBatch(
+  client: ClickHouseClient,
+  rows: IngestRows,
+  batchId: string,
+): Promise<void> {
   await insertJsonLines(client, QUARANTINE_TABLE, rows.quarantine, `${batchId}:q`);
   await insertJsonLines(client, EVENTS_TABLE, rows.events, `${batchId}:e`);
 }

@@ -83,7 +83,7 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     intents.clear(); // another member may have left intents on partitions we now own
     assigned = e.payload.memberAssignment;
-    log('info', 'kafka consumer joined group', { assignment: assigned, generation: e.payload.groupId });
+    log('info', 'kafka consumer joined group', { assignment: assigned, groupId: e.payload.groupId });
   });
   consumer.on(consumer.events.CRASH, (e) =>
     log('error', 'kafka consumer crashed', { error: e.payload.error.message, restart: e.payload.restart }),
@@ -103,7 +103,12 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
 
   async function commit(topic: string, partition: number, offset: number, intent: Intent | null) {
     await consumer.commitOffsets([
-      { topic, partition, offset: String(offset), metadata: intent ? `insert:${intent.start}-${intent.end}` : null },
+      {
+        topic,
+        partition,
+        offset: String(offset),
+        metadata: intent ? `insert:${intent.start}-${intent.end}` : null,
+      },
     ]);
     intents.set(`${topic}:${partition}`, intent);
   }
@@ -111,7 +116,9 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
   function toRows(topic: string, messages: KafkaMessage[]): IngestRows {
     const lines: string[] = [];
     for (const m of messages) if (m.value) lines.push(m.value.toString('utf8'));
-    return topic === config.KAFKA_TOPIC ? { events: lines, quarantine: [] } : { events: [], quarantine: lines };
+    return topic === config.KAFKA_TOPIC
+      ? { events: lines, quarantine: [] }
+      : { events: [], quarantine: lines };
   }
 
   /** Inserts until it succeeds; false if the partition was lost or the consumer stops first. */

@@ -33,10 +33,17 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   // Browser trackers post JSON cross-origin: preflight must succeed.
-  app.use('/v0/*', cors({ origin: '*', allowHeaders: ['Authorization', 'Content-Type', 'Content-Encoding'] }));
+  app.use(
+    '/v0/*',
+    cors({ origin: '*', allowHeaders: ['Authorization', 'Content-Type', 'Content-Encoding'] }),
+  );
 
   app.get('/v0/health', (c) =>
-    c.json({ status: 'ok', ready: deps.state.ready, uptime_s: Math.round((Date.now() - deps.state.startedAt) / 1000) }),
+    c.json({
+      status: 'ok',
+      ready: deps.state.ready,
+      uptime_s: Math.round((Date.now() - deps.state.startedAt) / 1000),
+    }),
   );
   // Readiness: false until migrations have run and the queue is open.
   app.get('/v0/ready', (c) =>
@@ -51,7 +58,11 @@ export function createApp(deps: AppDeps): Hono {
       // The route enforces the exact limit while streaming; this guards the declared size early.
       maxSize: deps.maxBodyBytes,
       onError: (c) =>
-        jsonError(c, 413, `Request body is larger than ${deps.maxBodyBytes} bytes: split it into several requests`),
+        jsonError(
+          c,
+          413,
+          `Request body is larger than ${deps.maxBodyBytes} bytes: split it into several requests`,
+        ),
     }),
   );
   app.route(
@@ -79,7 +90,10 @@ export function createApp(deps: AppDeps): Hono {
     });
   });
 
-  app.route('/v0/sql', sqlRoute({ client: () => (deps.state.ready ? deps.state.client : undefined), tokens: deps.tokens }));
+  app.route(
+    '/v0/sql',
+    sqlRoute({ client: () => (deps.state.ready ? deps.state.client : undefined), tokens: deps.tokens }),
+  );
 
   // The pipes app is built once storage is up (it reads result columns at load).
   const forwardToPipes = (c: Context) => {

@@ -19,7 +19,12 @@ export function identify(c: Context, store: TokenStore, documentation: string): 
   if (!raw) {
     return {
       ok: false,
-      response: jsonError(c, 401, 'Missing token: send Authorization: Bearer <token> or ?token=<token>', documentation),
+      response: jsonError(
+        c,
+        401,
+        'Missing token: send Authorization: Bearer <token> or ?token=<token>',
+        documentation,
+      ),
     };
   }
   const token = store.find(raw);

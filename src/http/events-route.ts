@@ -19,16 +19,28 @@ export function eventsRoute(deps: EventsRouteDeps): Hono {
   const app = new Hono();
   app.post('/', async (c) => {
     const name = c.req.query('name');
-    if (!name) return jsonError(c, 400, 'Missing parameter "name": the datasource to append to, e.g. ?name=feature_events');
+    if (!name)
+      return jsonError(
+        c,
+        400,
+        'Missing parameter "name": the datasource to append to, e.g. ?name=feature_events',
+      );
     const who = identify(c, deps.tokens, DOCS.events);
     if (!who.ok) return who.response;
     if (!deps.datasources.has(name)) {
-      return jsonError(c, 404, `Data source "${name}" does not exist; known: ${[...deps.datasources].join(', ')}`);
+      return jsonError(
+        c,
+        404,
+        `Data source "${name}" does not exist; known: ${[...deps.datasources].join(', ')}`,
+      );
     }
     const denied = requireScope(c, deps.tokens, who.token, 'DATASOURCES:APPEND', name, DOCS.events);
     if (denied) return denied;
     const sink = deps.sink();
-    if (!sink) return jsonError(c, 503, 'Not ready yet: storage is starting, retry shortly', DOCS.events, { 'Retry-After': '1' });
+    if (!sink)
+      return jsonError(c, 503, 'Not ready yet: storage is starting, retry shortly', DOCS.events, {
+        'Retry-After': '1',
+      });
 
     try {
       sink.checkCapacity(Number(c.req.header('content-length') ?? 0) || 0);
@@ -52,9 +64,15 @@ export function eventsRoute(deps: EventsRouteDeps): Hono {
         });
       }
       deps.log('error', 'ingest failed', { error: (err as Error).message });
-      return jsonError(c, 503, 'Could not store the rows; nothing was acknowledged: retry later', DOCS.events, {
-        'Retry-After': '1',
-      });
+      return jsonError(
+        c,
+        503,
+        'Could not store the rows; nothing was acknowledged: retry later',
+        DOCS.events,
+        {
+          'Retry-After': '1',
+        },
+      );
     }
   });
   return app;

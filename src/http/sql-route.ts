@@ -31,7 +31,12 @@ export function sqlRoute(deps: { client: () => ClickHouseClient | undefined; tok
     const format = match?.[1] ?? 'JSON';
     const contentType = Object.entries(FORMATS).find(([f]) => f.toLowerCase() === format.toLowerCase())?.[1];
     if (!contentType) {
-      return jsonError(c, 400, `Unsupported FORMAT ${format}: use one of ${Object.keys(FORMATS).join(', ')}`, DOC);
+      return jsonError(
+        c,
+        400,
+        `Unsupported FORMAT ${format}: use one of ${Object.keys(FORMATS).join(', ')}`,
+        DOC,
+      );
     }
     const sql = match ? q : `${q.replace(/;\s*$/, '')}\nFORMAT JSON`;
     try {
@@ -41,7 +46,13 @@ export function sqlRoute(deps: { client: () => ClickHouseClient | undefined; tok
       return c.body(Buffer.concat(chunks).toString('utf8'), 200, { 'Content-Type': contentType });
     } catch (err) {
       const e = err as Error & { code?: string };
-      return jsonError(c, 400, `[Error] ${e.message.split('\n')[0]}`, DOC, e.code ? { 'X-DB-Exception-Code': e.code } : {});
+      return jsonError(
+        c,
+        400,
+        `[Error] ${e.message.split('\n')[0]}`,
+        DOC,
+        e.code ? { 'X-DB-Exception-Code': e.code } : {},
+      );
     }
   };
   app.get('/', (c) => handle(c, c.req.query('q')));

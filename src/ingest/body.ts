@@ -44,7 +44,10 @@ export async function readBody(request: Request, maxBytes: number): Promise<Buff
   try {
     return await gunzipAsync(raw, { maxOutputLength: maxBytes * MAX_EXPANSION });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || /larger than/.test((err as Error).message)) {
+    if (
+      (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ||
+      /larger than/.test((err as Error).message)
+    ) {
       throw new BodyError(`Decompressed body is larger than ${maxBytes * MAX_EXPANSION} bytes`, 413);
     }
     throw new BodyError(`Body is not valid gzip: ${(err as Error).message}`, 400);

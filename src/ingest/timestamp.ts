@@ -2,8 +2,7 @@
 // UTC) and ISO 8601 with optional fraction and zone ("2023-10-15T14:35:22.123Z",
 // "2023-10-15T16:35:22+02:00"). Stored as UTC seconds; the fraction is dropped because
 // the column is DateTime (second precision is what every endpoint groups by).
-const PATTERN =
-  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
+const PATTERN = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
 
 // DateTime's range in ClickHouse is 1970-01-01 .. 2106-02-07.
 const MIN_SECONDS = 0;

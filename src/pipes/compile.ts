@@ -1,10 +1,10 @@
+import type { Datafile } from './datafile.js';
 import { TemplateSyntaxError } from './errors.js';
 import { KNOWN_FUNCTIONS, sqlAndKey } from './functions.js';
 import { KNOWN_COLUMNS } from './known-columns.js';
 import { collectSpecs, type ParamSpec, type RequestParams, validateRequest } from './params.js';
 import { newState, type Rendered, Renderer } from './render.js';
 import { parseTemplate, type TemplateNode, walkExprs } from './template-parser.js';
-import type { Datafile } from './datafile.js';
 
 export interface PipeNode {
   name: string;
@@ -29,10 +29,17 @@ export interface Pipe {
 /** Turns a parsed datafile into a Pipe: parses templates and checks what can be checked before any request. */
 export function compilePipe(name: string, file: string, df: Datafile): Pipe {
   const endpoints = df.nodes.filter((n) => n.type === 'endpoint');
-  if (endpoints.length > 1) throw new TemplateSyntaxError('more than one node has TYPE endpoint', (endpoints[1] as { line: number }).line);
+  if (endpoints.length > 1)
+    throw new TemplateSyntaxError(
+      'more than one node has TYPE endpoint',
+      (endpoints[1] as { line: number }).line,
+    );
   const other = df.nodes.find((n) => n.type && n.type !== 'endpoint');
   if (endpoints.length === 0 && other) {
-    throw new TemplateSyntaxError(`TYPE ${other.type} pipes are not served here; only TYPE endpoint`, other.line);
+    throw new TemplateSyntaxError(
+      `TYPE ${other.type} pipes are not served here; only TYPE endpoint`,
+      other.line,
+    );
   }
   const endpoint = (endpoints[0] ?? df.nodes[df.nodes.length - 1]) as (typeof df.nodes)[number];
 
@@ -41,7 +48,9 @@ export function compilePipe(name: string, file: string, df: Datafile): Pipe {
     const lines = n.sql.split('\n');
     const templated = (lines[0] ?? '').trim() === '%';
     const body = templated ? lines.slice(1).join('\n') : n.sql;
-    const tree: TemplateNode[] = templated ? parseTemplate(body, n.sqlLine + 1) : [{ kind: 'text', text: body }];
+    const tree: TemplateNode[] = templated
+      ? parseTemplate(body, n.sqlLine + 1)
+      : [{ kind: 'text', text: body }];
     const locals = new Set<string>();
     const collect = (ts: TemplateNode[]) => {
       for (const t of ts) {
@@ -58,11 +67,13 @@ export function compilePipe(name: string, file: string, df: Datafile): Pipe {
     collect(tree);
     for (const e of walkExprs(tree)) {
       if (e.kind !== 'call') continue;
-      if (!KNOWN_FUNCTIONS.has(e.fn)) throw new TemplateSyntaxError(`unknown template function ${e.fn}()`, e.line);
+      if (!KNOWN_FUNCTIONS.has(e.fn))
+        throw new TemplateSyntaxError(`unknown template function ${e.fn}()`, e.line);
       if (e.fn === 'sql_and') {
         for (const key of Object.keys(e.kwargs)) {
           const k = sqlAndKey(key);
-          if (!k || !KNOWN_COLUMNS.has(k.column)) throw new TemplateSyntaxError(`sql_and: "${key}" does not name a known column`, e.line);
+          if (!k || !KNOWN_COLUMNS.has(k.column))
+            throw new TemplateSyntaxError(`sql_and: "${key}" does not name a known column`, e.line);
         }
       }
     }
@@ -103,7 +114,9 @@ export function renderPipe(pipe: Pipe, request: RequestParams): Rendered {
     }
   };
   visit(pipe.endpoint);
-  const ctes = order.filter((n) => n !== pipe.endpoint && rendered.has(n)).map((n) => `${n} AS (\n${rendered.get(n)}\n)`);
+  const ctes = order
+    .filter((n) => n !== pipe.endpoint && rendered.has(n))
+    .map((n) => `${n} AS (\n${rendered.get(n)}\n)`);
   const main = rendered.get(pipe.endpoint) as string;
   const sql = ctes.length ? `WITH ${ctes.join(',\n')}\nSELECT * FROM (\n${main}\n)` : main;
   return { sql, params: state.params };

@@ -59,10 +59,17 @@ export function parseDatafile(text: string): Datafile {
     const lineNo = i + 1;
     if (line === '' || line.startsWith('#')) continue;
     if (/^[ \t]/.test(raw)) {
-      throw new TemplateSyntaxError(`unexpected indented line outside a "KEY >" block: "${line.slice(0, 60)}"`, lineNo);
+      throw new TemplateSyntaxError(
+        `unexpected indented line outside a "KEY >" block: "${line.slice(0, 60)}"`,
+        lineNo,
+      );
     }
     const m = line.match(/^([A-Z_]+)\b\s*(.*)$/);
-    if (!m) throw new TemplateSyntaxError(`expected a directive such as NODE, SQL >, TYPE, got "${line.slice(0, 60)}"`, lineNo);
+    if (!m)
+      throw new TemplateSyntaxError(
+        `expected a directive such as NODE, SQL >, TYPE, got "${line.slice(0, 60)}"`,
+        lineNo,
+      );
     const key = m[1] as string;
     const rest = (m[2] ?? '').trim();
     switch (key) {
@@ -73,10 +80,7 @@ export function parseDatafile(text: string): Datafile {
         break;
       }
       case 'TAGS':
-        out.tags = rest
-          .split(',')
-          .map(unquote)
-          .filter(Boolean);
+        out.tags = rest.split(',').map(unquote).filter(Boolean);
         break;
       case 'TOKEN': {
         const t = rest.match(/^("[^"]+"|'[^']+'|\S+)\s+(READ|APPEND)$/i);
@@ -86,8 +90,10 @@ export function parseDatafile(text: string): Datafile {
       }
       case 'NODE': {
         const name = unquote(rest);
-        if (!IDENT.test(name)) throw new TemplateSyntaxError(`bad node name "${name}": use letters, digits and _`, lineNo);
-        if (out.nodes.some((n) => n.name === name)) throw new TemplateSyntaxError(`node "${name}" defined twice`, lineNo);
+        if (!IDENT.test(name))
+          throw new TemplateSyntaxError(`bad node name "${name}": use letters, digits and _`, lineNo);
+        if (out.nodes.some((n) => n.name === name))
+          throw new TemplateSyntaxError(`node "${name}" defined twice`, lineNo);
         node = { name, description: '', sql: '', sqlLine: lineNo, line: lineNo };
         out.nodes.push(node);
         break;
@@ -96,7 +102,8 @@ export function parseDatafile(text: string): Datafile {
         if (!node) throw new TemplateSyntaxError('SQL outside a NODE block', lineNo);
         if (rest !== '>') throw new TemplateSyntaxError('expected "SQL >" followed by indented SQL', lineNo);
         const b = block();
-        if (!b.text.trim()) throw new TemplateSyntaxError(`node "${node.name}" has an empty SQL block`, lineNo);
+        if (!b.text.trim())
+          throw new TemplateSyntaxError(`node "${node.name}" has an empty SQL block`, lineNo);
         node.sql = b.text;
         node.sqlLine = b.firstLine;
         break;
@@ -121,6 +128,7 @@ export function parseDatafile(text: string): Datafile {
   for (const n of out.nodes) {
     if (!n.sql) throw new TemplateSyntaxError(`node "${n.name}" has no "SQL >" block`, n.line);
   }
-  if (out.nodes.length === 0) throw new TemplateSyntaxError('no NODE found: a pipe needs at least one NODE with SQL', 1);
+  if (out.nodes.length === 0)
+    throw new TemplateSyntaxError('no NODE found: a pipe needs at least one NODE with SQL', 1);
   return out;
 }

@@ -1,8 +1,8 @@
 import { RequestError, TemplateRuntimeError } from './errors.js';
 import { KNOWN_COLUMNS } from './known-columns.js';
 import { TYPE_FUNCTIONS } from './param-types.js';
-import type { Expr } from './template-parser.js';
 import { type Renderer, Sql, unwrap, type Value } from './render.js';
+import type { Expr } from './template-parser.js';
 
 type Call = Extract<Expr, { kind: 'call' }>;
 
@@ -52,7 +52,9 @@ function identifier(value: Value, what: string): Sql {
   const name = unwrap(value);
   if (typeof name !== 'string' || !KNOWN_COLUMNS.has(name)) {
     const shown = typeof name === 'string' ? `"${name.slice(0, 40)}"` : String(name);
-    throw new RequestError(`${what}: ${shown} is not a known column. Allowed: ${[...KNOWN_COLUMNS].sort().join(', ')}`);
+    throw new RequestError(
+      `${what}: ${shown} is not a known column. Allowed: ${[...KNOWN_COLUMNS].sort().join(', ')}`,
+    );
   }
   return new Sql(`\`${name}\``);
 }
@@ -62,7 +64,10 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)
 function toMillis(v: Value, fn: string): number {
   const s = String(unwrap(v) ?? '');
   const m = s.match(DATE_RE);
-  if (!m) throw new RequestError(`${fn}(): "${s.slice(0, 40)}" is not a date 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS'`);
+  if (!m)
+    throw new RequestError(
+      `${fn}(): "${s.slice(0, 40)}" is not a date 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS'`,
+    );
   const [y, mo, d, h, mi, sec] = [1, 2, 3, 4, 5, 6].map((k) => Number(m[k] ?? 0)) as number[];
   return Date.UTC(y as number, (mo as number) - 1, d, h, mi, sec);
 }
@@ -88,7 +93,9 @@ export function callFunction(r: Renderer, e: Call): Value {
     case 'columns': {
       const v = unwrap(arg(0));
       const chosen = v === null || v === '' ? unwrap(arg(1, 'default')) : v;
-      const list = Array.isArray(chosen) ? chosen.map((x) => String(unwrap(x))) : String(chosen ?? '').split(',');
+      const list = Array.isArray(chosen)
+        ? chosen.map((x) => String(unwrap(x)))
+        : String(chosen ?? '').split(',');
       const name = e.args[0]?.kind === 'name' ? `parameter "${e.args[0].name}"` : 'columns()';
       const parts = list.map((c) => identifier(c.trim(), name).text);
       if (parts.length === 0) throw new RequestError(`${name}: no columns given`);
@@ -105,7 +112,10 @@ export function callFunction(r: Renderer, e: Call): Value {
         if (u === null || (Array.isArray(u) && u.length === 0)) continue;
         const isList = parsed.op === 'IN' || parsed.op === 'NOT IN';
         if (isList !== Array.isArray(u)) {
-          throw new TemplateRuntimeError(`sql_and: ${key} needs ${isList ? 'an Array(...)' : 'a single value'}`, e.line);
+          throw new TemplateRuntimeError(
+            `sql_and: ${key} needs ${isList ? 'an Array(...)' : 'a single value'}`,
+            e.line,
+          );
         }
         const col = identifier(parsed.column, 'sql_and').text;
         parts.push(`${col} ${parsed.op} ${r.output(v, e.line)}`);
@@ -118,7 +128,8 @@ export function callFunction(r: Renderer, e: Call): Value {
       let message: string;
       if (e.fn === 'custom_error' && e.args[0]?.kind === 'dict') {
         const obj: Record<string, unknown> = {};
-        for (const [k, v] of e.args[0].entries) obj[String(unwrap(r.eval(k, e.line)))] = unwrap(r.eval(v, e.line));
+        for (const [k, v] of e.args[0].entries)
+          obj[String(unwrap(r.eval(k, e.line)))] = unwrap(r.eval(v, e.line));
         message = String(obj.error ?? JSON.stringify(obj));
       } else message = String(unwrap(arg(0)) ?? 'error');
       const status = [400, 403, 404, 408, 422, 429].includes(code) ? (code as 400) : 400;

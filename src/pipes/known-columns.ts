@@ -16,11 +16,31 @@ export const SCHEMA_COLUMNS: Readonly<Record<string, readonly string[]>> = {
     'metadata',
     'inserted_at',
   ],
-  feature_usage_hourly: ['feature_id', 'product_version', 'hour', 'events', 'users', 'sessions', 'first_seen', 'last_seen'],
-  feature_usage_by_user: ['user_id', 'feature_id', 'product_version', 'events', 'sessions', 'first_seen', 'last_seen'],
+  feature_usage_hourly: [
+    'feature_id',
+    'product_version',
+    'hour',
+    'events',
+    'users',
+    'sessions',
+    'first_seen',
+    'last_seen',
+  ],
+  feature_usage_by_user: [
+    'user_id',
+    'feature_id',
+    'product_version',
+    'events',
+    'sessions',
+    'first_seen',
+    'last_seen',
+  ],
 };
 
 /** Output columns of the shipped pipes, so `ORDER BY {{column(order_by, 'events')}}` can name them. */
 const OUTPUT_COLUMNS = ['first_used', 'last_used', 'unique_users', 'unique_sessions', 'bucket'];
 
-export const KNOWN_COLUMNS: ReadonlySet<string> = new Set([...Object.values(SCHEMA_COLUMNS).flat(), ...OUTPUT_COLUMNS]);
+export const KNOWN_COLUMNS: ReadonlySet<string> = new Set([
+  ...Object.values(SCHEMA_COLUMNS).flat(),
+  ...OUTPUT_COLUMNS,
+]);

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Pipe, compilePipe } from './compile.js';
+import { compilePipe, type Pipe } from './compile.js';
 import { parseDatafile } from './datafile.js';
 import type { PipeLoadError } from './errors.js';
 
@@ -17,7 +17,10 @@ export function loadPipes(dir: string): { pipes: Map<string, Pipe>; errors: Pipe
       .filter((f) => f.endsWith('.pipe'))
       .sort();
   } catch (err) {
-    return { pipes, errors: [{ file: dir, line: 0, message: `cannot read the pipes directory: ${(err as Error).message}` }] };
+    return {
+      pipes,
+      errors: [{ file: dir, line: 0, message: `cannot read the pipes directory: ${(err as Error).message}` }],
+    };
   }
   for (const f of files) {
     const file = join(dir, f);

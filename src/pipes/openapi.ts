@@ -42,7 +42,11 @@ function paramSchema(spec: ParamSpec): Schema {
 }
 
 /** OpenAPI 3.0 for the endpoint pipes: one GET path each, parameters from the templates, rows from the output columns. */
-export function buildOpenApi(origin: string, pipes: Pipe[], columns: Map<string, Column[] | undefined>): Schema {
+export function buildOpenApi(
+  origin: string,
+  pipes: Pipe[],
+  columns: Map<string, Column[] | undefined>,
+): Schema {
   const paths: Schema = {};
   for (const pipe of pipes) {
     const cols = columns.get(pipe.name);
@@ -74,7 +78,10 @@ export function buildOpenApi(origin: string, pipes: Pipe[], columns: Map<string,
                   properties: {
                     meta: {
                       type: 'array',
-                      items: { type: 'object', properties: { name: { type: 'string' }, type: { type: 'string' } } },
+                      items: {
+                        type: 'object',
+                        properties: { name: { type: 'string' }, type: { type: 'string' } },
+                      },
                     },
                     data: { type: 'array', items: row },
                     rows: { type: 'integer' },
@@ -103,7 +110,11 @@ export function buildOpenApi(origin: string, pipes: Pipe[], columns: Map<string,
   }
   return {
     openapi: '3.0.3',
-    info: { title: 'Pipes API', version: '1.0.0', description: 'Endpoints generated from the pipes/*.pipe files' },
+    info: {
+      title: 'Pipes API',
+      version: '1.0.0',
+      description: 'Endpoints generated from the pipes/*.pipe files',
+    },
     servers: [{ url: `${origin}/v0` }],
     security: [{ TokenBearer: [] }, { TokenQuery: [] }],
     paths,

@@ -50,12 +50,20 @@ function validDate(y: number, mo: number, d: number): boolean {
 }
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]00:?00)?$/;
+const DATETIME_RE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?(Z|[+-]00:?00)?$/;
 
 function parseDateTime(raw: string, withFraction: boolean): string | undefined {
   const m = raw.trim().match(DATETIME_RE);
   if (!m) return undefined;
-  const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((k) => Number(m[k] ?? 0)) as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((k) => Number(m[k] ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (!validDate(y, mo, d) || h > 23 || mi > 59 || s > 59) return undefined;
   if (m[7] && !withFraction) return undefined;
   const base = `${pad(y, 4)}-${pad(mo)}-${pad(d)} ${pad(h)}:${pad(mi)}:${pad(s)}`;
@@ -163,5 +171,8 @@ export function inferChType(v: ParamValue): string {
 
 /** Splits an Array parameter: repeated keys (?a=1&a=2) and comma-separated values (?a=1,2) both count. */
 export function splitArrayValues(raws: string[]): string[] {
-  return raws.flatMap((r) => r.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  return raws
+    .flatMap((r) => r.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }

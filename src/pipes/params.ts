@@ -4,7 +4,16 @@ import type { Expr, TemplateNode } from './template-parser.js';
 import { walkExprs } from './template-parser.js';
 
 /** Tinybird reserves these query-string names for the API itself. */
-export const RESERVED_PARAMS: ReadonlySet<string> = new Set(['token', 'q', 'format', 'pipeline', 'debug', 'from', 'query_id', 'tag']);
+export const RESERVED_PARAMS: ReadonlySet<string> = new Set([
+  'token',
+  'q',
+  'format',
+  'pipeline',
+  'debug',
+  'from',
+  'query_id',
+  'tag',
+]);
 
 /** A parameter as declared in a template, e.g. {{ DateTime(start_date, description="...") }}. */
 export interface ParamSpec {
@@ -26,7 +35,8 @@ export interface ParamSpec {
 export type RequestParams = Map<string, string[]>;
 
 /** Key for a typed value: one name may be declared with two types in different places. */
-export const specKey = (name: string, type: string, isArray: boolean) => `${name}:${isArray ? `Array(${type})` : type}`;
+export const specKey = (name: string, type: string, isArray: boolean) =>
+  `${name}:${isArray ? `Array(${type})` : type}`;
 
 /** Evaluates a literal expression (defaults, enum lists); undefined when it is not constant. */
 export function constant(e: Expr | undefined): ParamValue | null | undefined {
@@ -69,7 +79,9 @@ function checkEnumPattern(spec: ParamSpec, raw: string): boolean {
 
 /** "Example: name=value" for messages; the pipe's example, its default, or a valid sample. */
 export function exampleOf(spec: ParamSpec): string {
-  const v = spec.example ?? (spec.default !== undefined ? String(spec.default) : (spec.enum?.[0] ?? spec.base.sample));
+  const v =
+    spec.example ??
+    (spec.default !== undefined ? String(spec.default) : (spec.enum?.[0] ?? spec.base.sample));
   return `${spec.name}=${v}`;
 }
 
@@ -102,16 +114,25 @@ export function collectSpecs(trees: { nodes: TemplateNode[]; locals: Set<string>
     for (const e of walkExprs(nodes)) {
       if (e.kind !== 'call') continue;
       const isArray = e.fn === 'Array';
-      const base = isArray ? paramType(String(constant(e.args[1] ?? e.kwargs.type) ?? 'String')) : paramType(e.fn);
+      const base = isArray
+        ? paramType(String(constant(e.args[1] ?? e.kwargs.type) ?? 'String'))
+        : paramType(e.fn);
       if (!base) {
-        if (isArray) throw new TemplateSyntaxError(`Array(): unknown element type "${String(constant(e.args[1]))}"`, e.line);
+        if (isArray)
+          throw new TemplateSyntaxError(
+            `Array(): unknown element type "${String(constant(e.args[1]))}"`,
+            e.line,
+          );
         continue;
       }
       const first = e.args[0];
       if (!first || first.kind !== 'name' || locals.has(first.name)) continue;
       const name = first.name;
       if (RESERVED_PARAMS.has(name)) {
-        throw new TemplateSyntaxError(`"${name}" is a reserved parameter name (${[...RESERVED_PARAMS].join(', ')})`, e.line);
+        throw new TemplateSyntaxError(
+          `"${name}" is a reserved parameter name (${[...RESERVED_PARAMS].join(', ')})`,
+          e.line,
+        );
       }
       const def = constant(isArray ? (e.args[2] ?? e.kwargs.default) : (e.args[1] ?? e.kwargs.default));
       const enumValues = constant(e.kwargs.enum);
@@ -131,13 +152,20 @@ export function collectSpecs(trees: { nodes: TemplateNode[]; locals: Set<string>
         try {
           new RegExp(spec.pattern);
         } catch {
-          throw new TemplateSyntaxError(`parameter "${name}": pattern is not a valid regular expression`, e.line);
+          throw new TemplateSyntaxError(
+            `parameter "${name}": pattern is not a valid regular expression`,
+            e.line,
+          );
         }
       }
       if (def !== undefined && def !== null) {
         const raws = Array.isArray(def) ? def.map(String) : [String(def)];
         const v = convert(spec, raws);
-        if (v === undefined) throw new TemplateSyntaxError(`default of "${name}" is not valid: ${invalidMessage(spec, raws)}`, e.line);
+        if (v === undefined)
+          throw new TemplateSyntaxError(
+            `default of "${name}" is not valid: ${invalidMessage(spec, raws)}`,
+            e.line,
+          );
         spec.default = v;
       }
       const same = specs.find((s) => s.name === name && s.type === spec.type && s.isArray === isArray);

@@ -1,6 +1,6 @@
 import { RequestError, TemplateRuntimeError } from './errors.js';
 import { callFunction } from './functions.js';
-import { type ParamValue, inferChType, paramType, splitArrayValues } from './param-types.js';
+import { inferChType, type ParamValue, paramType, splitArrayValues } from './param-types.js';
 import { convert, invalidMessage, type ParamSpec, type RequestParams, specKey } from './params.js';
 import type { Expr, TemplateNode } from './template-parser.js';
 
@@ -37,7 +37,11 @@ export interface RenderState {
   anon: number;
 }
 
-export function newState(request: RequestParams, typed: Map<string, ParamValue>, specs: ParamSpec[]): RenderState {
+export function newState(
+  request: RequestParams,
+  typed: Map<string, ParamValue>,
+  specs: ParamSpec[],
+): RenderState {
   return { request, typed, specs, params: {}, bound: new Map(), anon: 0 };
 }
 
@@ -158,21 +162,34 @@ export class Renderer {
   /** Typed-parameter function: String(name, default, ...), Array(name, 'Type', default). */
   typed(e: Extract<Expr, { kind: 'call' }>): ParamRef {
     const isArray = e.fn === 'Array';
-    const typeName = isArray ? String(unwrap(this.eval(e.args[1] ?? { kind: 'lit', value: 'String' }, e.line))) : e.fn;
+    const typeName = isArray
+      ? String(unwrap(this.eval(e.args[1] ?? { kind: 'lit', value: 'String' }, e.line)))
+      : e.fn;
     const base = paramType(typeName);
     if (!base) throw new TemplateRuntimeError(`unknown type "${typeName}"`, e.line);
     const chType = isArray ? `Array(${base.chType})` : base.chType;
     const first = e.args[0];
     if (first?.kind === 'name' && this.local(first.name) === undefined) {
-      const spec = this.state.specs.find((s) => s.name === first.name && s.type === base.name && s.isArray === isArray);
+      const spec = this.state.specs.find(
+        (s) => s.name === first.name && s.type === base.name && s.isArray === isArray,
+      );
       const value = this.state.typed.get(specKey(first.name, base.name, isArray)) ?? spec?.default;
       return new ParamRef(first.name, chType, value, spec);
     }
     // A computed value ({% set %} variable, expression): convert it like a request value.
     let v = first ? unwrap(this.eval(first, e.line)) : null;
-    if (v === null) v = (unwrap(this.eval((isArray ? e.args[2] : e.args[1]) ?? { kind: 'lit', value: null }, e.line)) ?? null) as Value;
+    if (v === null)
+      v = (unwrap(this.eval((isArray ? e.args[2] : e.args[1]) ?? { kind: 'lit', value: null }, e.line)) ??
+        null) as Value;
     if (v === null) return new ParamRef(`t${this.state.anon++}`, chType, undefined);
-    const spec: ParamSpec = { name: first?.kind === 'name' ? first.name : 'value', type: base.name, isArray, base, required: false, line: e.line };
+    const spec: ParamSpec = {
+      name: first?.kind === 'name' ? first.name : 'value',
+      type: base.name,
+      isArray,
+      base,
+      required: false,
+      line: e.line,
+    };
     const raws = Array.isArray(v) ? v.map(String) : isArray ? splitArrayValues([String(v)]) : [String(v)];
     const converted = convert(spec, raws);
     if (converted === undefined) throw new RequestError(invalidMessage(spec, raws));
@@ -188,7 +205,10 @@ export class Renderer {
       case 'list':
         return e.items.map((x) => this.eval(x, line));
       case 'dict':
-        throw new TemplateRuntimeError('a {...} dictionary is only allowed as the argument of custom_error()', line);
+        throw new TemplateRuntimeError(
+          'a {...} dictionary is only allowed as the argument of custom_error()',
+          line,
+        );
       case 'cond':
         return truthy(this.eval(e.test, line)) ? this.eval(e.then, line) : this.eval(e.else, line);
       case 'unary': {
@@ -267,7 +287,8 @@ const isNum = (v: unknown): v is number | bigint => typeof v === 'number' || typ
 
 function equal(a: Value, b: Value): boolean {
   if (isNum(a) && isNum(b)) return a == b; // number vs bigint compares by value
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => equal(unwrap(x), unwrap(b[i] ?? null)));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => equal(unwrap(x), unwrap(b[i] ?? null)));
   return a === b;
 }
 

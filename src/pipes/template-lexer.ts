@@ -59,7 +59,30 @@ export function splitTemplate(src: string, firstLine = 1): Segment[] {
   return out;
 }
 
-const OPS = ['==', '!=', '<=', '>=', '**', '<', '>', '(', ')', '[', ']', '{', '}', ',', '=', '+', '-', '*', '/', '%', ':', '.'];
+const OPS = [
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '**',
+  '<',
+  '>',
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '=',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  ':',
+  '.',
+];
 
 /** Tokenizes one template expression (Python-like syntax, the subset Tinybird pipes use). */
 export function tokenize(src: string, line: number): Token[] {

@@ -184,7 +184,8 @@ class ExprParser {
       if (t.value === 'True' || t.value === 'true') return { kind: 'lit', value: true };
       if (t.value === 'False' || t.value === 'false') return { kind: 'lit', value: false };
       if (t.value === 'None') return { kind: 'lit', value: null };
-      if (['and', 'or', 'not', 'in', 'is', 'if', 'else'].includes(t.value)) this.fail(`unexpected "${t.value}"`);
+      if (['and', 'or', 'not', 'in', 'is', 'if', 'else'].includes(t.value))
+        this.fail(`unexpected "${t.value}"`);
       return { kind: 'name', name: t.value };
     }
     if (t.kind === 'op' && t.value === '(') {
@@ -225,12 +226,17 @@ export function parseExpression(src: string, line = 1): Expr {
   return new ExprParser(tokenize(src, line), src, line).parseAll();
 }
 
-type Frame = { kind: 'root' } | { kind: 'if'; node: Extract<TemplateNode, { kind: 'if' }>; inElse: boolean } | { kind: 'for'; node: Extract<TemplateNode, { kind: 'for' }> };
+type Frame =
+  | { kind: 'root' }
+  | { kind: 'if'; node: Extract<TemplateNode, { kind: 'if' }>; inElse: boolean }
+  | { kind: 'for'; node: Extract<TemplateNode, { kind: 'for' }> };
 
 /** Parses a whole template (the SQL after the `%` line) into a tree. */
 export function parseTemplate(src: string, firstLine = 1): TemplateNode[] {
   const root: TemplateNode[] = [];
-  const stack: { frame: Frame; body: TemplateNode[]; line: number }[] = [{ frame: { kind: 'root' }, body: root, line: firstLine }];
+  const stack: { frame: Frame; body: TemplateNode[]; line: number }[] = [
+    { frame: { kind: 'root' }, body: root, line: firstLine },
+  ];
   const top = () => stack[stack.length - 1] as (typeof stack)[number];
   for (const seg of splitTemplate(src, firstLine)) {
     if (seg.kind === 'text') {
@@ -254,12 +260,17 @@ export function parseTemplate(src: string, firstLine = 1): TemplateNode[] {
           line: seg.line,
         };
         top().body.push(node);
-        stack.push({ frame: { kind: 'if', node, inElse: false }, body: (node.branches[0] as { body: TemplateNode[] }).body, line: seg.line });
+        stack.push({
+          frame: { kind: 'if', node, inElse: false },
+          body: (node.branches[0] as { body: TemplateNode[] }).body,
+          line: seg.line,
+        });
         break;
       }
       case 'elif':
       case 'else': {
-        if (frame.kind !== 'if' || frame.inElse) throw new TemplateSyntaxError(`{% ${word} %} without a matching {% if %}`, seg.line);
+        if (frame.kind !== 'if' || frame.inElse)
+          throw new TemplateSyntaxError(`{% ${word} %} without a matching {% if %}`, seg.line);
         const entry = top();
         if (word === 'elif') {
           const branch = { test: parseExpression(rest, seg.line), body: [] as TemplateNode[] };
@@ -273,13 +284,19 @@ export function parseTemplate(src: string, firstLine = 1): TemplateNode[] {
         break;
       }
       case 'end':
-        if (stack.length === 1) throw new TemplateSyntaxError('{% end %} without an open {% if %} or {% for %}', seg.line);
+        if (stack.length === 1)
+          throw new TemplateSyntaxError('{% end %} without an open {% if %} or {% for %}', seg.line);
         stack.pop();
         break;
       case 'set': {
         const s = rest.match(/^([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)\s*([\s\S]+)$/);
         if (!s) throw new TemplateSyntaxError('expected {% set name = expression %}', seg.line);
-        top().body.push({ kind: 'set', name: s[1] as string, expr: parseExpression(s[2] as string, seg.line), line: seg.line });
+        top().body.push({
+          kind: 'set',
+          name: s[1] as string,
+          expr: parseExpression(s[2] as string, seg.line),
+          line: seg.line,
+        });
         break;
       }
       case 'for': {
@@ -297,12 +314,18 @@ export function parseTemplate(src: string, firstLine = 1): TemplateNode[] {
         break;
       }
       default:
-        throw new TemplateSyntaxError(`unknown statement {% ${word} %}: expected if, elif, else, end, set or for`, seg.line);
+        throw new TemplateSyntaxError(
+          `unknown statement {% ${word} %}: expected if, elif, else, end, set or for`,
+          seg.line,
+        );
     }
   }
   if (stack.length > 1) {
     const open = top();
-    throw new TemplateSyntaxError(`{% ${open.frame.kind} %} opened here is never closed with {% end %}`, open.line);
+    throw new TemplateSyntaxError(
+      `{% ${open.frame.kind} %} opened here is never closed with {% end %}`,
+      open.line,
+    );
   }
   return root;
 }

@@ -114,7 +114,7 @@ export async function createKafkaSink(
   await producer.connect();
   await admin.connect();
 
-  let queue: Entry[] = [];
+  const queue: Entry[] = [];
   let timer: NodeJS.Timeout | undefined;
   let inFlightBytes = 0;
   const sending = new Set<Promise<void>>();
@@ -246,7 +246,12 @@ export async function createKafkaSink(
         inFlightBytes += line.length;
       }
       for (const line of rows.quarantine) {
-        queue.push({ topic: config.KAFKA_QUARANTINE_TOPIC, message: { value: line }, bytes: line.length, owner });
+        queue.push({
+          topic: config.KAFKA_QUARANTINE_TOPIC,
+          message: { value: line },
+          bytes: line.length,
+          owner,
+        });
         inFlightBytes += line.length;
       }
       pump();

@@ -11,7 +11,13 @@ export type KafkaConfig = Pick<
 export function createKafka(config: KafkaConfig, log: Log, clientSuffix = ''): Kafka {
   if (!config.KAFKA_BROKERS) throw new Error('KAFKA_BROKERS is not set');
   const toLevel = (level: logLevel) =>
-    level <= logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : level === logLevel.INFO ? 'info' : 'debug';
+    level <= logLevel.ERROR
+      ? 'error'
+      : level === logLevel.WARN
+        ? 'warn'
+        : level === logLevel.INFO
+          ? 'info'
+          : 'debug';
   return new Kafka({
     clientId: `${config.KAFKA_CLIENT_ID}${clientSuffix}`,
     brokers: config.KAFKA_BROKERS.split(',').map((b) => b.trim()),

@@ -41,7 +41,10 @@ async function withRetry<T>(what: string, log: Log, fn: () => Promise<T>, attemp
   }
 }
 
-export async function startService(env: NodeJS.ProcessEnv, deps: { serve: typeof honoServe }): Promise<RunningService> {
+export async function startService(
+  env: NodeJS.ProcessEnv,
+  deps: { serve: typeof honoServe },
+): Promise<RunningService> {
   let config: Config;
   let tokens: TokenStore;
   let admin: { token: string; generated: boolean };
@@ -69,9 +72,12 @@ export async function startService(env: NodeJS.ProcessEnv, deps: { serve: typeof
 
   // Listen first: /v0/health answers (and /v0/ready says "not yet") while storage starts.
   const server = await new Promise<Server>((resolve) => {
-    const s = deps.serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s as Server));
+    const s = deps.serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () =>
+      resolve(s as Server),
+    );
     s.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') fail(`PORT=${config.PORT}: the port is already in use; set PORT to a free port`);
+      if (err.code === 'EADDRINUSE')
+        fail(`PORT=${config.PORT}: the port is already in use; set PORT to a free port`);
       fail(`cannot listen on ${config.HOST}:${config.PORT}: ${err.message}`);
     });
   });
@@ -106,7 +112,9 @@ export async function startService(env: NodeJS.ProcessEnv, deps: { serve: typeof
         token: admin.token,
         generated: admin.generated,
         storage: `${storage.kind === 'embedded' ? 'embedded chDB at' : 'ClickHouse server'} ${storage.location}`,
-        queue: config.KAFKA_BROKERS ? `Kafka ${config.KAFKA_BROKERS}` : `local spool at ${join(config.DATA_DIR, 'spool')}`,
+        queue: config.KAFKA_BROKERS
+          ? `Kafka ${config.KAFKA_BROKERS}`
+          : `local spool at ${join(config.DATA_DIR, 'spool')}`,
         role: config.ROLE,
       })}\n`,
     );

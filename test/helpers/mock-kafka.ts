@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -33,17 +33,15 @@ export async function startMockKafka(opts: MockKafkaOptions = {}): Promise<MockK
     throw new Error(`${MOCK_KAFKA_BIN} is missing: run "bash scripts/test-setup.sh" first`);
   }
   const topics = opts.topics ?? ['feature_events', 'feature_events_quarantine'];
-  const proc: ChildProcess = spawn(
-    MOCK_KAFKA_BIN,
-    [String(opts.brokers ?? 1), String(opts.partitions ?? 3), ...topics],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+  const proc = spawn(MOCK_KAFKA_BIN, [String(opts.brokers ?? 1), String(opts.partitions ?? 3), ...topics], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
-  proc.stderr?.on('data', (d) => {
+  proc.stderr.on('data', (d) => {
     stderr += d;
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const lines = createInterface({ input: proc.stdout! });
+  const lines = createInterface({ input: proc.stdout });
   // Lines after the first answer inject() calls, in order.
   const waiting: Array<{ resolve: () => void; reject: (e: Error) => void; cmd: string }> = [];
   const brokers = await new Promise<string>((resolve, reject) => {
@@ -66,12 +64,12 @@ export async function startMockKafka(opts: MockKafkaOptions = {}): Promise<MockK
     inject(cmd) {
       return new Promise<void>((resolve, reject) => {
         waiting.push({ resolve, reject, cmd });
-        proc.stdin?.write(`${cmd.trim()}\n`);
+        proc.stdin.write(`${cmd.trim()}\n`);
       });
     },
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.stdin?.end();
+      proc.stdin.end();
       const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
       await exited;
       clearTimeout(timer);
@@ -100,7 +98,9 @@ export function quarantineLine(eventId: string): string {
   return JSON.stringify({
     raw: `not json ${eventId}`,
     event_id: eventId,
-    c__error_column: ['timestamp'], c__error: ['bad timestamp'] });
+    c__error_column: ['timestamp'],
+    c__error: ['bad timestamp'],
+  });
 }
 
 /** Polls until check() returns a truthy value; the timeout only bounds a failing test. */

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -39,9 +38,17 @@ export async function startServiceProcess(
 ): Promise<ServiceProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'fe-test-'));
   const port = opts.port ?? (await freePort());
-  const proc = spawn(TSX, ['src/main.ts'], {
+  // node --import tsx: one process, so SIGKILL hits the server itself (the tsx CLI forks a child).
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...opts.env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      ...opts.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -38,6 +38,11 @@ export class SpoolLog {
     private readonly segmentBytes = DEFAULT_SEGMENT_BYTES,
   ) {}
 
+  /** The segment new records go to. */
+  get currentSegment(): number {
+    return this.segment;
+  }
+
   /** Lists segment numbers present on disk, oldest first. */
   async segments(): Promise<number[]> {
     await mkdir(this.dir, { recursive: true });

@@ -79,7 +79,8 @@ export class SpoolSink implements EventSink {
     }
     await this.log.deleteBefore(this.checkpoint.segment);
     await this.log.openForAppend(this.checkpoint.segment);
-    if (replayed > 0) this.options.log?.('info', 'spool: replaying rows accepted before the last stop', { rows: replayed });
+    if (replayed > 0)
+      this.options.log?.('info', 'spool: replaying rows accepted before the last stop', { rows: replayed });
     this.scheduleFlush();
   }
 
@@ -97,7 +98,12 @@ export class SpoolSink implements EventSink {
     let committed!: Promise<void>;
     await this.log.append(encodeRecord(rows), (position) => {
       committed = new Promise<void>((resolve, reject) => {
-        this.addChunk({ ...position, rows, bytes: position.end - position.start, committed: { resolve, reject } });
+        this.addChunk({
+          ...position,
+          rows,
+          bytes: position.end - position.start,
+          committed: { resolve, reject },
+        });
       });
       this.scheduleFlush();
     });
@@ -152,8 +158,11 @@ export class SpoolSink implements EventSink {
           c.committed?.resolve();
         }
         this.pendingRows -= rows;
-        if (this.pending[0] && this.pending[0].segment > range.segment) {
-          await this.log.deleteBefore(this.pending[0].segment);
+        // Every segment before the oldest one still holding pending rows is fully inserted.
+        const oldestNeeded = this.pending[0]?.segment ?? this.log.currentSegment;
+        if (oldestNeeded > this.lastDeletedBefore) {
+          await this.log.deleteBefore(oldestNeeded);
+          this.lastDeletedBefore = oldestNeeded;
         }
       }
     } finally {
@@ -177,6 +186,7 @@ export class SpoolSink implements EventSink {
   }
 
   private closeDeadline = Number.POSITIVE_INFINITY;
+  private lastDeletedBefore = 0;
 
   private async insertWithRetry(rows: IngestRows, id: string, giveUp: () => boolean): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './env.js';
+
+describe('loadConfig', () => {
+  it('has working defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ PORT: 7181, DATA_DIR: './data', ROLE: 'all' });
+    expect(c.CLICKHOUSE_URL).toBeUndefined();
+  });
+
+  it('names the variable and what was expected', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT="eighty"/);
+    expect(() => loadConfig({ PORT: '70000' })).toThrow(ConfigError);
+    expect(() => loadConfig({ CLICKHOUSE_URL: 'localhost:8123' })).toThrow(/CLICKHOUSE_URL/);
+    expect(() => loadConfig({ ROLE: 'worker' })).toThrow(/ROLE="worker"/);
+  });
+
+  it('refuses split roles on embedded chDB', () => {
+    expect(() => loadConfig({ ROLE: 'consumer', KAFKA_BROKERS: 'localhost:9092' })).toThrow(/CLICKHOUSE_URL/);
+    expect(loadConfig({ ROLE: 'api', KAFKA_BROKERS: 'k:9092', CLICKHOUSE_URL: 'http://ch:8123' }).ROLE).toBe(
+      'api',
+    );
+  });
+});

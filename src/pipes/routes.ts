@@ -1,0 +1,228 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { type Context, Hono } from 'hono';
+import type { TokenStore } from '../auth/index.js';
+import { authorize, identify } from '../http/auth.js';
+import { DOCS, jsonError } from '../http/errors.js';
+import { type Pipe, renderPipe } from './compile.js';
+import { RequestError, TemplateRuntimeError } from './errors.js';
+import { FORMATS, parsePipeFile } from './formats.js';
+import { buildOpenApi, type Column, sampleRequest } from './openapi.js';
+import type { RequestParams } from './params.js';
+
+export interface PipesAppDeps {
+  client: ClickHouseClient;
+  pipes: Map<string, Pipe>;
+  tokens: TokenStore;
+  /** ClickHouse max_execution_time for one pipe query; over it the caller gets 408. Default 10 s. */
+  timeoutSeconds?: number;
+}
+
+const DOC = DOCS.pipes;
+
+// ClickHouse error codes caused by the values a caller sent (not by the pipe): answer 400.
+const BAD_INPUT_CODES = new Set(['6', '26', '27', '38', '41', '69', '70', '72', '321', '395', '457']);
+const TIMEOUT_CODES = new Set(['159', '160']);
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Query string (repeated keys kept) plus, for POST, a JSON or form body. Reserved names never reach templates. */
+async function requestParams(c: Context): Promise<RequestParams> {
+  const params: RequestParams = new Map();
+  const add = (k: string, v: unknown) => {
+    if (v === undefined || v === null) return;
+    const list = params.get(k) ?? [];
+    if (Array.isArray(v)) list.push(...v.map(String));
+    else list.push(String(v));
+    params.set(k, list);
+  };
+  for (const [k, v] of new URL(c.req.url).searchParams) add(k, v);
+  if (c.req.method === 'POST') {
+    const type = c.req.header('content-type') ?? '';
+    if (type.includes('application/json')) {
+      const body = (await c.req.json().catch(() => undefined)) as unknown;
+      if (body === undefined || typeof body !== 'object' || Array.isArray(body)) {
+        throw new RequestError('The request body must be a JSON object of parameters');
+      }
+      for (const [k, v] of Object.entries(body as Record<string, unknown>)) add(k, v);
+    } else if (type.includes('application/x-www-form-urlencoded')) {
+      for (const [k, v] of new URLSearchParams(await c.req.text())) add(k, v);
+    }
+  }
+  for (const k of ['token', 'q', 'format', 'pipeline', 'debug', 'from', 'query_id', 'tag']) {
+    if (k !== 'q') params.delete(k);
+  }
+  return params;
+}
+
+function origin(c: Context): string {
+  const url = new URL(c.req.url);
+  const proto = c.req.header('x-forwarded-proto') ?? url.protocol.replace(':', '');
+  const host = c.req.header('x-forwarded-host') ?? c.req.header('host') ?? url.host;
+  return `${proto}://${host}`;
+}
+
+/** The Pipes API: GET / (list), GET /openapi.json, GET|POST /<pipe>.<json|csv|ndjson>. Mount at /v0/pipes. */
+export function createPipesApp(deps: PipesAppDeps): Hono {
+  const app = new Hono();
+  const timeout = deps.timeoutSeconds ?? 10;
+  const columnCache = new Map<string, Promise<Column[] | undefined>>();
+
+  const readable = (c: Context) => {
+    const who = identify(c, deps.tokens, DOC);
+    if (!who.ok) return who;
+    const token = who.token;
+    return {
+      ok: true as const,
+      pipes: [...deps.pipes.values()].filter((p) => deps.tokens.allows(token, 'PIPES:READ', p.name)),
+    };
+  };
+
+  /** Output columns of a pipe, from DESCRIBE over a sample rendering; cached for the life of the app. */
+  const describe = (pipe: Pipe): Promise<Column[] | undefined> => {
+    let cached = columnCache.get(pipe.name);
+    if (!cached) {
+      cached = (async () => {
+        try {
+          const { sql, params } = renderPipe(pipe, sampleRequest(pipe));
+          const result = await deps.client.query({
+            query: `DESCRIBE TABLE (${sql})`,
+            query_params: params,
+            format: 'JSONEachRow',
+          });
+          return (await result.json<Column>()).map(({ name, type }) => ({ name, type }));
+        } catch {
+          columnCache.delete(pipe.name); // retry on the next request rather than cache a failure
+          return undefined;
+        }
+      })();
+      columnCache.set(pipe.name, cached);
+    }
+    return cached;
+  };
+
+  app.get('/', (c) => {
+    const r = readable(c);
+    if (!r.ok) return r.response;
+    return c.json({
+      pipes: r.pipes.map((p) => ({
+        name: p.name,
+        description: p.description,
+        tags: p.tags,
+        endpoint: p.endpoint,
+        url: `/v0/pipes/${p.name}.json`,
+        nodes: p.nodes.map((n) => ({ name: n.name, description: n.description })),
+        parameters: p.params.map((s) => ({
+          name: s.name,
+          type: s.isArray ? `Array(${s.type})` : s.type,
+          required: s.required,
+          default: s.default,
+          description: s.description,
+          example: s.example,
+          enum: s.enum,
+          pattern: s.pattern,
+        })),
+      })),
+    });
+  });
+
+  app.get('/openapi.json', async (c) => {
+    const r = readable(c);
+    if (!r.ok) return r.response;
+    const columns = new Map<string, Column[] | undefined>();
+    for (const p of r.pipes) columns.set(p.name, await describe(p));
+    return c.json(buildOpenApi(origin(c), r.pipes, columns));
+  });
+
+  const serve = async (c: Context) => {
+    const { name, format, ext } = parsePipeFile(c.req.param('file') ?? '');
+    const auth = authorize(c, deps.tokens, 'PIPES:READ', name, DOC);
+    if (!auth.ok) return auth.response;
+    const pipe = deps.pipes.get(name);
+    if (!pipe) return jsonError(c, 404, `The pipe "${name}" does not exist`, DOC);
+    if (!format) {
+      return jsonError(
+        c,
+        400,
+        `Unsupported format "${ext}": use ${Object.keys(FORMATS)
+          .map((f) => `${name}.${f}`)
+          .join(', ')}`,
+        DOC,
+      );
+    }
+    let sql: string;
+    let params: Record<string, unknown>;
+    try {
+      const request = await requestParams(c);
+      if (request.has('q')) {
+        // Running caller SQL over the result would need a full SQL validator to be safe
+        // (it could read any table); refused rather than half-done.
+        throw new RequestError(
+          'The "q" parameter is not supported by this server: call the pipe and filter with its parameters',
+        );
+      }
+      ({ sql, params } = renderPipe(pipe, request));
+    } catch (err) {
+      if (err instanceof RequestError) return jsonError(c, err.status, err.message, DOC);
+      if (err instanceof TemplateRuntimeError) {
+        return jsonError(
+          c,
+          500,
+          `The pipe "${name}" has a template error at ${pipe.file}:${err.line}: ${err.message}`,
+          DOC,
+        );
+      }
+      return jsonError(c, 500, `The pipe "${name}" could not be rendered`, DOC);
+    }
+    const quote64 = c.req.query('output_format_json_quote_64bit_integers') === '1' ? 1 : 0;
+    const fmt = FORMATS[format];
+    // Query-level SETTINGS: they apply to this query only (a chDB session keeps SET values).
+    const query = `${sql}\nSETTINGS max_execution_time = ${timeout}, output_format_json_quote_64bit_integers = ${quote64}\nFORMAT ${fmt.clickhouse}`;
+    try {
+      const result = await deps.client.exec({ query, query_params: params });
+      return c.body(await readAll(result.stream), 200, { 'Content-Type': fmt.contentType });
+    } catch (err) {
+      const e = err as Error & { code?: string; type?: string };
+      const code = e.code && /^\d+$/.test(e.code) ? e.code : undefined;
+      const headers: Record<string, string> = code ? { 'X-DB-Exception-Code': code } : {};
+      const first = (e.message ?? '').split('\n')[0]?.slice(0, 500) ?? '';
+      if (code && TIMEOUT_CODES.has(code)) {
+        await drain(deps.client);
+        return jsonError(
+          c,
+          408,
+          `The pipe "${name}" took longer than ${timeout} s: narrow the parameters`,
+          DOC,
+          headers,
+        );
+      }
+      if (code && BAD_INPUT_CODES.has(code)) return jsonError(c, 400, `[Error] ${first}`, DOC, headers);
+      return jsonError(
+        c,
+        500,
+        `The pipe "${name}" failed in ClickHouse${code ? ` (code ${code})` : ''}: ${first}`,
+        DOC,
+        headers,
+      );
+    }
+  };
+  app.get('/:file', serve);
+  app.post('/:file', serve);
+  return app;
+}
+
+/**
+ * chDB hands the partial output of a query that timed out to the next query on the
+ * session; a throw-away query takes it, so the next caller gets a clean answer.
+ */
+async function drain(client: ClickHouseClient): Promise<void> {
+  try {
+    const r = await client.exec({ query: 'SELECT 1 FORMAT TSV' });
+    await readAll(r.stream);
+  } catch {
+    // nothing to drain
+  }
+}

@@ -1,0 +1,125 @@
+import { appendFileSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { describe, expect, it } from 'vitest';
+import { BackpressureError } from '../types.js';
+import { SpoolSink } from './spool-sink.js';
+
+interface Insert {
+  table: string;
+  token: string;
+  lines: string[];
+}
+
+/** A stand-in for the ClickHouse client that records inserts; `hang` makes them never finish. */
+function fakeClient(opts: { hang?: () => boolean; fail?: () => boolean } = {}) {
+  const inserts: Insert[] = [];
+  const client = {
+    async exec(params: { query: string; values: Readable; clickhouse_settings: Record<string, string> }) {
+      let body = '';
+      for await (const chunk of params.values) body += chunk.toString();
+      if (opts.hang?.()) return new Promise(() => {});
+      if (opts.fail?.()) throw new Error('ClickHouse is down');
+      inserts.push({
+        table: params.query.split(' ')[2] as string,
+        token: params.clickhouse_settings.insert_deduplication_token as string,
+        lines: body.trim().split('\n'),
+      });
+      const { Readable } = await import('node:stream');
+      return { stream: Readable.from([]) };
+    },
+  } as unknown as ClickHouseClient;
+  return { client, inserts };
+}
+
+const rows = (ids: string[]) => ({
+  events: ids.map((id) => JSON.stringify({ event_id: id })),
+  quarantine: [],
+});
+const open = (
+  dir: string,
+  client: ClickHouseClient,
+  extra: Partial<Parameters<typeof SpoolSink.open>[0]> = {},
+) =>
+  SpoolSink.open({ dir, client, batchMaxRows: 1000, batchMaxWaitMs: 10, maxPendingBytes: 1 << 20, ...extra });
+
+describe('SpoolSink', () => {
+  it('inserts appended rows in one batch named by its spool byte range', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const { client, inserts } = fakeClient();
+    const sink = await open(dir, client);
+    const a = await sink.append(rows(['a1', 'a2']));
+    const b = await sink.append(rows(['b1']));
+    await Promise.all([a.committed, b.committed]);
+    expect(inserts).toHaveLength(1);
+    expect(inserts[0]?.token).toMatch(/^spool:1:0-\d+:e$/);
+    expect(inserts[0]?.lines.map((l) => JSON.parse(l).event_id)).toEqual(['a1', 'a2', 'b1']);
+    await sink.close();
+  });
+
+  it('re-inserts the batch that was in flight at a crash with the same token, then the rest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    let hang = true;
+    const first = fakeClient({ hang: () => hang });
+    const crashed = await open(dir, first.client);
+    await crashed.append(rows(['x1', 'x2']));
+    await new Promise((r) => setTimeout(r, 100)); // the insert of x1,x2 is now stuck "in flight"
+    await crashed.append(rows(['y1']));
+    hang = false;
+    // The first process is gone without closing. A new one opens the same spool:
+    const second = fakeClient();
+    const restarted = await open(dir, second.client);
+    await (await restarted.append(rows(['z1']))).committed;
+    const tokens = second.inserts.map((i) => i.token);
+    expect(tokens[0]).toBe('spool:1:0-' + tokens[0]?.split('-')[1]);
+    expect(second.inserts[0]?.lines.map((l) => JSON.parse(l).event_id)).toEqual(['x1', 'x2']);
+    const later = second.inserts.slice(1).flatMap((i) => i.lines.map((l) => JSON.parse(l).event_id));
+    expect(later).toEqual(['y1', 'z1']);
+    await restarted.close();
+  });
+
+  it('drops a torn record at the tail (never acknowledged) and keeps the rest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const hung = fakeClient({ hang: () => true });
+    const sink = await open(dir, hung.client, { batchMaxWaitMs: 60_000 });
+    await sink.append(rows(['ok1']));
+    const segment = join(dir, readdirSync(dir).find((f) => f.endsWith('.spool')) as string);
+    const before = statSync(segment).size;
+    appendFileSync(segment, Buffer.from([0x40, 0, 0, 0, 1, 2, 3, 4, 0x7b])); // a header promising 64 bytes, then 1
+    const next = fakeClient();
+    const reopened = await open(dir, next.client);
+    await (await reopened.append(rows(['ok2']))).committed;
+    expect(next.inserts.flatMap((i) => i.lines.map((l) => JSON.parse(l).event_id))).toEqual(['ok1', 'ok2']);
+    expect(statSync(segment).size).toBeGreaterThan(before);
+    await reopened.close();
+  });
+
+  it('refuses more work with a BackpressureError while ClickHouse is failing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    let failing = true;
+    const { client, inserts } = fakeClient({ fail: () => failing });
+    const sink = await open(dir, client, { maxPendingBytes: 2000 });
+    const big = rows(Array.from({ length: 40 }, (_, i) => `bp_${i}`));
+    const accepted = await sink.append(big);
+    expect(() => sink.checkCapacity(1500)).toThrow(BackpressureError);
+    failing = false;
+    await accepted.committed;
+    expect(() => sink.checkCapacity(1500)).not.toThrow();
+    expect(inserts.flatMap((i) => i.lines)).toHaveLength(40);
+    await sink.close();
+  });
+
+  it('rotates segments and deletes the ones fully inserted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const { client } = fakeClient();
+    const sink = await open(dir, client, { segmentBytes: 200 });
+    for (let i = 0; i < 10; i++)
+      await (await sink.append(rows([`r${i}_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx`]))).committed;
+    await (await sink.append(rows(['last']))).committed;
+    const segments = readdirSync(dir).filter((f) => f.endsWith('.spool'));
+    expect(segments.length).toBeLessThanOrEqual(2);
+    await sink.close();
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * A small deterministic feature_events generator for tests: the same options always give
+ * the same rows, so a failing comparison can be reproduced.
+ */
+export interface GeneratedEvent {
+  event_id: string;
+  user_id: string;
+  feature_id: string;
+  product_version: string;
+  event_type: string;
+  /** 'YYYY-MM-DD HH:MM:SS', UTC */
+  timestamp: string;
+  session_id: string;
+  metadata: string;
+}
+
+export interface GenerateOptions {
+  count: number;
+  seed?: number;
+  /** Timestamps fall in [now - spanDays, now - 10 min]. */
+  now: number;
+  spanDays?: number;
+  /** Share of events in the last 30 days (so timelines have data). */
+  recentShare?: number;
+  users?: number;
+  features?: string[];
+  versions?: string[];
+  /** Seconds-before-now points to keep 15 minutes clear of (window edges compared in tests). */
+  avoidAgo?: number[];
+}
+
+/** mulberry32: tiny, fast, good enough for test data. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const formatTs = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+export const parseTs = (ts: string) => Date.parse(`${ts.replace(' ', 'T')}Z`);
+
+export function generateEvents(opts: GenerateOptions): GeneratedEvent[] {
+  const rnd = prng(opts.seed ?? 42);
+  const features = opts.features ?? [
+    'feature_recommendations',
+    'feature_search',
+    'feature_export',
+    'feature_share',
+    'feature_dark_mode',
+  ];
+  const versions = opts.versions ?? ['2.3.0', '2.4.0', '2.4.1'];
+  const users = opts.users ?? 120;
+  const spanMs = (opts.spanDays ?? 150) * 86_400_000;
+  const end = Math.floor(opts.now / 1000) * 1000 - 10 * 60_000;
+  const recent = opts.recentShare ?? 0.4;
+  const avoid = (opts.avoidAgo ?? []).map((s) => opts.now - s * 1000);
+  const out: GeneratedEvent[] = [];
+  const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)] as T;
+  for (let i = 0; out.length < opts.count; i++) {
+    const back = rnd() < recent ? rnd() * 30 * 86_400_000 : rnd() * spanMs;
+    const ms = Math.floor((end - back) / 1000) * 1000;
+    if (avoid.some((a) => Math.abs(ms - a) < 15 * 60_000)) continue;
+    // Skewed users and features, so counts differ between groups.
+    const u = Math.floor(rnd() ** 2 * users);
+    out.push({
+      event_id: `evt_${opts.seed ?? 42}_${i}`,
+      user_id: `usr_${u}`,
+      feature_id: features[Math.floor(rnd() ** 1.5 * features.length)] as string,
+      product_version: pick(versions),
+      event_type: pick(['feature_used', 'feature_viewed', 'feature_enabled']),
+      timestamp: formatTs(ms),
+      session_id: `sess_${u}_${Math.floor(rnd() * 25)}`,
+      metadata: JSON.stringify({
+        duration_seconds: Math.floor(rnd() * 120),
+        result: pick(['success', 'error']),
+      }),
+    });
+  }
+  return out;
+}
