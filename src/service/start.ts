@@ -7,6 +7,8 @@ import { createStorageClient, migrate, type StorageClient } from '../clickhouse/
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
 import { createApp, type ServiceState } from '../http/app.js';
 import { createLog, type Log } from '../log/index.js';
+import { type KafkaConsumerHandle, startKafkaConsumer } from '../consumer/kafka-consumer.js';
+import { createKafkaSink } from '../queue/kafka-sink.js';
 import { SpoolSink } from '../queue/spool/spool-sink.js';
 import type { EventSink } from '../queue/types.js';
 import { banner } from './banner.js';
@@ -83,19 +85,31 @@ export async function startService(
   });
 
   let storage: StorageClient;
-  let sink: EventSink & { stats?: () => Record<string, unknown> };
+  let sink: (EventSink & { stats?: () => Record<string, unknown> }) | undefined;
+  let consumer: KafkaConsumerHandle | undefined;
   try {
     storage = await createStorageClient(config);
     const report = await withRetry('migrations', log, () => migrate(storage.client, MIGRATIONS_DIR));
     log('info', 'migrations done', { applied: report.applied, already_applied: report.skipped.length });
-    sink = await SpoolSink.open({
-      dir: join(config.DATA_DIR, 'spool'),
-      client: storage.client,
-      batchMaxRows: config.BATCH_MAX_ROWS,
-      batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,
-      maxPendingBytes: config.MAX_PENDING_BYTES,
-      log,
-    });
+    if (config.KAFKA_BROKERS) {
+      // Kafka mode: the api produces, the consumer inserts; ROLE=all runs both here.
+      if (config.ROLE !== 'api') consumer = await startKafkaConsumer({
+          client: storage.client,
+          config,
+          log,
+          sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
+        });
+      if (config.ROLE !== 'consumer') sink = await createKafkaSink(config, log, { idempotent: config.KAFKA_IDEMPOTENT });
+    } else {
+      sink = await SpoolSink.open({
+        dir: join(config.DATA_DIR, 'spool'),
+        client: storage.client,
+        batchMaxRows: config.BATCH_MAX_ROWS,
+        batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,
+        maxPendingBytes: config.MAX_PENDING_BYTES,
+        log,
+      });
+    }
   } catch (err) {
     server.close();
     fail(`cannot start storage: ${(err as Error).message}`);
@@ -103,7 +117,7 @@ export async function startService(
   state.sink = sink;
   // User SQL gets its own session: its readonly setting must not stick to our inserts.
   state.client = storage.session();
-  state.stats = () => sink.stats?.() ?? {};
+  state.stats = () => sink?.stats?.() ?? {};
   state.ready = true;
   if (config.LOG_LEVEL !== 'silent') {
     process.stdout.write(
@@ -129,7 +143,8 @@ export async function startService(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Waiting requests (wait=true) finish as the sink drains.
-      await sink.close();
+      await sink?.close();
+      await consumer?.stop();
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       server.closeAllConnections();
       await storage.close();

@@ -1,0 +1,18 @@
+# One image for every role (ROLE=api | consumer | all); docker-compose.yml picks the role.
+FROM node:20-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+# `npm install`, not `npm ci`: chdb's lock file lacks its platform packages (see DESIGN.md).
+# Dev dependencies stay out; tsx (a runtime dependency) runs the TypeScript directly.
+RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY tsconfig.json ./
+COPY src ./src
+COPY clickhouse ./clickhouse
+COPY pipes ./pipes
+# DATA_DIR (./data) must be writable by the unprivileged user.
+RUN mkdir -p /app/data && chown node:node /app/data
+EXPOSE 7181
+USER node
+# node --import tsx, not the tsx CLI: one process, so SIGTERM reaches the service directly.
+CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MockKafka, startMockKafka } from './helpers/mock-kafka.js';
+import { event, ndjson, type ServiceProcess, startServiceProcess } from './helpers/service.js';
+
+// The whole service process in Kafka mode (ROLE=all on embedded chDB) against the mock broker.
+let kafka: MockKafka;
+let svc: ServiceProcess;
+
+beforeAll(async () => {
+  kafka = await startMockKafka({ partitions: 3 });
+  svc = await startServiceProcess({ env: {
+      KAFKA_BROKERS: kafka.brokers,
+      KAFKA_IDEMPOTENT: 'false',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      BATCH_MAX_WAIT_MS: '100',
+    } });
+});
+afterAll(async () => {
+  expect(await svc?.stop()).toBe(0);
+  await kafka?.stop();
+});
+
+describe('Kafka mode through HTTP', () => {
+  it('stores posted rows through the topic, and wait=true answers once they are in ClickHouse', async () => {
+    const rows = Array.from({ length: 300 }, (_, i) => event({ event_id: `kf_${i}`, user_id: `u${i % 11}` }));
+    const body = `${ndjson(rows)}\n{"event_id":"kf_bad"}`;
+    const res = await fetch(`${svc.baseUrl}/v0/events?name=feature_events&wait=true`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${svc.token}` },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ successful_rows: 300, quarantined_rows: 1 });
+    const [stored] = await svc.sql<{ c: number }>(
+      "SELECT count() AS c FROM feature_events WHERE startsWith(event_id, 'kf_')",
+    );
+    expect(Number(stored?.c)).toBe(300);
+    const [q] = await svc.sql<{ c: number }>(
+      "SELECT count() AS c FROM feature_events_quarantine WHERE event_id = 'kf_bad'",
+    );
+    expect(Number(q?.c)).toBe(1);
+  });
+
+  it('answers 202 without wait, and the rows arrive', async () => {
+    const res = await fetch(`${svc.baseUrl}/v0/events?name=feature_events`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${svc.token}` },
+      body: JSON.stringify(event({ event_id: 'kf_async' })),
+    });
+    expect(res.status).toBe(202);
+    let n = 0;
+    for (let i = 0; i < 200 && n === 0; i++) {
+      n = (await svc.sql("SELECT 1 FROM feature_events WHERE event_id = 'kf_async'")).length;
+      if (n === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(n).toBe(1);
+  });
+});
