@@ -59,9 +59,9 @@ afterAll(async () => {
 });
 
 type Row = Record<string, unknown>;
-async function call(path: string, token: string | undefined = ADMIN, init?: RequestInit) {
+async function call(path: string, token: string | null = ADMIN, init?: RequestInit) {
   const started = performance.now();
-  const res = await app.request(`/v0/pipes/${path}`, {
+  const res = await app.request(path ? `/v0/pipes/${path}` : '/v0/pipes', {
     ...init,
     headers: {
       ...(token ? { Authorization: `Bearer ${token}` } : {}),
@@ -69,7 +69,9 @@ async function call(path: string, token: string | undefined = ADMIN, init?: Requ
     },
   });
   const pipe = path.split('.')[0] as string;
-  (timings[pipe] ??= []).push(performance.now() - started);
+  const list = timings[pipe] ?? [];
+  list.push(performance.now() - started);
+  timings[pipe] = list;
   return res;
 }
 async function data(path: string): Promise<Row[]> {
@@ -225,7 +227,14 @@ describe('user_feature_usage', () => {
   it('reads the per-user rollup, not the raw events', async () => {
     const res = await call(`user_feature_usage.json?${qs({ user_id: 'usr_3' })}`);
     const body = (await res.json()) as { statistics: { rows_read: number } };
-    expect(body.statistics.rows_read).toBeLessThan(events.length / 10);
+    const rollup = await storage.client.query({
+      query: 'SELECT count() AS n FROM feature_usage_by_user',
+      format: 'JSONEachRow',
+    });
+    const [{ n }] = (await rollup.json<{ n: string }>()) as [{ n: string }];
+    // Tiny parts are read whole (one granule), so the bound is the rollup's size, far below the raw table.
+    expect(body.statistics.rows_read).toBeLessThanOrEqual(Number(n));
+    expect(Number(n)).toBeLessThan(events.length / 2);
   });
 });
 
@@ -352,10 +361,10 @@ describe('response formats', () => {
 describe('auth and errors', () => {
   it('needs a token with PIPES:READ on the pipe or ADMIN', async () => {
     const path = `user_feature_usage.json?${qs({ user_id: 'usr_0' })}`;
-    expect((await call(path, undefined)).status).toBe(401);
+    expect((await call(path, null)).status).toBe(401);
     expect((await call(path, 'nope')).status).toBe(403);
     expect((await call(path, READER)).status).toBe(200);
-    expect((await call(`${path}&token=${READER}`, undefined)).status).toBe(200);
+    expect((await call(`${path}&token=${READER}`, null)).status).toBe(200);
     expect((await call('feature_usage_summary.json', READER)).status).toBe(403);
   });
 
@@ -396,37 +405,37 @@ describe('listing and OpenAPI', () => {
     const res = await app.request('http://api.example:7181/v0/pipes/openapi.json', {
       headers: { Authorization: `Bearer ${ADMIN}` },
     });
-    const doc = (await res.json()) as Record<string, never>;
+    interface Op {
+      parameters: { name: string; schema: Row; required: boolean }[];
+      responses: Record<string, { content: Record<string, { schema: { properties: Record<string, Row> } }> }>;
+    }
+    const doc = (await res.json()) as {
+      openapi: string;
+      servers: unknown;
+      paths: Record<string, { get: Op }>;
+      components: unknown;
+    };
     expect(doc.openapi).toMatch(/^3\.0/);
     expect(doc.servers).toEqual([{ url: 'http://api.example:7181/v0' }]);
-    const get = (doc.paths as Record<string, { get: Record<string, never> }>)[
-      '/pipes/feature_usage_summary.json'
-    ]?.get;
-    const params = get?.parameters as unknown as { name: string; schema: Row; required: boolean }[];
-    expect(params.find((p) => p.name === 'start_date')?.schema).toEqual({
+    const get = doc.paths['/pipes/feature_usage_summary.json']?.get as Op;
+    expect(get.parameters.find((p) => p.name === 'start_date')?.schema).toEqual({
       type: 'string',
       format: 'date-time',
     });
-    expect(params.find((p) => p.name === 'limit')?.schema).toEqual({
+    expect(get.parameters.find((p) => p.name === 'limit')?.schema).toEqual({
       type: 'integer',
       format: 'int64',
       default: 10000,
     });
-    const row = (get?.responses as Record<string, never>)['200'] as unknown as {
-      content: {
-        'application/json': {
-          schema: { properties: { data: { items: { properties: Record<string, Row> } } } };
-        };
-      };
+    const data = get.responses['200']?.content['application/json']?.schema.properties.data as {
+      items: { properties: Record<string, Row> };
     };
-    const props = row.content['application/json'].schema.properties.data.items.properties;
+    const props = data.items.properties;
     expect(props.unique_users).toEqual({ type: 'integer', format: 'int64' });
     expect(props.first_seen).toEqual({ type: 'string', format: 'date-time' });
     expect(props.feature_id).toEqual({ type: 'string' });
-    const timeline = (doc.paths as Record<string, { get: { parameters: { name: string; schema: Row }[] } }>)[
-      '/pipes/feature_usage_timeline.json'
-    ];
-    expect(timeline?.get.parameters.find((p) => p.name === 'granularity')?.schema).toMatchObject({
+    const timeline = doc.paths['/pipes/feature_usage_timeline.json']?.get as Op;
+    expect(timeline.parameters.find((p) => p.name === 'granularity')?.schema).toMatchObject({
       enum: ['hour', 'day', 'week', 'month'],
     });
     expect(doc.components).toMatchObject({

@@ -31,7 +31,8 @@ export interface AppDeps {
 }
 
 export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+  // strict: false so /v0/pipes/ and /v0/pipes answer alike.
+  const app = new Hono({ strict: false });
   // Browser trackers post JSON cross-origin: preflight must succeed.
   app.use(
     '/v0/*',

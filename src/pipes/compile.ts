@@ -4,7 +4,7 @@ import { KNOWN_FUNCTIONS, sqlAndKey } from './functions.js';
 import { KNOWN_COLUMNS } from './known-columns.js';
 import { collectSpecs, type ParamSpec, type RequestParams, validateRequest } from './params.js';
 import { newState, type Rendered, Renderer } from './render.js';
-import { parseTemplate, type TemplateNode, walkExprs } from './template-parser.js';
+import { type Expr, parseTemplate, type TemplateNode, walkExprs } from './template-parser.js';
 
 export interface PipeNode {
   name: string;
@@ -54,7 +54,8 @@ export function compilePipe(name: string, file: string, df: Datafile): Pipe {
     const locals = new Set<string>();
     const collect = (ts: TemplateNode[]) => {
       for (const t of ts) {
-        if (t.kind === 'set') locals.add(t.name);
+        // {% set x = String(x, ...) %} declares the request parameter x; other sets are template variables.
+        if (t.kind === 'set' && !selfDeclaring(t.name, t.expr)) locals.add(t.name);
         else if (t.kind === 'for') {
           locals.add(t.name);
           collect(t.body);
@@ -90,6 +91,13 @@ export function compilePipe(name: string, file: string, df: Datafile): Pipe {
     endpoint: endpoint.name,
     params: collectSpecs(trees),
   };
+}
+
+function selfDeclaring(name: string, expr: Expr): boolean {
+  for (const e of walkExprs([{ kind: 'output', expr, line: 0 }])) {
+    if (e.kind === 'call' && e.args[0]?.kind === 'name' && e.args[0].name === name) return true;
+  }
+  return false;
 }
 
 const stripSemicolon = (sql: string) => sql.trim().replace(/;\s*$/, '');

@@ -29,7 +29,8 @@ function intType(name: string, bits: number, signed: boolean): ParamType {
     chType: name,
     expected: `an integer from ${min} to ${max}`,
     sample: '10',
-    openapi: { type: 'integer', format: bits <= 32 ? 'int32' : 'int64' },
+    // UInt32 does not fit int32.
+    openapi: { type: 'integer', format: bits < 32 || (signed && bits === 32) ? 'int32' : 'int64' },
     parse(raw) {
       const s = raw.trim();
       if (!/^[-+]?\d{1,80}$/.test(s)) return undefined;

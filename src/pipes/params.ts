@@ -92,7 +92,11 @@ export function typeLabel(spec: ParamSpec): string {
 function shown(raws: string[]): string {
   const v = raws.join(',');
   const cut = v.length > 40 ? `${v.slice(0, 40)}…" (${v.length} characters)` : `${v}"`;
-  return `"${cut.replace(/[\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}`;
+  // Control characters shown escaped, so a NUL in a value cannot cut the message.
+  const safe = Array.from(cut, (c) =>
+    c.charCodeAt(0) < 32 ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c,
+  );
+  return `"${safe.join('')}`;
 }
 
 /** The 400 message for a value that fails its declaration: names parameter, type and an example. */
@@ -126,7 +130,7 @@ export function collectSpecs(trees: { nodes: TemplateNode[]; locals: Set<string>
         continue;
       }
       const first = e.args[0];
-      if (!first || first.kind !== 'name' || locals.has(first.name)) continue;
+      if (first?.kind !== 'name' || locals.has(first.name)) continue;
       const name = first.name;
       if (RESERVED_PARAMS.has(name)) {
         throw new TemplateSyntaxError(

@@ -210,7 +210,7 @@ export class Renderer {
           line,
         );
       case 'cond':
-        return truthy(this.eval(e.test, line)) ? this.eval(e.then, line) : this.eval(e.else, line);
+        return truthy(this.eval(e.test, line)) ? this.eval(e.ifTrue, line) : this.eval(e.ifFalse, line);
       case 'unary': {
         const v = this.eval(e.arg, line);
         if (e.op === 'not') return !truthy(v);
@@ -286,7 +286,7 @@ export class Renderer {
 const isNum = (v: unknown): v is number | bigint => typeof v === 'number' || typeof v === 'bigint';
 
 function equal(a: Value, b: Value): boolean {
-  if (isNum(a) && isNum(b)) return a == b; // number vs bigint compares by value
+  if (isNum(a) && isNum(b)) return typeof a === typeof b ? a === b : Number(a) === Number(b);
   if (Array.isArray(a) && Array.isArray(b))
     return a.length === b.length && a.every((x, i) => equal(unwrap(x), unwrap(b[i] ?? null)));
   return a === b;

@@ -10,7 +10,7 @@ export type Expr =
   | { kind: 'index'; target: Expr; index: Expr }
   | { kind: 'unary'; op: 'not' | '-'; arg: Expr }
   | { kind: 'binary'; op: string; left: Expr; right: Expr }
-  | { kind: 'cond'; test: Expr; then: Expr; else: Expr };
+  | { kind: 'cond'; test: Expr; ifTrue: Expr; ifFalse: Expr };
 
 export type TemplateNode =
   | { kind: 'text'; text: string }
@@ -61,7 +61,7 @@ class ExprParser {
       const test = this.or();
       if (!this.isWord('else')) this.fail('expected "else" in conditional expression');
       this.i++;
-      return { kind: 'cond', test, then: value, else: this.expr() };
+      return { kind: 'cond', test, ifTrue: value, ifFalse: this.expr() };
     }
     return value;
   }
@@ -361,8 +361,8 @@ export function* walkExprs(nodes: TemplateNode[]): Generator<Expr> {
         break;
       case 'cond':
         yield* visit(e.test);
-        yield* visit(e.then);
-        yield* visit(e.else);
+        yield* visit(e.ifTrue);
+        yield* visit(e.ifFalse);
         break;
     }
   };

@@ -11,6 +11,7 @@ import { type KafkaConsumerHandle, startKafkaConsumer } from '../consumer/kafka-
 import { createKafkaSink } from '../queue/kafka-sink.js';
 import { SpoolSink } from '../queue/spool/spool-sink.js';
 import type { EventSink } from '../queue/types.js';
+import { createPipesApp, formatLoadErrors, loadPipes } from '../pipes/index.js';
 import { banner } from './banner.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -114,6 +115,13 @@ export async function startService(
     server.close();
     fail(`cannot start storage: ${(err as Error).message}`);
   }
+  const loaded = loadPipes(PIPES_DIR);
+  if (loaded.errors.length > 0) {
+    // A broken file is reported and skipped; the other pipes still serve.
+    log('error', `some pipes were not loaded:\n${formatLoadErrors(loaded.errors)}`);
+  }
+  state.pipes = createPipesApp({ client: storage.session(), pipes: loaded.pipes, tokens });
+  log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
   state.sink = sink;
   // User SQL gets its own session: its readonly setting must not stick to our inserts.
   state.client = storage.session();

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { parseDatafile } from './datafile.js';
+
+describe('parseDatafile', () => {
+  it('reads description, tags, token and nodes with indented blocks', () => {
+    const df = parseDatafile(`DESCRIPTION >
+    Line one
+    line two
+
+TAGS "a", b
+TOKEN "reader" READ
+
+NODE first
+DESCRIPTION >
+    The first node
+SQL >
+    %
+    SELECT 1
+
+    FROM x
+
+TYPE endpoint
+`);
+    expect(df.description).toBe('Line one\nline two');
+    expect(df.tags).toEqual(['a', 'b']);
+    expect(df.tokens).toEqual([{ name: 'reader', scope: 'READ' }]);
+    expect(df.nodes).toEqual([
+      {
+        name: 'first',
+        description: 'The first node',
+        sql: '%\nSELECT 1\n\nFROM x',
+        sqlLine: 12,
+        type: 'endpoint',
+        line: 8,
+      },
+    ]);
+  });
+
+  it('reports the line of what is wrong', () => {
+    const at = (text: string) => {
+      try {
+        parseDatafile(text);
+      } catch (e) {
+        return [(e as { line: number }).line, (e as Error).message];
+      }
+      return undefined;
+    };
+    expect(at('NODE a\nSQL >\n    SELECT 1\nBOGUS x\n')).toEqual([4, 'unknown directive "BOGUS"']);
+    expect(at('SQL >\n  SELECT 1\n')?.[0]).toBe(1);
+    expect(at('NODE a\nDESCRIPTION x\n')).toEqual([1, 'node "a" has no "SQL >" block']);
+    expect(at('NODE a\nSQL >\n    SELECT 1\nNODE a\nSQL >\n    SELECT 2\n')?.[0]).toBe(4);
+    expect(at('')).toEqual([1, expect.stringContaining('no NODE')]);
+  });
+});
