@@ -8,12 +8,14 @@ let svc: ServiceProcess;
 
 beforeAll(async () => {
   kafka = await startMockKafka({ partitions: 3 });
-  svc = await startServiceProcess({ env: {
+  svc = await startServiceProcess({
+    env: {
       KAFKA_BROKERS: kafka.brokers,
       KAFKA_IDEMPOTENT: 'false',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       BATCH_MAX_WAIT_MS: '100',
-    } });
+    },
+  });
 });
 afterAll(async () => {
   expect(await svc?.stop()).toBe(0);

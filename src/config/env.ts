@@ -32,7 +32,10 @@ export const envSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default('feature-events'),
   // Idempotent producer (no duplicates from producer retries). librdkafka's mock broker,
   // used in tests, cannot serve it: set false there.
-  KAFKA_IDEMPOTENT: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  KAFKA_IDEMPOTENT: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   KAFKA_SESSION_TIMEOUT_MS: positiveInt.default(30_000),
   // Micro-batching: a batch is inserted when it holds BATCH_MAX_ROWS rows or its oldest
   // row has waited BATCH_MAX_WAIT_MS, whichever comes first.

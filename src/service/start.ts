@@ -5,13 +5,13 @@ import type { serve as honoServe } from '@hono/node-server';
 import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from '../auth/index.js';
 import { createStorageClient, migrate, type StorageClient } from '../clickhouse/index.js';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
+import { type KafkaConsumerHandle, startKafkaConsumer } from '../consumer/kafka-consumer.js';
 import { createApp, type ServiceState } from '../http/app.js';
 import { createLog, type Log } from '../log/index.js';
-import { type KafkaConsumerHandle, startKafkaConsumer } from '../consumer/kafka-consumer.js';
+import { createPipesApp, formatLoadErrors, loadPipes } from '../pipes/index.js';
 import { createKafkaSink } from '../queue/kafka-sink.js';
 import { SpoolSink } from '../queue/spool/spool-sink.js';
 import type { EventSink } from '../queue/types.js';
-import { createPipesApp, formatLoadErrors, loadPipes } from '../pipes/index.js';
 import { banner } from './banner.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -94,13 +94,15 @@ export async function startService(
     log('info', 'migrations done', { applied: report.applied, already_applied: report.skipped.length });
     if (config.KAFKA_BROKERS) {
       // Kafka mode: the api produces, the consumer inserts; ROLE=all runs both here.
-      if (config.ROLE !== 'api') consumer = await startKafkaConsumer({
+      if (config.ROLE !== 'api')
+        consumer = await startKafkaConsumer({
           client: storage.client,
           config,
           log,
           sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
         });
-      if (config.ROLE !== 'consumer') sink = await createKafkaSink(config, log, { idempotent: config.KAFKA_IDEMPOTENT });
+      if (config.ROLE !== 'consumer')
+        sink = await createKafkaSink(config, log, { idempotent: config.KAFKA_IDEMPOTENT });
     } else {
       sink = await SpoolSink.open({
         dir: join(config.DATA_DIR, 'spool'),
