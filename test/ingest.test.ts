@@ -205,6 +205,25 @@ describe('POST /v0/events', () => {
     expect(Number(parts[0]?.p)).toBeLessThanOrEqual(12);
   });
 
+  it('serves read-only SQL to admin tokens, as curl --data-binary or ?q=, and refuses writes', async () => {
+    const raw = await fetch(`${svc.baseUrl}/v0/sql?token=${svc.token}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: "SELECT count() AS c FROM feature_events WHERE event_id = 'evt_seed' FORMAT JSONEachRow",
+    });
+    expect(await raw.text()).toBe('{"c":1}\n');
+    const get = await fetch(
+      `${svc.baseUrl}/v0/sql?token=${svc.token}&q=${encodeURIComponent('SELECT 1 AS one')}`,
+    );
+    expect((await get.json()).data).toEqual([{ one: 1 }]);
+    const write = await fetch(`${svc.baseUrl}/v0/sql?token=${svc.token}`, {
+      method: 'POST',
+      body: 'DROP TABLE feature_events',
+    });
+    expect(write.status).toBe(400);
+    expect((await write.json()).error).toMatch(/readonly/i);
+  });
+
   it('reports liveness and readiness', async () => {
     const health = await fetch(`${svc.baseUrl}/v0/health`);
     expect(health.status).toBe(200);

@@ -59,8 +59,11 @@ export function sqlRoute(deps: { client: () => ClickHouseClient | undefined; tok
   app.post('/', async (c) => {
     const type = c.req.header('content-type') ?? '';
     if (type.includes('application/x-www-form-urlencoded')) {
-      const form = await c.req.parseBody();
-      return handle(c, typeof form.q === 'string' ? form.q : undefined);
+      // A form with q=... (HTML forms, Tinybird clients), or, as curl --data-binary sends
+      // it, the SQL itself under the form content type.
+      const text = await c.req.text();
+      const form = new URLSearchParams(text);
+      return handle(c, form.has('q') ? (form.get('q') ?? undefined) : text);
     }
     if (type.includes('application/json')) {
       const body = (await c.req.json().catch(() => ({}))) as { q?: unknown };
