@@ -224,6 +224,29 @@ describe('POST /v0/events', () => {
     expect((await write.json()).error).toMatch(/readonly/i);
   });
 
+  it('keeps /v0/sql away from host files, the network and INTO OUTFILE', async () => {
+    const run = (q: string) =>
+      fetch(`${svc.baseUrl}/v0/sql?token=${svc.token}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/plain' },
+        body: q,
+      });
+    for (const q of [
+      "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+      "SELECT * FROM file /* hidden */ ('/etc/passwd', 'LineAsString')",
+      "SELECT file('/etc/passwd')",
+      "SELECT 1 FROM system.one WHERE 1 IN (SELECT 1 FROM url('http://127.0.0.1:1/', 'LineAsString'))",
+      "SELECT 1 INTO OUTFILE '/tmp/fe-outfile-test.txt'",
+      "SELECT * FROM remote('127.0.0.1', system.one)",
+    ]) {
+      const res = await run(q);
+      expect(res.status, q).toBe(403);
+      expect((await res.json()).error).toMatch(/not allowed/);
+    }
+    const ok = await run('SELECT sum(number) AS s FROM numbers(10) FORMAT JSONEachRow');
+    expect(await ok.text()).toBe('{"s":45}\n');
+  });
+
   it('reports liveness and readiness', async () => {
     const health = await fetch(`${svc.baseUrl}/v0/health`);
     expect(health.status).toBe(200);

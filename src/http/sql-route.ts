@@ -3,6 +3,7 @@ import { type Context, Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
 import { authorize } from './auth.js';
 import { jsonError } from './errors.js';
+import { checkReadOnlySql, SqlRefused } from './sql-guard.js';
 
 const DOC = 'https://www.tinybird.co/docs/api-reference/query-api';
 const FORMATS: Record<string, string> = {
@@ -29,8 +30,9 @@ export function sqlRoute(deps: { client: () => ClickHouseClient | undefined; tok
     if (!client) return jsonError(c, 503, 'Not ready yet, retry shortly', DOC, { 'Retry-After': '1' });
     const match = q.match(/\bFORMAT\s+(\w+)\s*;?\s*$/i);
     const format = match?.[1] ?? 'JSON';
-    const contentType = Object.entries(FORMATS).find(([f]) => f.toLowerCase() === format.toLowerCase())?.[1];
-    if (!contentType) {
+    const [formatName, contentType] =
+      Object.entries(FORMATS).find(([f]) => f.toLowerCase() === format.toLowerCase()) ?? [];
+    if (!formatName || !contentType) {
       return jsonError(
         c,
         400,
@@ -38,13 +40,16 @@ export function sqlRoute(deps: { client: () => ClickHouseClient | undefined; tok
         DOC,
       );
     }
-    const sql = match ? q : `${q.replace(/;\s*$/, '')}\nFORMAT JSON`;
+    const body = (match ? q.slice(0, match.index) : q).replace(/;\s*$/, '');
+    const sql = `${body}\nFORMAT ${formatName}`;
     try {
+      await checkReadOnlySql(client, body);
       const result = await client.exec({ query: sql, clickhouse_settings: { readonly: '2' } });
       const chunks: Buffer[] = [];
       for await (const chunk of result.stream) chunks.push(Buffer.from(chunk as Uint8Array));
       return c.body(Buffer.concat(chunks).toString('utf8'), 200, { 'Content-Type': contentType });
     } catch (err) {
+      if (err instanceof SqlRefused) return jsonError(c, 403, `Not allowed in /v0/sql: ${err.message}`, DOC);
       const e = err as Error & { code?: string };
       return jsonError(
         c,
