@@ -4,6 +4,7 @@ import { z } from 'zod';
 // process with a message naming the variable and what was expected (see loadConfig).
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
 const optionalString = z
   .string()
   .optional()
@@ -44,6 +45,16 @@ export const envSchema = z.object({
   // Bytes accepted but not yet in ClickHouse; past this, ingest answers 503 + Retry-After.
   MAX_PENDING_BYTES: positiveInt.default(256 * 1024 * 1024),
   MAX_BODY_BYTES: positiveInt.default(10 * 1024 * 1024),
+  // Requests per token per window (Tinybird's X-RateLimit-* headers, 429 + Retry-After above
+  // it). 0 = off, the default: a self-hosted pipeline is usually limited by its capacity,
+  // which MAX_PENDING_BYTES already guards with 503s.
+  RATE_LIMIT_REQUESTS: nonNegativeInt.default(0),
+  RATE_LIMIT_WINDOW_SECONDS: positiveInt.default(1),
+  // The batcher remembers this many recently stored event_ids and drops a re-sent one
+  // (see docs/reliability.md). 0 = off. About 100 bytes each.
+  DEDUP_WINDOW: nonNegativeInt.default(200_000),
+  // TEST ONLY: every Nth ClickHouse insert fails (see src/clickhouse/fault-injection.ts).
+  FAULT_INSERT_FAIL_EVERY: nonNegativeInt.default(0),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 

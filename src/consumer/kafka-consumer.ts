@@ -4,7 +4,7 @@ import type { Config } from '../config/index.js';
 import { type Log, silentLog } from '../log/index.js';
 import { createKafka, type KafkaConfig } from '../queue/kafka.js';
 import type { IngestRows } from '../queue/types.js';
-import { insertBatch } from './insert-batch.js';
+import { BatchWriter } from './batch-writer.js';
 
 export type KafkaConsumerConfig = KafkaConfig & Pick<Config, 'BATCH_MAX_ROWS' | 'BATCH_MAX_WAIT_MS'>;
 
@@ -21,6 +21,8 @@ export interface KafkaConsumerOptions {
   maxBytesPerPartition?: number;
   /** Partitions processed at once by this consumer (default 1; a ClickHouse server takes more). */
   partitionsConsumedConcurrently?: number;
+  /** Recent event_ids remembered to drop client re-sends (DEDUP_WINDOW; default 0 = off). */
+  dedupWindow?: number;
 }
 
 export interface KafkaConsumerHandle {
@@ -34,9 +36,18 @@ export interface KafkaConsumerHandle {
 interface Intent {
   start: number;
   end: number;
+  /**
+   * Indexes of the range's event rows the dedup window dropped: a redelivery must insert
+   * exactly the rows of the first attempt (materialized views deduplicate by token and
+   * content).
+   */
+  skip?: number[];
 }
 
-const INTENT = /^insert:(\d+)-(\d+)$/;
+const INTENT = /^insert:(\d+)-(\d+)(?:;skip:([\d,]+))?$/;
+// Kafka brokers accept 4096 bytes of commit metadata by default: past this many bytes of
+// skip list the batch is inserted unfiltered (re-sent rows in it may be counted twice).
+const MAX_SKIP_METADATA = 3500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -61,6 +72,9 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
   const maxBytesPerPartition =
     opts.maxBytesPerPartition ?? Math.min(64 << 20, Math.max(1 << 20, config.BATCH_MAX_ROWS * 400));
   const topics = [config.KAFKA_TOPIC, config.KAFKA_QUARANTINE_TOPIC];
+
+  const writer = new BatchWriter(client, { dedupWindow: opts.dedupWindow ?? 0, log });
+  await writer.warm();
 
   const kafka = createKafka(config, log, '-consumer');
   const admin: Admin = kafka.admin();
@@ -96,7 +110,9 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
     const [offsets] = await admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [topic] });
     const meta = offsets?.partitions.find((p) => p.partition === partition)?.metadata ?? '';
     const m = INTENT.exec(meta);
-    const intent = m ? { start: Number(m[1]), end: Number(m[2]) } : null;
+    const intent = m
+      ? { start: Number(m[1]), end: Number(m[2]), skip: m[3] ? m[3].split(',').map(Number) : [] }
+      : null;
     intents.set(key, intent);
     return intent;
   }
@@ -107,7 +123,9 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
         topic,
         partition,
         offset: String(offset),
-        metadata: intent ? `insert:${intent.start}-${intent.end}` : null,
+        metadata: intent
+          ? `insert:${intent.start}-${intent.end}${intent.skip?.length ? `;skip:${intent.skip.join(',')}` : ''}`
+          : null,
       },
     ]);
     intents.set(`${topic}:${partition}`, intent);
@@ -126,10 +144,12 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
     rows: IngestRows,
     batchId: string,
     ctx: { heartbeat(): Promise<void>; isRunning(): boolean; isStale(): boolean },
+    skip: readonly number[],
   ): Promise<boolean> {
     for (let attempt = 0, delay = retryMinMs; ; attempt++, delay = Math.min(delay * 2, retryMaxMs)) {
       try {
-        await insertBatch(client, rows, batchId);
+        // Transient errors throw and are retried here; poison rows go to quarantine inside.
+        await writer.write(rows, batchId, skip);
         if (attempt > 0) log('info', 'insert succeeded after retries', { batchId, attempts: attempt + 1 });
         return true;
       } catch (err) {
@@ -173,10 +193,14 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
           fetchedUpTo: last,
         });
       }
-      const range = { start: first, end: last };
+      const rows = toRows(topic, messages.slice(i, j));
+      // A recorded range is re-inserted exactly as first attempted, with its recorded skips.
+      let skip = redo ? (pending.skip ?? []).filter((k) => k < rows.events.length) : writer.select(rows);
+      if (skip.join(',').length > MAX_SKIP_METADATA) skip = [];
+      const range = { start: first, end: last, skip };
       if (!redo || last !== pending.end) await commit(topic, partition, first, range);
       const batchId = `${topic}:${partition}:${first}-${last}`;
-      if (!(await insertWithRetry(toRows(topic, messages.slice(i, j)), batchId, ctx))) return;
+      if (!(await insertWithRetry(rows, batchId, ctx, skip))) return;
       ctx.resolveOffset(String(last));
       await commit(topic, partition, last + 1, null);
       await ctx.heartbeat();

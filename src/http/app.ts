@@ -8,6 +8,7 @@ import type { EventSink } from '../queue/types.js';
 import { identify, requireScope } from './auth.js';
 import { DOCS, jsonError } from './errors.js';
 import { eventsRoute } from './events-route.js';
+import { rateLimit } from './rate-limit.js';
 import { sqlRoute } from './sql-route.js';
 
 /** What the running process knows about itself; routes read it on every request. */
@@ -28,6 +29,8 @@ export interface AppDeps {
   datasources: ReadonlySet<string>;
   maxBodyBytes: number;
   log: Log;
+  /** Requests per token per window (0 = no limit) and the window length. */
+  rateLimit?: { limit: number; windowSeconds: number };
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -52,6 +55,16 @@ export function createApp(deps: AppDeps): Hono {
       ? c.json({ ready: true, ...deps.state.stats?.() })
       : c.json({ ready: false, error: 'starting: migrations or queue not ready yet' }, 503),
   );
+
+  if (deps.rateLimit && deps.rateLimit.limit > 0) {
+    const limit = (documentation: string) =>
+      rateLimit({ ...deps.rateLimit!, tokens: deps.tokens, documentation });
+    app.use('/v0/events', limit(DOCS.events));
+    app.use('/v0/sql', limit(DOCS.pipes));
+    const pipes = limit(DOCS.pipes);
+    app.use('/v0/pipes', pipes);
+    app.use('/v0/pipes/*', pipes);
+  }
 
   app.use(
     '/v0/events',

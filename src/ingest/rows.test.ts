@@ -61,4 +61,14 @@ describe('parseEventsBody', () => {
     expect(out.events).toHaveLength(1);
     expect(JSON.parse(out.quarantine[0] as string).c__error).toEqual(['not valid UTF-8']);
   });
+
+  it('quarantines a lone UTF-16 surrogate (ClickHouse refuses it) and keeps the quarantine row storable', () => {
+    const out = body(
+      `${JSON.stringify({ ...valid, user_id: 'a\ud800' })}\n${JSON.stringify({ ...valid, event_id: 'ok\\ud800' })}`,
+    );
+    expect(out.events).toHaveLength(1); // a literal backslash-u text is fine
+    expect(out.quarantine).toHaveLength(1);
+    expect(JSON.parse(out.quarantine[0] as string).user_id).toBe('a\ufffd');
+    expect(JSON.parse(out.quarantine[0] as string).c__error[0]).toMatch(/lone UTF-16 surrogate/);
+  });
 });

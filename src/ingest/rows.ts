@@ -8,7 +8,20 @@ export const MAX_RAW_IN_QUARANTINE = 64 * 1024;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const lenientUtf8 = new TextDecoder('utf-8');
 
+// In JSON.stringify's output a \uD800-\uDFFF escape is always a lone surrogate (pairs are
+// written as characters). ClickHouse refuses such a row (CANNOT_PARSE_ESCAPE_SEQUENCE).
+const LONE_SURROGATE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/gi;
+
+/** Replaces lone surrogates with U+FFFD in a serialised line, so ClickHouse can store it. */
+export function wellFormedJson(line: string): string {
+  return line.replace(LONE_SURROGATE, '$1\\ufffd');
+}
+
 function quarantineRow(raw: string, value: unknown, columns: string[], errors: string[]): string {
+  return wellFormedJson(quarantineRowRaw(raw, value, columns, errors));
+}
+
+function quarantineRowRaw(raw: string, value: unknown, columns: string[], errors: string[]): string {
   const row: Record<string, unknown> = {
     raw: raw.length > MAX_RAW_IN_QUARANTINE ? `${raw.slice(0, MAX_RAW_IN_QUARANTINE)}…(truncated)` : raw,
     c__error_column: columns,
@@ -33,7 +46,15 @@ function addValue(out: IngestRows, raw: string, value: unknown): void {
   }
   const parsed = featureEventSchema.safeParse(value);
   if (parsed.success) {
-    out.events.push(JSON.stringify(parsed.data));
+    const line = JSON.stringify(parsed.data);
+    LONE_SURROGATE.lastIndex = 0;
+    if (LONE_SURROGATE.test(line)) {
+      out.quarantine.push(
+        quarantineRow(raw, value, [], ['not valid Unicode: a lone UTF-16 surrogate (\\uD800-\\uDFFF)']),
+      );
+      return;
+    }
+    out.events.push(line);
     return;
   }
   const columns: string[] = [];

@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { serve as honoServe } from '@hono/node-server';
 import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from '../auth/index.js';
+import { withInsertFaults } from '../clickhouse/fault-injection.js';
 import { createStorageClient, migrate, type StorageClient } from '../clickhouse/index.js';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
+import { BatchWriter } from '../consumer/batch-writer.js';
 import { type KafkaConsumerHandle, startKafkaConsumer } from '../consumer/kafka-consumer.js';
 import { createApp, type ServiceState } from '../http/app.js';
 import { createLog, type Log } from '../log/index.js';
@@ -71,6 +73,7 @@ export async function startService(
     datasources: DATASOURCES,
     maxBodyBytes: config.MAX_BODY_BYTES,
     log,
+    rateLimit: { limit: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS },
   });
 
   // Listen first: /v0/health answers (and /v0/ready says "not yet") while storage starts.
@@ -91,22 +94,30 @@ export async function startService(
   try {
     storage = await createStorageClient(config);
     const report = await withRetry('migrations', log, () => migrate(storage.client, MIGRATIONS_DIR));
+    // TEST ONLY (FAULT_INSERT_FAIL_EVERY): the batchers' inserts fail now and then.
+    const insertClient = withInsertFaults(storage.client, config.FAULT_INSERT_FAIL_EVERY, (n) =>
+      log('warn', 'injected insert fault', { fault: n }),
+    );
     log('info', 'migrations done', { applied: report.applied, already_applied: report.skipped.length });
     if (config.KAFKA_BROKERS) {
       // Kafka mode: the api produces, the consumer inserts; ROLE=all runs both here.
       if (config.ROLE !== 'api')
         consumer = await startKafkaConsumer({
-          client: storage.client,
+          client: insertClient,
           config,
           log,
           sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
+          dedupWindow: config.DEDUP_WINDOW,
         });
       if (config.ROLE !== 'consumer')
         sink = await createKafkaSink(config, log, { idempotent: config.KAFKA_IDEMPOTENT });
     } else {
+      const writer = new BatchWriter(insertClient, { dedupWindow: config.DEDUP_WINDOW, log });
+      await withRetry('dedup window', log, () => writer.warm());
       sink = await SpoolSink.open({
         dir: join(config.DATA_DIR, 'spool'),
-        client: storage.client,
+        client: insertClient,
+        writer,
         batchMaxRows: config.BATCH_MAX_ROWS,
         batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,
         maxPendingBytes: config.MAX_PENDING_BYTES,

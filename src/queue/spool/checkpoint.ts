@@ -9,7 +9,12 @@ import { join } from 'node:path';
 export interface Checkpoint {
   segment: number;
   offset: number;
-  inflight?: { segment: number; start: number; end: number };
+  /**
+   * `skip`: indexes (in the batch's event rows) the dedup window dropped on the first
+   * attempt. A replay must send exactly the same rows: materialized views deduplicate by
+   * token and content, so a replay with other rows would count them twice in the rollups.
+   */
+  inflight?: { segment: number; start: number; end: number; skip?: number[] };
 }
 
 const FILE = 'checkpoint.json';

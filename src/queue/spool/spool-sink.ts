@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { insertBatch } from '../../consumer/insert-batch.js';
+import { BatchWriter } from '../../consumer/batch-writer.js';
 import { type Acceptance, BackpressureError, type EventSink, type IngestRows } from '../types.js';
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { encodeRecord } from './record.js';
@@ -12,6 +12,8 @@ export interface SpoolSinkOptions {
   batchMaxWaitMs: number;
   maxPendingBytes: number;
   segmentBytes?: number;
+  /** Dedup window and poison-row isolation (default: no dedup window, isolation on). */
+  writer?: BatchWriter;
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -42,9 +44,11 @@ export class SpoolSink implements EventSink {
   private flushing?: Promise<void>;
   private closed = false;
   private checkpoint: Checkpoint = { segment: 1, offset: 0 };
+  private readonly writer: BatchWriter;
 
   private constructor(private readonly options: SpoolSinkOptions) {
     this.log = new SpoolLog(options.dir, options.segmentBytes);
+    this.writer = options.writer ?? new BatchWriter(options.client, { dedupWindow: 0 });
   }
 
   /** Opens the spool and inserts whatever a previous process accepted but did not store. */
@@ -64,7 +68,7 @@ export class SpoolSink implements EventSink {
         ? (await this.log.read(inflight.segment, inflight.start)).filter((r) => r.end <= inflight.end)
         : [];
       const rows = mergeRows(records.map((r) => r.rows));
-      await this.insertWithRetry(rows, batchId(inflight), () => false);
+      await this.insertWithRetry(rows, batchId(inflight), () => false, inflight.skip ?? []);
       this.checkpoint = { segment: inflight.segment, offset: inflight.end };
       await writeCheckpoint(dir, this.checkpoint);
     }
@@ -138,11 +142,17 @@ export class SpoolSink implements EventSink {
       while (this.pending.length > 0) {
         const batch = this.takeBatch();
         const range = { segment: batch[0]!.segment, start: batch[0]!.start, end: batch.at(-1)!.end };
-        await writeCheckpoint(this.options.dir, { ...this.checkpoint, inflight: range });
+        const batchRows = mergeRows(batch.map((c) => c.rows));
+        const skip = this.writer.select(batchRows);
+        await writeCheckpoint(this.options.dir, {
+          ...this.checkpoint,
+          inflight: skip.length > 0 ? { ...range, skip } : range,
+        });
         const ok = await this.insertWithRetry(
-          mergeRows(batch.map((c) => c.rows)),
+          batchRows,
           batchId(range),
           () => this.closed && this.closeDeadline < Date.now(),
+          skip,
         );
         if (!ok) {
           // Shutting down with ClickHouse unavailable: the rows stay in the spool for the next start.
@@ -188,10 +198,16 @@ export class SpoolSink implements EventSink {
   private closeDeadline = Number.POSITIVE_INFINITY;
   private lastDeletedBefore = 0;
 
-  private async insertWithRetry(rows: IngestRows, id: string, giveUp: () => boolean): Promise<boolean> {
+  private async insertWithRetry(
+    rows: IngestRows,
+    id: string,
+    giveUp: () => boolean,
+    skip: readonly number[],
+  ): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await insertBatch(this.options.client, rows, id);
+        // Transient errors throw and are retried; poison rows go to quarantine inside.
+        await this.writer.write(rows, id, skip);
         return true;
       } catch (err) {
         if (giveUp()) return false;
