@@ -1,0 +1,591 @@
+/**
+ * npm run bench [-- --quick]
+ *
+ * Measures, in one run on this machine: HTTP ingest (NDJSON batches and single events,
+ * embedded and Kafka mode), freshness, pipe latency and throughput, bytes per event, peak
+ * RSS; the same data and questions on PostgreSQL; the raw chDB insert rate (the ceiling).
+ * Writes bench/results/latest.{json,md,svg}. Progress goes to stderr, the table to stdout.
+ * All traffic stays on 127.0.0.1; every loop is bounded by a count and a time.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatTs, type Generator, makeGenerator, progress } from '../generate-events.js';
+import {
+  closedLoop,
+  currentRssMb,
+  type LatencyStats,
+  log,
+  peakRssMb,
+  pool,
+  ROOT,
+  request,
+  type Service,
+  sleep,
+  startMockKafka,
+  startService,
+  stats,
+  waitForCount,
+} from './lib.js';
+import { ensurePostgres, PG_QUERIES, type Postgres, startPostgres } from './postgres.js';
+import { type Result, renderMarkdown, renderSvg, renderTable } from './report.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'skip-pg': { type: 'boolean', default: false },
+    'skip-kafka': { type: 'boolean', default: false },
+    out: { type: 'string', default: join(ROOT, 'bench', 'results') },
+  },
+});
+const QUICK = args.quick;
+
+/** Sizes and durations of each mode. */
+const P = QUICK
+  ? {
+      stages: [200_000],
+      users: 20_000,
+      ingestRows: 200_000, // measured NDJSON ingest (1,000-row batches) = stage 1
+      kafkaRows: 100_000,
+      singleEvents: 5_000,
+      freshnessSamples: 20,
+      loadSeconds: 4,
+      serialCalls: 30,
+      serialSeconds: 4,
+      rawRows: 200_000,
+    }
+  : {
+      stages: [1_000_000, 10_000_000],
+      users: 100_000,
+      ingestRows: 1_000_000,
+      kafkaRows: 1_000_000,
+      singleEvents: 30_000,
+      freshnessSamples: 60,
+      loadSeconds: 10,
+      serialCalls: 60,
+      serialSeconds: 20,
+      rawRows: 1_000_000,
+    };
+const BATCH_ROWS = 1_000;
+const BATCH_CONCURRENCY = 4;
+const SINGLE_CONCURRENCY = 64;
+const BULK_BATCH_ROWS = 25_000; // loading the big stages: ~7 MB bodies, under MAX_BODY_BYTES
+const PIPE_CLIENTS = 32;
+const PIPES = ['user_feature_usage', 'feature_usage_summary', 'feature_usage_timeline'] as const;
+type Pipe = (typeof PIPES)[number];
+
+const END_MS = Math.floor((Date.now() - 120_000) / 1000) * 1000;
+const stageGen = (i: number) =>
+  makeGenerator({ seed: 1000 + i, plannedRows: stageRows(i), endMs: END_MS, users: P.users });
+const stageRows = (i: number) => (P.stages[i] as number) - (i === 0 ? 0 : (P.stages[i - 1] as number));
+
+const tempDirs: string[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+const serviceOutputs: Array<() => string> = [];
+const tmp = (prefix: string) => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+};
+
+// ---- query parameters: the same sequence for our pipes and PostgreSQL ----
+
+function paramList(pipe: Pipe, gen: Generator, n: number): Array<Record<string, string>> {
+  const endDay = formatTs(END_MS).slice(0, 10);
+  const startDay = formatTs(END_MS - 30 * 86_400_000).slice(0, 10);
+  const out: Array<Record<string, string>> = [];
+  for (let i = 0; i < n; i++) {
+    if (pipe === 'user_feature_usage') out.push({ user_id: gen.sampleUser() });
+    else if (pipe === 'feature_usage_summary') {
+      const p: Record<string, string> = {
+        start_date: `${startDay} 00:00:00`,
+        end_date: `${endDay} 23:59:59`,
+      };
+      if (i % 2 === 1) p.feature_id = gen.sampleFeature();
+      out.push(p);
+    } else {
+      const p: Record<string, string> = { interval: '30 day', granularity: 'day' };
+      if (i % 2 === 1) p.feature_id = gen.sampleFeature();
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+const pipePath = (pipe: Pipe, p: Record<string, string>) =>
+  `/v0/pipes/${pipe}.json?${new URLSearchParams(p)}`;
+
+async function pipeCall(svc: Service, pipe: Pipe, p: Record<string, string>): Promise<boolean> {
+  const r = await request(svc.baseUrl, 'GET', pipePath(pipe, p), svc.token, undefined, 30_000);
+  return r.status === 200;
+}
+
+// ---- the measurements ----
+
+async function postBatch(svc: Service, body: Buffer | string): Promise<void> {
+  let resets = 0;
+  for (let tries = 0; tries < 120; tries++) {
+    let r: Awaited<ReturnType<typeof request>>;
+    try {
+      r = await request(svc.baseUrl, 'POST', '/v0/events?name=feature_events', svc.token, body, 120_000);
+    } catch (err) {
+      // A keep-alive socket the server closed just as we reused it: the request never
+      // reached the handler. Retry a few times on a new socket; a dead service still fails.
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code === 'ECONNRESET' || code === 'EPIPE') && ++resets <= 3 && svc.proc.exitCode === null)
+        continue;
+      throw err;
+    }
+    if (r.status === 202 || r.status === 200) return;
+    if (r.status !== 503 && r.status !== 429)
+      throw new Error(`POST /v0/events: ${r.status} ${r.body.slice(0, 300)}`);
+    await sleep(250);
+  }
+  throw new Error('POST /v0/events: still 503 after 120 tries');
+}
+
+/** NDJSON batches posted with BATCH_CONCURRENCY in flight; rate until all rows are queryable. */
+async function ingestBatches(svc: Service, label: string, batches: Buffer[], rows: number): Promise<number> {
+  const before = await svc.count();
+  const bar = progress(label, rows);
+  let sent = 0;
+  const t0 = performance.now();
+  await pool(batches, BATCH_CONCURRENCY, async (b) => {
+    await postBatch(svc, b);
+    sent += BATCH_ROWS;
+    bar.tick(Math.min(sent, rows));
+  });
+  const tAcked = performance.now();
+  const tVisible = await waitForCount(svc, before + rows, 300_000);
+  const eps = Math.round(rows / ((tVisible - t0) / 1000));
+  bar.done(
+    `${eps.toLocaleString('en')} events/s until queryable (acked after ${((tAcked - t0) / 1000).toFixed(2)} s, queryable after ${((tVisible - t0) / 1000).toFixed(2)} s)`,
+  );
+  return eps;
+}
+
+function makeBatches(gen: Generator, rows: number, batchRows: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let done = 0; done < rows; ) {
+    const n = Math.min(batchRows, rows - done);
+    out.push(Buffer.from(gen.ndjson(n)));
+    done += n;
+  }
+  return out;
+}
+
+/** Loads a big stage through the service's own ingest, generating as it goes. */
+async function bulkLoad(svc: Service, gen: Generator, rows: number, skip: number): Promise<number> {
+  for (let done = 0; done < skip; ) {
+    const n = Math.min(BULK_BATCH_ROWS, skip - done);
+    gen.ndjson(n);
+    done += n;
+  }
+  const todo = rows - skip;
+  const before = await svc.count();
+  const bar = progress('bulk load', todo);
+  const t0 = performance.now();
+  let done = 0;
+  const inflight = new Set<Promise<void>>();
+  while (done < todo) {
+    const n = Math.min(BULK_BATCH_ROWS, todo - done);
+    const body = gen.ndjson(n);
+    const p: Promise<void> = postBatch(svc, body).then(() => {
+      inflight.delete(p);
+    });
+    inflight.add(p);
+    done += n;
+    if (inflight.size >= 2) await Promise.race(inflight);
+    bar.tick(done);
+  }
+  await Promise.all(inflight);
+  const t = await waitForCount(svc, before + todo, 600_000);
+  const eps = Math.round(todo / ((t - t0) / 1000));
+  bar.done(`${eps.toLocaleString('en')} events/s (25k-row batches, generated on the fly)`);
+  return eps;
+}
+
+async function ingestSingles(svc: Service, n: number): Promise<number> {
+  const gen = makeGenerator({ seed: 7, plannedRows: n, endMs: END_MS, users: P.users });
+  const bodies = Array.from({ length: n }, () => JSON.stringify(gen.next()));
+  const before = await svc.count();
+  const bar = progress(`single events x${SINGLE_CONCURRENCY}`, n);
+  let done = 0;
+  const t0 = performance.now();
+  await pool(bodies, SINGLE_CONCURRENCY, async (b) => {
+    await postBatch(svc, b);
+    done++;
+    if (done % 500 === 0) bar.tick(done);
+  });
+  const t = await waitForCount(svc, before + n, 120_000);
+  const eps = Math.round(n / ((t - t0) / 1000));
+  bar.done(`${eps.toLocaleString('en')} events/s until queryable`);
+  return eps;
+}
+
+/** Time from a 2xx reply to the event showing in user_feature_usage, one event at a time. */
+async function freshness(
+  svc: Service,
+  samples: number,
+  tag: string,
+): Promise<{ p50: number; p95: number; n: number }> {
+  const lat: number[] = [];
+  const bar = progress(`freshness ${tag}`, samples);
+  for (let i = 0; i < samples; i++) {
+    const user = `fresh_${tag}_${Date.now().toString(36)}_${i}`;
+    const ev = {
+      event_id: `evt_${user}`,
+      user_id: user,
+      feature_id: 'feature_search',
+      product_version: '3.0.0',
+      event_type: 'feature_used',
+      timestamp: formatTs(Date.now()),
+      session_id: `sess_${user}`,
+      metadata: '{}',
+    };
+    await postBatch(svc, JSON.stringify(ev));
+    const t0 = performance.now();
+    const deadline = t0 + 15_000;
+    for (;;) {
+      const r = await request(
+        svc.baseUrl,
+        'GET',
+        pipePath('user_feature_usage', { user_id: user }),
+        svc.token,
+      );
+      if (r.status === 200 && (JSON.parse(r.body) as { rows: number }).rows > 0) {
+        lat.push(performance.now() - t0);
+        break;
+      }
+      if (performance.now() > deadline) throw new Error(`event for ${user} not visible after 15 s`);
+      await sleep(5);
+    }
+    bar.tick(i + 1);
+    // Do not always land at the same point of the batcher's timer.
+    await sleep(Math.floor(Math.random() * 100));
+  }
+  const s = stats(lat, 0, 1);
+  bar.done(`p50 ${s.p50.toFixed(0)} ms, p95 ${s.p95.toFixed(0)} ms`);
+  return { p50: s.p50, p95: s.p95, n: s.n };
+}
+
+interface PipeRun {
+  load32: LatencyStats;
+  serial: LatencyStats;
+}
+
+async function measurePipes(svc: Service, gen: Generator, size: number): Promise<Record<Pipe, PipeRun>> {
+  const out = {} as Record<Pipe, PipeRun>;
+  for (const pipe of PIPES) {
+    const params = paramList(pipe, gen, 50_000);
+    // Warm up (first query compiles and fills caches).
+    for (let i = 0; i < 5; i++) await pipeCall(svc, pipe, params[i] as Record<string, string>);
+    const load32 = await closedLoop(PIPE_CLIENTS, P.loadSeconds * 1000, params.length, (i) =>
+      pipeCall(svc, pipe, params[i] as Record<string, string>),
+    );
+    const serial = await closedLoop(1, P.serialSeconds * 1000, P.serialCalls, (i) =>
+      pipeCall(svc, pipe, params[i] as Record<string, string>),
+    );
+    log(
+      `${pipe} @ ${size.toLocaleString('en')}: 32 clients p50 ${load32.p50} p95 ${load32.p95} p99 ${load32.p99} ms, ${load32.rps} req/s, ${load32.errors} errors; 1 client p50 ${serial.p50} ms`,
+    );
+    out[pipe] = { load32, serial };
+  }
+  return out;
+}
+
+async function storage(svc: Service, events: number) {
+  const rows = await svc.sql<{ table: string; bytes: string; parts: string }>(
+    "SELECT table, sum(bytes_on_disk) AS bytes, count() AS parts FROM system.parts WHERE active AND database = currentDatabase() AND table IN ('feature_events', 'feature_usage_hourly', 'feature_usage_by_user') GROUP BY table",
+  );
+  const by: Record<string, { bytes: number; parts: number; per_event: number }> = {};
+  let total = 0;
+  for (const r of rows) {
+    by[r.table] = {
+      bytes: Number(r.bytes),
+      parts: Number(r.parts),
+      per_event: round2(Number(r.bytes) / events),
+    };
+    total += Number(r.bytes);
+  }
+  const cols = await svc.sql<{ name: string; bytes: string }>(
+    "SELECT name, sum(data_compressed_bytes) AS bytes FROM system.columns WHERE database = currentDatabase() AND table = 'feature_events' GROUP BY name ORDER BY bytes DESC",
+  );
+  const hourlyCols = await svc.sql<{ name: string; bytes: string }>(
+    "SELECT name, sum(data_compressed_bytes) AS bytes FROM system.columns WHERE database = currentDatabase() AND table IN ('feature_usage_hourly', 'feature_usage_by_user') GROUP BY name ORDER BY bytes DESC",
+  );
+  return {
+    bytes_per_event: round2(total / events),
+    tables: by,
+    raw_columns_bytes_per_event: Object.fromEntries(
+      cols.map((c) => [c.name, round2(Number(c.bytes) / events)]),
+    ),
+    rollup_columns_bytes_per_event: Object.fromEntries(
+      hourlyCols.map((c) => [c.name, round2(Number(c.bytes) / events)]),
+    ),
+  };
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+async function pgSerial(pgdb: Postgres, gen: Generator): Promise<Record<Pipe, LatencyStats>> {
+  const out = {} as Record<Pipe, LatencyStats>;
+  for (const pipe of PIPES) {
+    const params = paramList(pipe, gen, P.serialCalls + 2);
+    await pgdb.client.query(PG_QUERIES[pipe](params[0] as Record<string, string>));
+    out[pipe] = await closedLoop(1, P.serialSeconds * 1000, P.serialCalls, async (i) => {
+      await pgdb.client.query(PG_QUERIES[pipe](params[i] as Record<string, string>));
+      return true;
+    });
+    log(
+      `PostgreSQL ${pipe}: 1 client p50 ${out[pipe].p50} ms p95 ${out[pipe].p95} ms (${out[pipe].n} calls)`,
+    );
+  }
+  return out;
+}
+
+/** The same stage generators, written as COPY text files the server can read. */
+function writeTsv(dir: string, stage: number): string {
+  const gen = stageGen(stage);
+  const rows = stageRows(stage);
+  const file = join(dir, `stage${stage}.tsv`);
+  const bar = progress(`PostgreSQL data stage ${stage + 1}`, rows);
+  writeFileSync(file, '');
+  for (let done = 0; done < rows; ) {
+    const n = Math.min(100_000, rows - done);
+    writeFileSync(file, gen.tsv(n), { flag: 'a' });
+    done += n;
+    bar.tick(done);
+  }
+  bar.done();
+  chmodSync(file, 0o644);
+  return file;
+}
+
+function rawClickHouse(views: boolean): { eps: number; bytes_on_disk: number; rows: number } {
+  const dir = tmp('fe-bench-raw-');
+  const stages = [{ seed: 1000, rows: P.rawRows, endMs: END_MS, users: P.users }];
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'scripts/bench/raw-clickhouse.ts'),
+      JSON.stringify({ dataDir: dir, views, batchRows: 50_000, stages }),
+    ],
+    { cwd: ROOT, encoding: 'utf8', timeout: 600_000, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  rmSync(dir, { recursive: true, force: true });
+  return JSON.parse(out.trim().split('\n').pop() as string);
+}
+
+// ---- the run ----
+
+async function main() {
+  const started = Date.now();
+  const mode = QUICK ? 'quick' : 'full';
+  log(
+    `mode ${mode}: sizes ${P.stages.map((s) => s.toLocaleString('en')).join(', ')} events, ${P.users.toLocaleString('en')} users`,
+  );
+  const details: Record<string, unknown> = { mode, stages: P.stages, params: P };
+  let rssPeak = 0;
+
+  // 1. Embedded mode: ingest, freshness, pipes at each size, storage, RSS.
+  log('embedded mode: starting the service');
+  const svc = await startService(tmp('fe-bench-emb-'));
+  cleanups.push(() => svc.stop());
+  serviceOutputs.push(svc.output);
+  const pid = svc.proc.pid;
+  const pipesBySize: Record<string, Record<Pipe, PipeRun>> = {};
+  const ourSerialBySize: Record<string, Record<Pipe, LatencyStats>> = {};
+  let ingestEmbedded = 0;
+  let ingestSingle = 0;
+  let fresh = { p50: Number.NaN, p95: Number.NaN, n: 0 };
+  let bulkEps: number | undefined;
+  for (let s = 0; s < P.stages.length; s++) {
+    const gen = stageGen(s);
+    if (s === 0) {
+      log(`generating ${P.ingestRows.toLocaleString('en')} events in ${BATCH_ROWS}-row NDJSON batches`);
+      const batches = makeBatches(gen, P.ingestRows, BATCH_ROWS);
+      ingestEmbedded = await ingestBatches(svc, 'NDJSON x1000 embedded', batches, P.ingestRows);
+      if (P.ingestRows < stageRows(0)) await bulkLoad(svc, gen, stageRows(0), P.ingestRows);
+      ingestSingle = await ingestSingles(svc, P.singleEvents);
+      fresh = await freshness(svc, P.freshnessSamples, 'embedded');
+      rssPeak = Math.max(rssPeak, peakRssMb(pid));
+    } else {
+      bulkEps = await bulkLoad(svc, gen, stageRows(s), 0);
+    }
+    const size = P.stages[s] as number;
+    await sleep(1_000);
+    pipesBySize[size] = await measurePipes(svc, stageGen(s), size);
+    ourSerialBySize[size] = Object.fromEntries(
+      PIPES.map((p) => [p, pipesBySize[size]?.[p].serial]),
+    ) as Record<Pipe, LatencyStats>;
+    rssPeak = Math.max(rssPeak, peakRssMb(pid));
+  }
+  const eventsInStore = await svc.count();
+  // Give background merges a moment, then read sizes.
+  await sleep(QUICK ? 2_000 : 10_000);
+  const store = await storage(svc, eventsInStore);
+  rssPeak = Math.max(rssPeak, peakRssMb(pid));
+  details.rss_now_mb = currentRssMb(pid);
+  log(
+    `store: ${eventsInStore.toLocaleString('en')} events, ${store.bytes_per_event} bytes/event, peak RSS ${rssPeak} MB`,
+  );
+  await svc.stop();
+
+  // 2. Kafka mode (librdkafka's mock broker).
+  let ingestKafka: number | undefined;
+  let freshKafka: { p50: number; p95: number; n: number } | undefined;
+  if (args['skip-kafka']) log('Kafka mode skipped (--skip-kafka)');
+  else {
+    try {
+      log('Kafka mode: starting the mock broker and the service');
+      const kafka = await startMockKafka(3);
+      cleanups.push(() => kafka.stop());
+      const ksvc = await startService(tmp('fe-bench-kafka-'), {
+        KAFKA_BROKERS: kafka.brokers,
+        KAFKA_IDEMPOTENT: 'false',
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
+      });
+      cleanups.push(() => ksvc.stop());
+      const batches = makeBatches(stageGen(0), P.kafkaRows, BATCH_ROWS);
+      ingestKafka = await ingestBatches(ksvc, 'NDJSON x1000 kafka', batches, P.kafkaRows);
+      freshKafka = await freshness(ksvc, Math.min(20, P.freshnessSamples), 'kafka');
+      details.kafka_rss_peak_mb = peakRssMb(ksvc.proc.pid);
+      await ksvc.stop();
+      await kafka.stop();
+    } catch (err) {
+      log(`Kafka mode failed: ${err instanceof Error ? err.message : err}`);
+      details.kafka_error = String(err instanceof Error ? err.message : err);
+    }
+  }
+
+  // 3. PostgreSQL baseline: the same rows, the same questions.
+  let pgResult:
+    | {
+        ingest_eps: number;
+        bytes_per_event: number;
+        bytes: unknown;
+        serial: Record<string, Record<Pipe, LatencyStats>>;
+      }
+    | undefined;
+  let pgSkip: string | undefined;
+  if (args['skip-pg']) pgSkip = 'skipped (--skip-pg)';
+  else {
+    const found = ensurePostgres();
+    if (!found.bin) pgSkip = found.skip;
+    else {
+      log('PostgreSQL: starting a throwaway cluster');
+      const pgdb = await startPostgres(found.bin);
+      cleanups.push(() => pgdb.stop());
+      const dir = tmp('fe-bench-pgdata-');
+      chmodSync(dir, 0o755);
+      let copySecs = 0;
+      const serial: Record<string, Record<Pipe, LatencyStats>> = {};
+      for (let s = 0; s < P.stages.length; s++) {
+        const file = writeTsv(dir, s);
+        copySecs += await pgdb.copy(file);
+        rmSync(file);
+        serial[P.stages[s] as number] = await pgSerial(pgdb, stageGen(s));
+      }
+      const total = P.stages[P.stages.length - 1] as number;
+      const bytes = await pgdb.bytes();
+      pgResult = {
+        ingest_eps: Math.round(total / copySecs),
+        bytes_per_event: round2(bytes.total / total),
+        bytes,
+        serial,
+      };
+      await pgdb.stop();
+    }
+    if (pgSkip) log(`PostgreSQL baseline: ${pgSkip}`);
+  }
+
+  // 4. The ceiling: raw chDB inserts of the same rows, without our pipeline.
+  log(
+    `raw chDB insert of ${P.rawRows.toLocaleString('en')} rows in 50k-row JSONEachRow batches (table only)`,
+  );
+  const rawTable = rawClickHouse(false);
+  log(`raw chDB table only: ${rawTable.eps.toLocaleString('en')} events/s`);
+  const rawViews = rawClickHouse(true);
+  log(`raw chDB with the materialized views: ${rawViews.eps.toLocaleString('en')} events/s`);
+
+  // ---- results ----
+  const largest = String(P.stages[P.stages.length - 1]);
+  const atLargest = pipesBySize[largest] as Record<Pipe, PipeRun>;
+  const pgLargest = pgResult?.serial[largest];
+  const speedup = (pipe: Pipe) =>
+    pgLargest ? round2((pgLargest[pipe].p50 as number) / (atLargest[pipe].serial.p50 as number)) : null;
+  const result = {
+    mode,
+    ingest_ndjson_eps_embedded: ingestEmbedded,
+    ingest_ndjson_eps_kafka: ingestKafka ?? null,
+    ingest_single_eps: ingestSingle,
+    freshness_p50_ms: round2(fresh.p50),
+    freshness_p95_ms: round2(fresh.p95),
+    pipe_p95_ms: Object.fromEntries(PIPES.map((p) => [p, atLargest[p].load32.p95])),
+    pipe_rps_32: Object.fromEntries(PIPES.map((p) => [p, atLargest[p].load32.rps])),
+    events_in_store: eventsInStore,
+    pg_speedup_summary: speedup('feature_usage_summary'),
+    pg_speedup_timeline: speedup('feature_usage_timeline'),
+    pg_speedup_user: speedup('user_feature_usage'),
+    bytes_per_event: store.bytes_per_event,
+    rss_peak_mb: rssPeak,
+    details: {
+      ...details,
+      generated_at: new Date().toISOString(),
+      seconds: Math.round((Date.now() - started) / 1000),
+      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      ingest: {
+        batch_rows: BATCH_ROWS,
+        batch_concurrency: BATCH_CONCURRENCY,
+        single_concurrency: SINGLE_CONCURRENCY,
+        single_events: P.singleEvents,
+        bulk_load_eps: bulkEps ?? null,
+      },
+      freshness_samples: fresh.n,
+      freshness_kafka: freshKafka ?? null,
+      pipes_by_size: pipesBySize,
+      storage: store,
+      raw_clickhouse: { table_only: rawTable, with_views: rawViews },
+      postgres: pgResult ?? { skipped: pgSkip },
+    },
+  };
+  mkdirSync(args.out, { recursive: true });
+  writeFileSync(join(args.out, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const typed = result as unknown as Result;
+  writeFileSync(join(args.out, 'latest.md'), renderMarkdown(typed));
+  writeFileSync(join(args.out, 'latest.svg'), renderSvg(typed));
+  process.stdout.write(renderTable(typed));
+  log(
+    `wrote ${join(args.out, 'latest.json')}, latest.md, latest.svg in ${Math.round((Date.now() - started) / 1000)} s`,
+  );
+}
+
+// One cleanup, however many paths (SIGINT, failure, success) ask for it: a second caller
+// waits for the first instead of exiting while the service is still stopping.
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+process.on('SIGINT', () => {
+  void cleanup().then(() => process.exit(130));
+});
+
+main()
+  .then(cleanup)
+  .then(() => process.exit(0))
+  .catch(async (err) => {
+    log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : err}`);
+    for (const o of serviceOutputs) log(`service output (last 2 kB):\n${o().slice(-2000)}`);
+    await cleanup();
+    process.exit(1);
+  });

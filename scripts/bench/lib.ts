@@ -1,0 +1,295 @@
+/** Shared pieces of the benchmark: HTTP over keep-alive, load loops, percentiles, processes. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export const log = (msg: string) =>
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.once('error', reject);
+  });
+}
+
+// Idle sockets are closed after 2 s, before the server's 5 s keep-alive timeout can race a reuse.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 2_000 });
+
+export interface HttpReply {
+  status: number;
+  body: string;
+}
+
+/** One request over a keep-alive socket to 127.0.0.1 (no fetch: its per-request CPU would compete with the service). */
+export function request(
+  baseUrl: string,
+  method: 'GET' | 'POST',
+  path: string,
+  token: string,
+  body?: string | Buffer,
+  timeoutMs = 60_000,
+): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { Authorization: `Bearer ${token}` };
+    if (body !== undefined) headers['Content-Length'] = Buffer.byteLength(body);
+    const req = http.request(`${baseUrl}${path}`, { method, agent, headers, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', reject);
+    });
+    req.on('timeout', () =>
+      req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${path.slice(0, 80)}`)),
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx] as number;
+}
+
+export interface LatencyStats {
+  n: number;
+  errors: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  rps: number;
+}
+
+export function stats(latencies: number[], errors: number, elapsedMs: number): LatencyStats {
+  const s = [...latencies].sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return {
+    n: s.length,
+    errors,
+    p50: r(percentile(s, 50)),
+    p95: r(percentile(s, 95)),
+    p99: r(percentile(s, 99)),
+    rps: Math.round((s.length / elapsedMs) * 1000),
+  };
+}
+
+/**
+ * `clients` loops each running `call(i)` back to back until `durationMs` passed or
+ * `maxCalls` calls started. call() returns false for an error.
+ */
+export async function closedLoop(
+  clients: number,
+  durationMs: number,
+  maxCalls: number,
+  call: (i: number) => Promise<boolean>,
+): Promise<LatencyStats> {
+  const lat: number[] = [];
+  let errors = 0;
+  let started = 0;
+  const t0 = performance.now();
+  const deadline = t0 + durationMs;
+  const worker = async () => {
+    while (started < maxCalls && performance.now() < deadline) {
+      const i = started++;
+      const s = performance.now();
+      let ok = false;
+      try {
+        ok = await call(i);
+      } catch {
+        ok = false;
+      }
+      if (ok) lat.push(performance.now() - s);
+      else errors++;
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, worker));
+  return stats(lat, errors, performance.now() - t0);
+}
+
+/** Runs tasks with at most `limit` in flight. */
+export async function pool<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Peak resident set (VmHWM) of a process, in MiB; NaN when it is gone. */
+export function peakRssMb(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+)\s+kB/m);
+    return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export function currentRssMb(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)\s+kB/m);
+    return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+// ---- the service under test ----
+
+export interface Service {
+  baseUrl: string;
+  token: string;
+  dataDir: string;
+  proc: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+  sql<T = Record<string, unknown>>(query: string): Promise<T[]>;
+  count(): Promise<number>;
+}
+
+/** Starts `node --import tsx src/main.ts` (one process, so its pid is the service's) and waits for /v0/ready. */
+export async function startService(dataDir: string, env: Record<string, string> = {}): Promise<Service> {
+  const port = await freePort();
+  const token = `p.bench_${Math.random().toString(36).slice(2)}`;
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      TB_ADMIN_TOKEN: token,
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out += d;
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`service exited with ${proc.exitCode}:\n${out}`);
+    try {
+      const res = await request(baseUrl, 'GET', '/v0/ready', token, undefined, 2_000);
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`service not ready after 90 s:\n${out}`);
+    }
+    await sleep(100);
+  }
+  const sql = async <T>(query: string): Promise<T[]> => {
+    const res = await request(baseUrl, 'POST', '/v0/sql', token, `${query} FORMAT JSON`);
+    if (res.status !== 200) throw new Error(`SQL failed (${res.status}): ${res.body.slice(0, 500)}`);
+    return (JSON.parse(res.body) as { data: T[] }).data;
+  };
+  return {
+    baseUrl,
+    token,
+    dataDir,
+    proc,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(t);
+    },
+    sql,
+    async count() {
+      const rows = await sql<{ c: string }>('SELECT count() AS c FROM feature_events');
+      return Number(rows[0]?.c ?? 0);
+    },
+  };
+}
+
+/** Polls count() until it reaches `target`; returns the time it was first seen (performance.now()). */
+export async function waitForCount(svc: Service, target: number, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const c = await svc.count();
+    if (c >= target) return performance.now();
+    if (performance.now() > deadline)
+      throw new Error(`only ${c} of ${target} rows queryable after ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}
+
+// ---- librdkafka's mock broker (scripts/mock-kafka) ----
+
+export const MOCK_KAFKA_BIN = `${ROOT}scripts/mock-kafka/mock-kafka`;
+
+export interface MockKafka {
+  brokers: string;
+  stop(): Promise<void>;
+}
+
+export async function startMockKafka(partitions: number): Promise<MockKafka> {
+  if (!existsSync(MOCK_KAFKA_BIN))
+    throw new Error(`${MOCK_KAFKA_BIN} is missing: run "bash scripts/test-setup.sh"`);
+  const proc = spawn(
+    MOCK_KAFKA_BIN,
+    ['1', String(partitions), 'feature_events', 'feature_events_quarantine'],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  proc.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const lines = createInterface({ input: proc.stdout });
+  const brokers = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('mock-kafka did not start in 15 s')), 15_000);
+    lines.once('line', (line) => {
+      clearTimeout(t);
+      resolve(line.trim());
+    });
+    proc.once('exit', (code) => reject(new Error(`mock-kafka exited with ${code}: ${stderr}`)));
+  });
+  return {
+    brokers,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.stdin.end();
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}

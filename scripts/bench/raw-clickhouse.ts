@@ -1,0 +1,79 @@
+/**
+ * The ceiling: the same rows inserted straight into chDB through @clickhouse/client, without
+ * our HTTP, validation, queue or batcher. Run as its own process (chDB binds one data
+ * directory per process):
+ *
+ *   node --import tsx scripts/bench/raw-clickhouse.ts '<json options>'
+ *
+ * Prints one JSON line on stdout: {rows, seconds, eps, bytes_on_disk}.
+ * views=false creates only feature_events (clickhouse/001); views=true applies every
+ * clickhouse/*.sql file, so the materialized rollups are maintained too.
+ */
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { createClient } from '@clickhouse/client';
+import { makeGenerator } from '../generate-events.js';
+import { ROOT } from './lib.js';
+
+interface Options {
+  dataDir: string;
+  views: boolean;
+  batchRows: number;
+  /** Stages: the same generator options the bench used, so the rows are identical. */
+  stages: Array<{ seed: number; rows: number; endMs: number; users: number }>;
+}
+
+async function main() {
+  const o = JSON.parse(process.argv[2] ?? '{}') as Options;
+  // Build every batch before timing: generation is not what we measure.
+  const batches: Buffer[] = [];
+  let rows = 0;
+  for (const st of o.stages) {
+    const gen = makeGenerator({ seed: st.seed, plannedRows: st.rows, endMs: st.endMs, users: st.users });
+    for (let done = 0; done < st.rows; ) {
+      const n = Math.min(o.batchRows, st.rows - done);
+      batches.push(Buffer.from(gen.ndjson(n)));
+      done += n;
+    }
+    rows += st.rows;
+  }
+  const { createChdbConnection } = await import('chdb/connection');
+  const path = join(o.dataDir, 'clickhouse');
+  mkdirSync(path, { recursive: true });
+  const client = createClient({ connection: createChdbConnection({ path }) } as Parameters<
+    typeof createClient
+  >[0]);
+  const dir = join(ROOT, 'clickhouse');
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .filter((f) => o.views || f.startsWith('001_'));
+  for (const f of files) {
+    for (const stmt of readFileSync(join(dir, f), 'utf8').split(/;\s*(?:\n|$)/)) {
+      if (stmt.replace(/--.*$/gm, '').trim()) await client.command({ query: stmt });
+    }
+  }
+  const t0 = performance.now();
+  for (const b of batches) {
+    await client.exec({ query: 'INSERT INTO feature_events FORMAT JSONEachRow', values: Readable.from([b]) });
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const rs = await client.query({
+    query: `SELECT (SELECT count() FROM feature_events) AS c,
+      (SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = currentDatabase()) AS b`,
+    format: 'JSONEachRow',
+  });
+  const [r] = (await rs.json()) as Array<{ c: string; b: string }>;
+  await client.close();
+  process.stdout.write(
+    `${JSON.stringify({ rows, stored: Number(r?.c), seconds, eps: Math.round(rows / seconds), bytes_on_disk: Number(r?.b) })}\n`,
+  );
+  // chDB keeps native threads alive; end the process once the answer is out.
+  process.exit(0);
+}
+
+main().catch((err) => {
+  process.stderr.write(`raw-clickhouse: ${err instanceof Error ? (err.stack ?? err.message) : err}\n`);
+  process.exit(1);
+});
