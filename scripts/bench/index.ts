@@ -443,7 +443,7 @@ async function main() {
   else {
     try {
       log('Kafka mode: starting the mock broker and the service');
-      const kafka = await startMockKafka(3);
+      const kafka = await startMockKafka({ partitions: 3 });
       cleanups.push(() => kafka.stop());
       const ksvc = await startService(tmp('fe-bench-kafka-'), {
         KAFKA_BROKERS: kafka.brokers,

@@ -1,10 +1,9 @@
 /** Shared pieces of the benchmark: HTTP over keep-alive, load loops, percentiles, processes. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test/helpers/service.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -12,16 +11,9 @@ export const log = (msg: string) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.once('error', reject);
-  });
-}
+// Shared with the tests: one way to find a port and to run the mock broker.
+export { type MockKafka, startMockKafka } from '../../test/helpers/mock-kafka.js';
+export { freePort };
 
 // Idle sockets are closed after 2 s, before the server's 5 s keep-alive timeout can race a reuse.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 2_000 });
@@ -251,45 +243,3 @@ export async function waitForCount(svc: Service, target: number, timeoutMs: numb
 
 // ---- librdkafka's mock broker (scripts/mock-kafka) ----
 
-export const MOCK_KAFKA_BIN = `${ROOT}scripts/mock-kafka/mock-kafka`;
-
-export interface MockKafka {
-  brokers: string;
-  stop(): Promise<void>;
-}
-
-export async function startMockKafka(partitions: number): Promise<MockKafka> {
-  if (!existsSync(MOCK_KAFKA_BIN))
-    throw new Error(`${MOCK_KAFKA_BIN} is missing: run "bash scripts/test-setup.sh"`);
-  const proc = spawn(
-    MOCK_KAFKA_BIN,
-    ['1', String(partitions), 'feature_events', 'feature_events_quarantine'],
-    {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  proc.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const lines = createInterface({ input: proc.stdout });
-  const brokers = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('mock-kafka did not start in 15 s')), 15_000);
-    lines.once('line', (line) => {
-      clearTimeout(t);
-      resolve(line.trim());
-    });
-    proc.once('exit', (code) => reject(new Error(`mock-kafka exited with ${code}: ${stderr}`)));
-  });
-  return {
-    brokers,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.stdin.end();
-      const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
