@@ -242,4 +242,3 @@ export async function waitForCount(svc: Service, target: number, timeoutMs: numb
 }
 
 // ---- librdkafka's mock broker (scripts/mock-kafka) ----
-
