@@ -116,7 +116,6 @@ export async function startService(
       await withRetry('dedup window', log, () => writer.warm());
       sink = await SpoolSink.open({
         dir: join(config.DATA_DIR, 'spool'),
-        client: insertClient,
         writer,
         batchMaxRows: config.BATCH_MAX_ROWS,
         batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,

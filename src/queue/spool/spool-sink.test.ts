@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { describe, expect, it } from 'vitest';
+import { BatchWriter } from '../../consumer/batch-writer.js';
 import { BackpressureError } from '../types.js';
 import { SpoolSink } from './spool-sink.js';
 
@@ -43,7 +44,14 @@ const open = (
   client: ClickHouseClient,
   extra: Partial<Parameters<typeof SpoolSink.open>[0]> = {},
 ) =>
-  SpoolSink.open({ dir, client, batchMaxRows: 1000, batchMaxWaitMs: 10, maxPendingBytes: 1 << 20, ...extra });
+  SpoolSink.open({
+    dir,
+    writer: new BatchWriter(client, { dedupWindow: 0 }),
+    batchMaxRows: 1000,
+    batchMaxWaitMs: 10,
+    maxPendingBytes: 1 << 20,
+    ...extra,
+  });
 
 describe('SpoolSink', () => {
   it('inserts appended rows in one batch named by its spool byte range', async () => {

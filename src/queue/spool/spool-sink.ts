@@ -1,5 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
-import { BatchWriter } from '../../consumer/batch-writer.js';
+import type { BatchWriter } from '../../consumer/batch-writer.js';
 import { type Acceptance, BackpressureError, type EventSink, type IngestRows } from '../types.js';
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { encodeRecord } from './record.js';
@@ -7,13 +6,13 @@ import { type Position, SpoolLog } from './spool-log.js';
 
 export interface SpoolSinkOptions {
   dir: string;
-  client: ClickHouseClient;
   batchMaxRows: number;
   batchMaxWaitMs: number;
   maxPendingBytes: number;
   segmentBytes?: number;
   /** Dedup window and poison-row isolation (default: no dedup window, isolation on). */
-  writer?: BatchWriter;
+  /** Inserts a batch (dedup window, poison-row isolation). */
+  writer: BatchWriter;
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -48,7 +47,7 @@ export class SpoolSink implements EventSink {
 
   private constructor(private readonly options: SpoolSinkOptions) {
     this.log = new SpoolLog(options.dir, options.segmentBytes);
-    this.writer = options.writer ?? new BatchWriter(options.client, { dedupWindow: 0 });
+    this.writer = options.writer;
   }
 
   /** Opens the spool and inserts whatever a previous process accepted but did not store. */
