@@ -49,16 +49,10 @@ export const DEFAULTS: GeneratorOptions = {
   plannedRows: 1_000_000,
 };
 
-export interface FeatureEvent {
-  event_id: string;
-  user_id: string;
-  feature_id: string;
-  product_version: string;
-  event_type: string;
-  timestamp: string;
-  session_id: string;
-  metadata: string;
-}
+// The row as the ingest schema stores it: the generator writes exactly that.
+import type { FeatureEvent } from '../src/ingest/index.js';
+
+export type { FeatureEvent };
 
 /** mulberry32: tiny, fast, deterministic. */
 export function prng(seed: number): () => number {

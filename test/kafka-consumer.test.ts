@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorageClient, migrate, type StorageClient } from '../src/clickhouse/index.js';
 import { type KafkaConsumerHandle, startKafkaConsumer } from '../src/consumer/kafka-consumer.js';
 import { createKafkaSink, type KafkaSinkConfig } from '../src/queue/kafka-sink.js';
-import { eventLine, type MockKafka, quarantineLine, startMockKafka, waitFor } from './helpers/mock-kafka.js';
+import {
+  eventLine,
+  type MockKafka,
+  mockTopics,
+  quarantineLine,
+  startMockKafka,
+  waitFor,
+} from './helpers/mock-kafka.js';
 
 // The whole Kafka path against librdkafka's mock broker and embedded chDB (its own data
 // directory: chDB binds one per process). Each test has its own topics, group and event_id
@@ -38,18 +45,7 @@ afterAll(async () => {
 
 type Setup = KafkaSinkConfig & { BATCH_MAX_ROWS: number; BATCH_MAX_WAIT_MS: number };
 async function setup(name: string, partitions = 3): Promise<Setup> {
-  await mock.inject(`topic ${name}_events ${partitions}`);
-  await mock.inject(`topic ${name}_q 1`);
-  return {
-    KAFKA_BROKERS: mock.brokers,
-    KAFKA_CLIENT_ID: 'test',
-    KAFKA_TOPIC: `${name}_events`,
-    KAFKA_QUARANTINE_TOPIC: `${name}_q`,
-    KAFKA_GROUP_ID: `${name}-loader`,
-    MAX_PENDING_BYTES: 64 << 20,
-    BATCH_MAX_ROWS: 1000,
-    BATCH_MAX_WAIT_MS: 100,
-  };
+  return { ...(await mockTopics(mock, name, partitions)), BATCH_MAX_ROWS: 1000, BATCH_MAX_WAIT_MS: 100 };
 }
 
 async function consume(config: Setup, client: ClickHouseClient = storage.client) {

@@ -2,7 +2,14 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaSink, type KafkaSinkConfig, userIdKey } from '../src/queue/kafka-sink.js';
 import { BackpressureError } from '../src/queue/types.js';
-import { eventLine, type MockKafka, quarantineLine, startMockKafka, waitFor } from './helpers/mock-kafka.js';
+import {
+  eventLine,
+  type MockKafka,
+  mockTopics,
+  quarantineLine,
+  startMockKafka,
+  waitFor,
+} from './helpers/mock-kafka.js';
 
 // The producer side alone, against librdkafka's mock broker: what the api writes is on the
 // topics, keyed by user_id, and a broker that stops acknowledging turns into backpressure.
@@ -14,18 +21,7 @@ afterAll(async () => {
   await mock?.stop();
 });
 
-async function topics(name: string): Promise<KafkaSinkConfig> {
-  await mock.inject(`topic ${name}_events 3`);
-  await mock.inject(`topic ${name}_q 1`);
-  return {
-    KAFKA_BROKERS: mock.brokers,
-    KAFKA_CLIENT_ID: 'test',
-    KAFKA_TOPIC: `${name}_events`,
-    KAFKA_QUARANTINE_TOPIC: `${name}_q`,
-    KAFKA_GROUP_ID: `${name}-loader`,
-    MAX_PENDING_BYTES: 64 << 20,
-  };
-}
+const topics = (name: string): Promise<KafkaSinkConfig> => mockTopics(mock, name);
 
 /** Reads every message of a topic with a throwaway consumer group. */
 async function readTopic(topic: string, expected: number) {

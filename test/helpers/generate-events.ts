@@ -2,17 +2,10 @@
  * A small deterministic feature_events generator for tests: the same options always give
  * the same rows, so a failing comparison can be reproduced.
  */
-export interface GeneratedEvent {
-  event_id: string;
-  user_id: string;
-  feature_id: string;
-  product_version: string;
-  event_type: string;
-  /** 'YYYY-MM-DD HH:MM:SS', UTC */
-  timestamp: string;
-  session_id: string;
-  metadata: string;
-}
+import type { FeatureEvent } from '../../src/ingest/index.js';
+
+/** Timestamps are 'YYYY-MM-DD HH:MM:SS', UTC, as the ingest schema stores them. */
+export type GeneratedEvent = FeatureEvent;
 
 export interface GenerateOptions {
   count: number;

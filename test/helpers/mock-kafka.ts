@@ -79,6 +79,20 @@ export async function startMockKafka(opts: MockKafkaOptions = {}): Promise<MockK
 
 // ---- fixtures shared by the Kafka suites ----
 
+/** Creates `<name>_events` (partitions) and `<name>_q` on the mock and returns the sink's Kafka settings. */
+export async function mockTopics(mock: MockKafka, name: string, partitions = 3) {
+  await mock.inject(`topic ${name}_events ${partitions}`);
+  await mock.inject(`topic ${name}_q 1`);
+  return {
+    KAFKA_BROKERS: mock.brokers,
+    KAFKA_CLIENT_ID: 'test',
+    KAFKA_TOPIC: `${name}_events`,
+    KAFKA_QUARANTINE_TOPIC: `${name}_q`,
+    KAFKA_GROUP_ID: `${name}-loader`,
+    MAX_PENDING_BYTES: 64 << 20,
+  };
+}
+
 /** A valid feature_events row as the ingest path serialises it (one JSONEachRow line). */
 export function eventLine(eventId: string, userId = `u${eventId.length % 7}`): string {
   return JSON.stringify({
