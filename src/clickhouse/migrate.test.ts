@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertBatch } from '../consumer/insert-batch.js';
 import { createStorageClient, type StorageClient } from './client.js';
-import { migrate, splitStatements } from './migrate.js';
+import { migrate, readMigrations, splitStatements } from './migrate.js';
 
 const REPO_MIGRATIONS = fileURLToPath(new URL('../../clickhouse', import.meta.url));
 let storage: StorageClient;
@@ -111,5 +111,19 @@ describe('migrate', () => {
     expect(await scalar("SELECT sum(events) FROM feature_usage_by_user WHERE feature_id = 'f'")).toBe(100);
     await insertBatch(storage.client, { events: lines, quarantine: [] }, 'batch-2');
     expect(await scalar("SELECT count() FROM feature_events WHERE startsWith(event_id, 'd')")).toBe(200);
+  });
+
+  it('005 rebuilds the rollups from the events already stored (upgrade path, re-runnable)', async () => {
+    const rollups = async () => [
+      await scalar("SELECT sum(events) FROM feature_usage_hourly WHERE feature_id = 'f'"),
+      await scalar("SELECT uniqExactMerge(users) FROM feature_usage_hourly WHERE feature_id = 'f'"),
+      await scalar("SELECT sum(events) FROM feature_usage_by_user WHERE feature_id = 'f'"),
+      await scalar("SELECT uniqExactMerge(sessions) FROM feature_usage_by_user WHERE feature_id = 'f'"),
+    ];
+    const before = await rollups();
+    expect(before).toEqual([200, 3, 200, 4]);
+    const file = readMigrations(dir).find((m) => m.name.startsWith('005_'));
+    for (const statement of file?.statements ?? []) await storage.client.command({ query: statement });
+    expect(await rollups()).toEqual(before);
   });
 });
