@@ -10,8 +10,10 @@ import {
   migrate,
   type StorageClient,
 } from '../src/clickhouse/index.js';
+import { trackWrites } from '../src/clickhouse/write-generation.js';
 import { createPipesApp, loadPipes } from '../src/pipes/index.js';
 import { SCHEMA_COLUMNS } from '../src/pipes/known-columns.js';
+import { ResultCache } from '../src/pipes/result-cache.js';
 import { formatTs, type GeneratedEvent, generateEvents, parseTs } from './helpers/generate-events.js';
 
 // The three shipped pipes end to end on embedded chDB, checked against plain TypeScript
@@ -532,5 +534,41 @@ TYPE endpoint
     const fast = await get('fast.json');
     expect(((await fast.json()) as { data: Row[] }).data).toEqual([{ answer: 42 }]);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+// Last: it stores one more event, which the comparisons above must not see.
+describe('result cache', () => {
+  it('serves a stored answer until an insert stores rows; Cache-Control: no-cache skips it', async () => {
+    const writes = trackWrites(storage.client);
+    const cache = new ResultCache({ ttlMs: 60_000, maxBytes: 1 << 20, generation: writes.current });
+    const { pipes } = loadPipes('pipes');
+    const cached = new Hono().route(
+      '/v0/pipes',
+      createPipesApp({ client: storage.client, pipes, tokens, cache }),
+    );
+    const get = async (headers: Record<string, string> = {}) => {
+      const res = await cached.request('/v0/pipes/user_feature_usage.json?user_id=cache_user', {
+        headers: { Authorization: `Bearer ${ADMIN}`, ...headers },
+      });
+      expect(res.status).toBe(200);
+      return { cache: res.headers.get('x-cache'), rows: ((await res.json()) as { rows: number }).rows };
+    };
+    expect(await get()).toEqual({ cache: 'MISS', rows: 0 });
+    expect(await get()).toEqual({ cache: 'HIT', rows: 0 });
+    expect(await get({ 'Cache-Control': 'no-cache' })).toEqual({ cache: 'BYPASS', rows: 0 });
+    const event = {
+      event_id: 'evt_cache_1',
+      user_id: 'cache_user',
+      feature_id: 'feature_search',
+      product_version: '1.0.0',
+      event_type: 'feature_used',
+      timestamp: formatTs(NOW - 1_000),
+      session_id: 'sess_cache',
+      metadata: '{}',
+    };
+    await insertJsonLines(writes.client, 'feature_events', [JSON.stringify(event)], 'cache-test-1');
+    expect(await get()).toEqual({ cache: 'MISS', rows: 1 });
+    expect(await get()).toEqual({ cache: 'HIT', rows: 1 });
   });
 });

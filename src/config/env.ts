@@ -53,6 +53,12 @@ export const envSchema = z.object({
   // The batcher remembers this many recently stored event_ids and drops a re-sent one
   // (see docs/reliability.md). 0 = off. About 100 bytes each.
   DEDUP_WINDOW: nonNegativeInt.default(200_000),
+  // Pipe answers kept until rows are stored or PIPE_CACHE_TTL_MS passes (src/pipes/result-cache.ts).
+  // auto = on with embedded chDB, where this process makes every insert and so knows when
+  // data changed; off with a ClickHouse server, which other writers may change.
+  PIPE_CACHE: z.enum(['auto', 'on', 'off']).default('auto'),
+  PIPE_CACHE_TTL_MS: nonNegativeInt.default(1_000),
+  PIPE_CACHE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
   // TEST ONLY: every Nth ClickHouse insert fails (see src/clickhouse/fault-injection.ts).
   FAULT_INSERT_FAIL_EVERY: nonNegativeInt.default(0),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

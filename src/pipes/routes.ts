@@ -8,6 +8,7 @@ import { RequestError, TemplateRuntimeError } from './errors.js';
 import { FORMATS, parsePipeFile } from './formats.js';
 import { buildOpenApi, type Column, sampleRequest } from './openapi.js';
 import type { RequestParams } from './params.js';
+import type { CachedResult, CacheOutcome, ResultCache } from './result-cache.js';
 
 export interface PipesAppDeps {
   client: ClickHouseClient;
@@ -15,6 +16,8 @@ export interface PipesAppDeps {
   tokens: TokenStore;
   /** ClickHouse max_execution_time for one pipe query; over it the caller gets 408. Default 10 s. */
   timeoutSeconds?: number;
+  /** Answers kept between inserts; a request with Cache-Control: no-cache skips it. */
+  cache?: ResultCache;
 }
 
 const DOC = DOCS.pipes;
@@ -181,9 +184,17 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     const fmt = FORMATS[format];
     // Query-level SETTINGS: they apply to this query only (a chDB session keeps SET values).
     const query = `${sql}\nSETTINGS max_execution_time = ${timeout}, output_format_json_quote_64bit_integers = ${quote64}\nFORMAT ${fmt.clickhouse}`;
-    try {
+    const run = async (): Promise<CachedResult> => {
       const result = await deps.client.exec({ query, query_params: params });
-      return c.body(await readAll(result.stream), 200, { 'Content-Type': fmt.contentType });
+      return { body: await readAll(result.stream), contentType: fmt.contentType };
+    };
+    try {
+      const bypass = !deps.cache || /no-cache|no-store/i.test(c.req.header('cache-control') ?? '');
+      const { result, outcome }: { result: CachedResult; outcome: CacheOutcome } = bypass
+        ? { result: await run(), outcome: 'BYPASS' }
+        : // The rendered SQL and its bound values are the whole question: equal keys, equal answers.
+          await (deps.cache as ResultCache).get(`${query}\n${JSON.stringify(params)}`, run);
+      return c.body(result.body, 200, { 'Content-Type': result.contentType, 'X-Cache': outcome });
     } catch (err) {
       const e = err as Error & { code?: string; type?: string };
       const code = e.code && /^\d+$/.test(e.code) ? e.code : undefined;

@@ -5,12 +5,14 @@ import type { serve as honoServe } from '@hono/node-server';
 import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from '../auth/index.js';
 import { withInsertFaults } from '../clickhouse/fault-injection.js';
 import { createStorageClient, migrate, type StorageClient } from '../clickhouse/index.js';
+import { trackWrites, type WriteGeneration } from '../clickhouse/write-generation.js';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
 import { BatchWriter } from '../consumer/batch-writer.js';
 import { type KafkaConsumerHandle, startKafkaConsumer } from '../consumer/kafka-consumer.js';
 import { createApp, type ServiceState } from '../http/app.js';
 import { createLog, type Log } from '../log/index.js';
 import { createPipesApp, formatLoadErrors, loadPipes } from '../pipes/index.js';
+import { ResultCache } from '../pipes/result-cache.js';
 import { createKafkaSink } from '../queue/kafka-sink.js';
 import { SpoolSink } from '../queue/spool/spool-sink.js';
 import type { EventSink } from '../queue/types.js';
@@ -91,11 +93,13 @@ export async function startService(
   let storage: StorageClient;
   let sink: (EventSink & { stats?: () => Record<string, unknown> }) | undefined;
   let consumer: KafkaConsumerHandle | undefined;
+  let writes: WriteGeneration | undefined;
   try {
     storage = await createStorageClient(config);
     const report = await withRetry('migrations', log, () => migrate(storage.client, MIGRATIONS_DIR));
+    writes = trackWrites(storage.client);
     // TEST ONLY (FAULT_INSERT_FAIL_EVERY): the batchers' inserts fail now and then.
-    const insertClient = withInsertFaults(storage.client, config.FAULT_INSERT_FAIL_EVERY, (n) =>
+    const insertClient = withInsertFaults(writes.client, config.FAULT_INSERT_FAIL_EVERY, (n) =>
       log('warn', 'injected insert fault', { fault: n }),
     );
     log('info', 'migrations done', { applied: report.applied, already_applied: report.skipped.length });
@@ -132,7 +136,17 @@ export async function startService(
     // A broken file is reported and skipped; the other pipes still serve.
     log('error', `some pipes were not loaded:\n${formatLoadErrors(loaded.errors)}`);
   }
-  state.pipes = createPipesApp({ client: storage.session(), pipes: loaded.pipes, tokens });
+  const cacheOn = config.PIPE_CACHE === 'on' || (config.PIPE_CACHE === 'auto' && storage.kind === 'embedded');
+  const generation = writes?.current;
+  const cache =
+    cacheOn && generation !== undefined && config.PIPE_CACHE_TTL_MS > 0
+      ? new ResultCache({
+          ttlMs: config.PIPE_CACHE_TTL_MS,
+          maxBytes: config.PIPE_CACHE_MAX_BYTES,
+          generation,
+        })
+      : undefined;
+  state.pipes = createPipesApp({ client: storage.session(), pipes: loaded.pipes, tokens, cache });
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
   state.sink = sink;
   // User SQL gets its own session: its readonly setting must not stick to our inserts.
