@@ -117,8 +117,28 @@ function paramList(pipe: Pipe, gen: Generator, n: number): Array<Record<string, 
 const pipePath = (pipe: Pipe, p: Record<string, string>) =>
   `/v0/pipes/${pipe}.json?${new URLSearchParams(p)}`;
 
-async function pipeCall(svc: Service, pipe: Pipe, p: Record<string, string>): Promise<boolean> {
-  const r = await request(svc.baseUrl, 'GET', pipePath(pipe, p), svc.token, undefined, 30_000);
+/** X-Cache outcomes of the calls made so far (HIT, MISS, BYPASS), per pipe. */
+const cacheOutcomes: Record<string, Record<string, number>> = {};
+
+/** One pipe call; cached=false sends Cache-Control: no-cache, so ClickHouse runs the query. */
+async function pipeCall(
+  svc: Service,
+  pipe: Pipe,
+  p: Record<string, string>,
+  cached = true,
+): Promise<boolean> {
+  const r = await request(
+    svc.baseUrl,
+    'GET',
+    pipePath(pipe, p),
+    svc.token,
+    undefined,
+    30_000,
+    cached ? {} : { 'Cache-Control': 'no-cache' },
+  );
+  const outcome = String(r.headers['x-cache'] ?? 'none');
+  const counts = (cacheOutcomes[pipe] ??= {});
+  counts[outcome] = (counts[outcome] ?? 0) + 1;
   return r.status === 200;
 }
 
@@ -272,7 +292,11 @@ async function freshness(
 }
 
 interface PipeRun {
+  /** 32 clients, as served (result cache on): what callers see. */
   load32: LatencyStats;
+  /** Share of those calls answered from the result cache. */
+  load32_cache_hit_ratio: number;
+  /** 1 client, Cache-Control: no-cache: the query itself (compared with PostgreSQL). */
   serial: LatencyStats;
 }
 
@@ -282,16 +306,19 @@ async function measurePipes(svc: Service, gen: Generator, size: number): Promise
     const params = paramList(pipe, gen, 50_000);
     // Warm up (first query compiles and fills caches).
     for (let i = 0; i < 5; i++) await pipeCall(svc, pipe, params[i] as Record<string, string>);
+    cacheOutcomes[pipe] = {};
     const load32 = await closedLoop(PIPE_CLIENTS, P.loadSeconds * 1000, params.length, (i) =>
       pipeCall(svc, pipe, params[i] as Record<string, string>),
     );
+    const counts = cacheOutcomes[pipe] ?? {};
+    const hitRatio = round2((counts.HIT ?? 0) / Math.max(1, load32.n + load32.errors));
     const serial = await closedLoop(1, P.serialSeconds * 1000, P.serialCalls, (i) =>
-      pipeCall(svc, pipe, params[i] as Record<string, string>),
+      pipeCall(svc, pipe, params[i] as Record<string, string>, false),
     );
     log(
-      `${pipe} @ ${size.toLocaleString('en')}: 32 clients p50 ${load32.p50} p95 ${load32.p95} p99 ${load32.p99} ms, ${load32.rps} req/s, ${load32.errors} errors; 1 client p50 ${serial.p50} ms`,
+      `${pipe} @ ${size.toLocaleString('en')}: 32 clients p50 ${load32.p50} p95 ${load32.p95} p99 ${load32.p99} ms, ${load32.rps} req/s, ${load32.errors} errors, ${Math.round(hitRatio * 100)}% cache hits; 1 client uncached p50 ${serial.p50} p95 ${serial.p95} ms`,
     );
-    out[pipe] = { load32, serial };
+    out[pipe] = { load32, load32_cache_hit_ratio: hitRatio, serial };
   }
   return out;
 }
@@ -528,6 +555,9 @@ async function main() {
     freshness_p95_ms: round2(fresh.p95),
     pipe_p95_ms: Object.fromEntries(PIPES.map((p) => [p, atLargest[p].load32.p95])),
     pipe_rps_32: Object.fromEntries(PIPES.map((p) => [p, atLargest[p].load32.rps])),
+    // The same questions with Cache-Control: no-cache, one client: the query's own time.
+    pipe_p95_ms_uncached: Object.fromEntries(PIPES.map((p) => [p, atLargest[p].serial.p95])),
+    pipe_cache_hit_ratio_32: Object.fromEntries(PIPES.map((p) => [p, atLargest[p].load32_cache_hit_ratio])),
     events_in_store: eventsInStore,
     pg_speedup_summary: speedup('feature_usage_summary'),
     pg_speedup_timeline: speedup('feature_usage_timeline'),

@@ -21,6 +21,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 2_000 
 export interface HttpReply {
   status: number;
   body: string;
+  headers: http.IncomingHttpHeaders;
 }
 
 /** One request over a keep-alive socket to 127.0.0.1 (no fetch: its per-request CPU would compete with the service). */
@@ -31,15 +32,20 @@ export function request(
   token: string,
   body?: string | Buffer,
   timeoutMs = 60_000,
+  extraHeaders: Record<string, string> = {},
 ): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { Authorization: `Bearer ${token}` };
+    const headers: Record<string, string | number> = { Authorization: `Bearer ${token}`, ...extraHeaders };
     if (body !== undefined) headers['Content-Length'] = Buffer.byteLength(body);
     const req = http.request(`${baseUrl}${path}`, { method, agent, headers, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+          headers: res.headers,
+        }),
       );
       res.on('error', reject);
     });

@@ -29,7 +29,10 @@ export interface Result {
   details: {
     stages: number[];
     freshness_kafka: { p50: number; p95: number } | null;
-    pipes_by_size: Record<string, Record<Pipe, { load32: Lat; serial: Lat }>>;
+    pipes_by_size: Record<
+      string,
+      Record<Pipe, { load32: Lat; load32_cache_hit_ratio?: number; serial: Lat }>
+    >;
     raw_clickhouse: { table_only: { eps: number }; with_views: { eps: number } };
     postgres:
       | { ingest_eps: number; bytes_per_event: number; serial: Record<string, Record<Pipe, Lat>> }
@@ -69,6 +72,8 @@ export function targets(r: Result): Target[] {
   const at10M = largest >= 10_000_000;
   const maxP95 = Math.max(...PIPES.map((p) => r.pipe_p95_ms[p]));
   const minRps = Math.min(...PIPES.map((p) => r.pipe_rps_32[p]));
+  const atLargest = r.details.pipes_by_size[String(largest)];
+  const maxSerialP95 = Math.max(...PIPES.map((p) => atLargest?.[p]?.serial.p95 ?? Number.NaN));
   const t = (name: string, value: string, met: boolean | null): Target => ({ name, value, met });
   return [
     t(
@@ -84,9 +89,14 @@ export function targets(r: Result): Target[] {
     t('single-event ingest >= 5,000 ev/s', fmt(r.ingest_single_eps), r.ingest_single_eps >= 5_000),
     t('freshness p95 <= 1,000 ms', `${fmt(r.freshness_p95_ms)} ms`, r.freshness_p95_ms <= 1_000),
     t(
-      `pipe p95 <= 25 ms (each pipe, 32 clients, at ${fmt(largest)}${at10M ? '' : '; target is at 10M'})`,
+      `pipe p95 <= 25 ms (each pipe, 32 clients, as served with the result cache, at ${fmt(largest)}${at10M ? '' : '; target is at 10M'})`,
       `${fmt(maxP95, 1)} ms (worst)`,
       maxP95 <= 25,
+    ),
+    t(
+      `pipe p95 <= 25 ms, uncached query (each pipe, 1 client, Cache-Control: no-cache, at ${fmt(largest)})`,
+      `${fmt(maxSerialP95, 1)} ms (worst)`,
+      maxSerialP95 <= 25,
     ),
     t('pipe >= 500 req/s at 32 clients (each pipe)', `${fmt(minRps)} req/s (worst)`, minRps >= 500),
     t(
@@ -178,15 +188,15 @@ function rows(r: Result): Row[] {
       if (!run) continue;
       const pgLat = pg?.serial[size]?.[p];
       out.push({
-        figure: `${p} @ ${fmt(Number(size))}: 32 clients p50/p95/p99 ms, req/s`,
-        ours: `${fmt(run.load32.p50, 1)} / ${fmt(run.load32.p95, 1)} / ${fmt(run.load32.p99, 1)}, ${fmt(run.load32.rps)}/s`,
+        figure: `${p} @ ${fmt(Number(size))}: 32 clients p50/p95/p99 ms, req/s (cache hits)`,
+        ours: `${fmt(run.load32.p50, 1)} / ${fmt(run.load32.p95, 1)} / ${fmt(run.load32.p99, 1)}, ${fmt(run.load32.rps)}/s (${Math.round((run.load32_cache_hit_ratio ?? 0) * 100)}%)`,
         vsPg: '',
         vsRaw: '',
         target: 'p95 <= 25, >= 500/s',
       });
       out.push({
-        figure: `${p} @ ${fmt(Number(size))}: 1 client p50 ms (PostgreSQL p50)`,
-        ours: `${fmt(run.serial.p50, 1)} (${fmt(pgLat?.p50, 1)})`,
+        figure: `${p} @ ${fmt(Number(size))}: 1 client uncached p50 / p95 ms (PostgreSQL p50)`,
+        ours: `${fmt(run.serial.p50, 1)} / ${fmt(run.serial.p95, 1)} (${fmt(pgLat?.p50, 1)})`,
         vsPg: pgLat ? `${(pgLat.p50 / run.serial.p50).toFixed(1)}x faster` : 'n/a',
         vsRaw: '',
         target: p === 'user_feature_usage' ? '' : '>= 20x',
