@@ -137,7 +137,8 @@ async function pipeCall(
     cached ? {} : { 'Cache-Control': 'no-cache' },
   );
   const outcome = String(r.headers['x-cache'] ?? 'none');
-  const counts = (cacheOutcomes[pipe] ??= {});
+  const counts = cacheOutcomes[pipe] ?? {};
+  cacheOutcomes[pipe] = counts;
   counts[outcome] = (counts[outcome] ?? 0) + 1;
   return r.status === 200;
 }
