@@ -59,6 +59,8 @@ export const envSchema = z.object({
   PIPE_CACHE: z.enum(['auto', 'on', 'off']).default('auto'),
   PIPE_CACHE_TTL_MS: nonNegativeInt.default(1_000),
   PIPE_CACHE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
+  // chDB sessions the pipes read through: one session runs one query at a time.
+  PIPE_SESSIONS: positiveInt.default(3),
   // TEST ONLY: every Nth ClickHouse insert fails (see src/clickhouse/fault-injection.ts).
   FAULT_INSERT_FAIL_EVERY: nonNegativeInt.default(0),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

@@ -63,6 +63,15 @@ describe('ResultCache', () => {
     expect((await t.cache.get('k', t.answer('b'))).result.body).toBe('b');
   });
 
+  it('keeps an answer that does not read the clock until the next write', async () => {
+    const t = setup({ ttlMs: 500 });
+    await t.cache.get('k', t.answer('a'), false);
+    t.advance(60_000);
+    expect((await t.cache.get('k', t.answer('b'), false)).outcome).toBe('HIT');
+    t.write();
+    expect((await t.cache.get('k', t.answer('b'), false)).result.body).toBe('b');
+  });
+
   it('runs one query for concurrent misses of the same key', async () => {
     const t = setup();
     const all = await Promise.all(Array.from({ length: 5 }, () => t.cache.get('k', t.answer('a'))));

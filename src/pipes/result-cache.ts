@@ -3,8 +3,9 @@
  * asking a dashboard's questions wait in line behind each other; a stored answer costs no
  * query. An entry is served only while
  *  - no insert has stored rows since it was computed (the writer bumps `generation`), and
- *  - it is younger than ttlMs, because templates may read now() (timeline's look-back window).
- * So an answer is never older than the data by more than ttlMs, and never misses a stored row.
+ *  - for an answer that reads the clock (now(), today(): timeline's look-back window), it is
+ *    younger than ttlMs.
+ * So an answer never misses a stored row, and a clock-reading one is at most ttlMs behind.
  * Concurrent misses for the same key share one query.
  */
 export interface CachedResult {
@@ -16,6 +17,7 @@ interface Entry extends CachedResult {
   generation: number;
   at: number;
   bytes: number;
+  ttlMs: number;
 }
 
 export interface ResultCacheOptions {
@@ -44,10 +46,11 @@ export class ResultCache {
   async get(
     key: string,
     compute: () => Promise<CachedResult>,
+    readsClock = true,
   ): Promise<{ result: CachedResult; outcome: CacheOutcome }> {
     const generation = this.options.generation();
     const entry = this.entries.get(key);
-    if (entry && entry.generation === generation && this.now() - entry.at < this.options.ttlMs) {
+    if (entry && entry.generation === generation && this.now() - entry.at < entry.ttlMs) {
       // Re-insert: Map order is the eviction order (least recently used first).
       this.entries.delete(key);
       this.entries.set(key, entry);
@@ -63,7 +66,8 @@ export class ResultCache {
     this.inflight.set(key, { generation, promise });
     try {
       const result = await promise;
-      this.store(key, { ...result, generation, at, bytes: result.body.length + key.length });
+      const ttlMs = readsClock ? this.options.ttlMs : Number.POSITIVE_INFINITY;
+      this.store(key, { ...result, generation, at, ttlMs, bytes: result.body.length + key.length });
       return { result, outcome: 'MISS' };
     } finally {
       if (this.inflight.get(key)?.promise === promise) this.inflight.delete(key);

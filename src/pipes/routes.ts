@@ -25,6 +25,8 @@ const DOC = DOCS.pipes;
 // ClickHouse error codes caused by the values a caller sent (not by the pipe): answer 400.
 const BAD_INPUT_CODES = new Set(['6', '26', '27', '38', '41', '69', '70', '72', '321', '395', '457']);
 const TIMEOUT_CODES = new Set(['159', '160']);
+// SQL whose answer changes with the time of day, not only with the data.
+const READS_CLOCK = /\b(now|now64|today|yesterday|currentDate|rand\w*|generateUUID\w*)\s*\(/i;
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
@@ -193,7 +195,11 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
       const { result, outcome }: { result: CachedResult; outcome: CacheOutcome } = bypass
         ? { result: await run(), outcome: 'BYPASS' }
         : // The rendered SQL and its bound values are the whole question: equal keys, equal answers.
-          await (deps.cache as ResultCache).get(`${query}\n${JSON.stringify(params)}`, run);
+          await (deps.cache as ResultCache).get(
+            `${query}\n${JSON.stringify(params)}`,
+            run,
+            READS_CLOCK.test(query),
+          );
       return c.body(result.body, 200, { 'Content-Type': result.contentType, 'X-Cache': outcome });
     } catch (err) {
       const e = err as Error & { code?: string; type?: string };

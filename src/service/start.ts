@@ -5,6 +5,7 @@ import type { serve as honoServe } from '@hono/node-server';
 import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from '../auth/index.js';
 import { withInsertFaults } from '../clickhouse/fault-injection.js';
 import { createStorageClient, migrate, type StorageClient } from '../clickhouse/index.js';
+import { sessionPool } from '../clickhouse/session-pool.js';
 import { trackWrites, type WriteGeneration } from '../clickhouse/write-generation.js';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
 import { BatchWriter } from '../consumer/batch-writer.js';
@@ -146,7 +147,9 @@ export async function startService(
           generation,
         })
       : undefined;
-  state.pipes = createPipesApp({ client: storage.session(), pipes: loaded.pipes, tokens, cache });
+  // Pipes read through PIPE_SESSIONS chDB sessions, so queries run side by side.
+  const readers = sessionPool(Array.from({ length: config.PIPE_SESSIONS }, () => storage.session()));
+  state.pipes = createPipesApp({ client: readers, pipes: loaded.pipes, tokens, cache });
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
   state.sink = sink;
   // User SQL gets its own session: its readonly setting must not stick to our inserts.
