@@ -91,6 +91,17 @@ function threadCpu(pid: number): Record<string, number> {
   return out;
 }
 
+/** [busy, total] jiffies of the whole machine, to tell a busy machine from a slow service. */
+function machineCpu(): [number, number] {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return [total - (f[3] ?? 0) - (f[4] ?? 0), total];
+}
+
+function machineBusy(a: [number, number], b: [number, number]): string {
+  return `machine busy ${Math.round(((b[0] - a[0]) / (b[1] - a[1])) * 100)}%`;
+}
+
 function cpuDelta(a: Record<string, number>, b: Record<string, number>): string {
   return Object.entries(b)
     .map(([k, v]) => [k, v - (a[k] ?? 0)] as const)
@@ -111,16 +122,19 @@ try {
   const pid = svc.proc.pid as number;
   if (args.only !== 'singles') {
     const c0 = threadCpu(pid);
+    const m0 = machineCpu();
     result.ndjson_eps = await ndjson(svc);
-    log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}`);
+    log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${machineBusy(m0, machineCpu())}`);
   }
   if (args.only !== 'ndjson') {
     const c0 = threadCpu(pid);
+    const m0 = machineCpu();
     result.single_eps = await singles(svc);
-    log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}`);
+    log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${machineBusy(m0, machineCpu())}`);
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   await svc.stop();
+  if (process.env.DUMP_OUTPUT) process.stderr.write(svc.output());
   rmSync(dataDir, { recursive: true, force: true });
 }

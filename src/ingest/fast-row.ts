@@ -9,7 +9,7 @@ import { normalizeTimestamp } from './timestamp.js';
  * function only ever answers for a row zod accepts, with exactly zod's output
  * (rows.test.ts checks the two agree).
  */
-export function fastEventLine(value: Record<string, unknown>, raw?: string): string | undefined {
+export function fastEventLine(value: Record<string, unknown>): string | undefined {
   const event_id = requiredId(value.event_id);
   if (event_id === undefined) return undefined;
   const user_id = requiredId(value.user_id);
@@ -32,12 +32,6 @@ export function fastEventLine(value: Record<string, unknown>, raw?: string): str
   if (m === undefined || m === null) metadata = '';
   else if (typeof m === 'string' && m.length <= MAX_METADATA_LENGTH) metadata = m;
   else return undefined; // objects, arrays and errors: zod
-  if (
-    raw !== undefined &&
-    isCanonical(value, raw, timestamp === ts && typeof s === 'string' && typeof m === 'string')
-  ) {
-    return raw;
-  }
   // Key order is the schema's, as zod's output object has it.
   return JSON.stringify({
     event_id,
@@ -74,30 +68,54 @@ const KEYS = [
   'session_id',
   'metadata',
 ] as const;
-// {"k":"v",...}: braces, 7 commas, and per key its name plus two pairs of quotes and a colon.
-const FIXED_LENGTH = 2 + 7 + KEYS.reduce((n, k) => n + k.length + 5, 0);
+// Prefixes of each column in a canonical line: {"event_id":"…","user_id":"…",…}
+const PREFIXES = KEYS.map((k, i) => `${i === 0 ? '{' : ','}"${k}":"`);
+// A control character is invalid inside a JSON string (and outside one, JSON.stringify
+// writes no whitespace).
+const CONTROL = /[\u0000-\u001f]/;
 
 /**
- * Whether `raw`, the JSON text `value` was parsed from, is already byte for byte what
- * JSON.stringify would write for the output row, so it can be stored as sent: every
- * column present as a string equal to its output (`same`: timestamp already normal,
- * session_id and metadata strings; ids are checked here), in the schema's key order, no
- * other key, and no escape sequence (no backslash). Without escapes a string's source
- * is its value between quotes, so the shortest text of that object, the one with no
- * whitespace and no repeated key, has exactly FIXED_LENGTH + the values' lengths
- * characters, and it is what JSON.stringify writes. `raw` must be decoded UTF-8 text
- * (no lone surrogates, which JSON.stringify would escape).
+ * Whether a line is a valid row exactly as JSON.stringify writes featureEventSchema's
+ * output for it, decided by scanning, without JSON.parse: the usual NDJSON row from a
+ * JSON.stringify-based tracker, which can be stored as sent. That is: the eight columns
+ * as strings in the schema's order, nothing else, no whitespace, and no escapes but \"
+ * and \\ (the only ones JSON.stringify writes for text with no control characters and
+ * no lone surrogates). true means JSON.parse + featureEventSchema + JSON.stringify would
+ * give the line itself; false decides nothing (the caller takes the general path).
+ * `line` must be decoded UTF-8 text (so it holds no lone surrogate).
  */
-function isCanonical(value: Record<string, unknown>, raw: string, same: boolean): boolean {
-  if (!same) return false;
-  let length = FIXED_LENGTH;
-  let i = 0;
-  for (const key in value) {
-    if (key !== KEYS[i]) return false;
-    const v = value[key];
-    if (typeof v !== 'string') return false;
-    length += v.length;
-    i++;
+export function isCanonicalEventLine(line: string): boolean {
+  if (CONTROL.test(line)) return false;
+  let pos = 0;
+  for (let i = 0; i < PREFIXES.length; i++) {
+    const prefix = PREFIXES[i] as string;
+    if (!line.startsWith(prefix, pos)) return false;
+    const start = pos + prefix.length;
+    // The string's end and its length once unescaped.
+    let end = start;
+    let escapes = 0;
+    for (;;) {
+      const c = line.charCodeAt(end);
+      if (c === 34) break; // "
+      if (c === 92) {
+        // \ : only \" and \\ are what JSON.stringify would write
+        const next = line.charCodeAt(end + 1);
+        if (next !== 34 && next !== 92) return false;
+        escapes++;
+        end += 2;
+        continue;
+      }
+      if (Number.isNaN(c)) return false; // ran off the end
+      end++;
+    }
+    const length = end - start - escapes;
+    if (i < 5) {
+      if (length < 1 || length > MAX_ID_LENGTH) return false;
+    } else if (i === 5) {
+      const ts = line.slice(start, end);
+      if (escapes > 0 || normalizeTimestamp(ts) !== ts) return false;
+    } else if (length > (i === 6 ? MAX_ID_LENGTH : MAX_METADATA_LENGTH)) return false;
+    pos = end + 1;
   }
-  return i === KEYS.length && raw.length === length && !raw.includes('\\');
+  return pos === line.length - 1 && line.charCodeAt(pos) === 125; // }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fastEventLine } from './fast-row.js';
+import { fastEventLine, isCanonicalEventLine } from './fast-row.js';
 import { featureEventSchema } from './row-schema.js';
 import { parseEventsBody } from './rows.js';
 
@@ -174,5 +174,70 @@ describe('rows stored as sent', () => {
     expect(out.quarantine).toEqual([]);
     const expected = lines.map((l) => JSON.stringify(featureEventSchema.parse(JSON.parse(l))));
     expect(out.events).toEqual(expected);
+  });
+});
+
+describe('isCanonicalEventLine', () => {
+  const row = {
+    event_id: 'e1',
+    user_id: 'u1',
+    feature_id: 'f',
+    product_version: '1.0',
+    event_type: 'used',
+    timestamp: '2023-10-15 14:35:22',
+    session_id: 's1',
+    metadata: '{"a":1}',
+  };
+  const canonical = JSON.stringify({ ...row, metadata: 'plain' });
+  it('accepts only lines that parse to a valid row whose canonical form is the line itself', () => {
+    const cases = [
+      canonical,
+      JSON.stringify(row), // escaped quotes in metadata, as trackers send it
+      JSON.stringify({ ...row, metadata: 'back\\slash "q"' }),
+      canonical.replace('"plain"', '"pl\\/ain"'),
+      canonical.replace('"plain"', '"pl\\u0061in"'),
+      canonical.replace('"plain"', '"pl\\nain"'),
+      canonical.replace('"plain"', '"pl\\"'),
+      canonical.replace('"e1"', '"\\""'),
+      JSON.stringify({ ...row, user_id: '"'.repeat(512) }),
+      JSON.stringify({ ...row, user_id: '"'.repeat(513) }),
+      JSON.stringify({ ...row, metadata: '', session_id: '' }),
+      JSON.stringify({ ...row, event_id: '' }),
+      JSON.stringify({ ...row, user_id: 'x'.repeat(512) }),
+      JSON.stringify({ ...row, user_id: 'x'.repeat(513) }),
+      JSON.stringify({ ...row, session_id: 'x'.repeat(513) }),
+      JSON.stringify({ ...row, metadata: 'm'.repeat(65_536) }),
+      JSON.stringify({ ...row, metadata: 'm'.repeat(65_537) }),
+      JSON.stringify({ ...row, timestamp: '2023-02-29 00:00:00' }),
+      JSON.stringify({ ...row, timestamp: '2024-02-29 00:00:00' }),
+      JSON.stringify({ ...row, timestamp: '2023-10-15T14:35:22Z' }),
+      JSON.stringify({ ...row, timestamp: '2106-02-07 06:28:15' }),
+      JSON.stringify({ ...row, timestamp: '2106-02-07 06:28:16' }),
+      JSON.stringify({ ...row, metadata: 'tab\there' }),
+      `${canonical.slice(0, -1)}\t}`,
+      `${canonical} `,
+      `${canonical}}`,
+      canonical.replace('"f"', '"f"x'),
+      canonical.replace('"s1"', '"s"1"'),
+      canonical.slice(0, -2),
+      JSON.stringify({ ...row, metadata: 'é😀\u2028' }),
+    ];
+    let accepted = 0;
+    for (const line of cases) {
+      const fast = isCanonicalEventLine(line);
+      let expected = false;
+      try {
+        const parsed = featureEventSchema.safeParse(JSON.parse(line));
+        expected = parsed.success && JSON.stringify(parsed.data) === line;
+      } catch {
+        expected = false;
+      }
+      if (fast) accepted++;
+      // true only for a line the general path would store unchanged; false may just mean
+      // "not decided here" (a rarer escape such as \n), never for the usual form.
+      if (fast) expect(expected, line).toBe(true);
+      if (expected && !/\\[^"\\]/.test(line)) expect(fast, line).toBe(true);
+    }
+    expect(accepted).toBeGreaterThan(5);
   });
 });

@@ -1,5 +1,5 @@
 import type { IngestRows } from '../queue/types.js';
-import { fastEventLine } from './fast-row.js';
+import { fastEventLine, isCanonicalEventLine } from './fast-row.js';
 import { FEATURE_EVENT_COLUMNS, featureEventSchema } from './row-schema.js';
 
 // A quarantined line keeps at most this much of its raw text: enough to see what was
@@ -47,13 +47,12 @@ function hasLoneSurrogate(line: string): boolean {
 }
 
 /** Validates one parsed value and files it as an event line or a quarantine line. */
-function addValue(out: IngestRows, raw: string, value: unknown, rawIsSource = false): void {
+function addValue(out: IngestRows, raw: string, value: unknown): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     out.quarantine.push(quarantineRow(raw, undefined, [], ['a row must be a JSON object']));
     return;
   }
-  // rawIsSource: raw is the decoded line the value was parsed from, and may be stored as is.
-  const fast = fastEventLine(value as Record<string, unknown>, rawIsSource ? raw : undefined);
+  const fast = fastEventLine(value as Record<string, unknown>);
   const parsed = fast === undefined ? featureEventSchema.safeParse(value) : undefined;
   if (parsed === undefined || parsed.success) {
     const line = parsed === undefined ? (fast as string) : JSON.stringify(parsed.data);
@@ -85,7 +84,7 @@ function addLine(out: IngestRows, line: string): void {
     out.quarantine.push(quarantineRow(line, undefined, [], [`not valid JSON: ${(err as Error).message}`]));
     return;
   }
-  addValue(out, line, value, true);
+  addValue(out, line, value);
 }
 
 function* lines(body: Buffer): Generator<Buffer> {
@@ -118,10 +117,17 @@ export function parseEventsBody(body: Buffer): IngestRows {
   const nonBlank = nonBlankLines(body);
   const first = nonBlank[0];
   // One JSON document spread over several lines: parse it whole. The first line's parse
-  // is kept: in NDJSON it is the first row.
+  // is kept: in NDJSON it is the first row. (A canonical row is complete JSON.)
   let firstValue: { ok: true; value: unknown } | { ok: false } | undefined;
-  if (nonBlank.length > 1 && first?.valid) firstValue = tryParse(first.text);
-  if (nonBlank.length > 1 && first && !(firstValue?.ok ?? isCompleteJson(first.text))) {
+  let firstComplete = true;
+  if (nonBlank.length > 1 && first) {
+    if (!first.valid) firstComplete = isCompleteJson(first.text);
+    else if (!isCanonicalEventLine(first.text)) {
+      firstValue = tryParse(first.text);
+      firstComplete = firstValue.ok;
+    }
+  }
+  if (!firstComplete) {
     const whole = decodeLine(body);
     if (whole.valid) {
       const document = tryParse(whole.text);
@@ -148,7 +154,8 @@ export function parseEventsBody(body: Buffer): IngestRows {
         continue;
       }
     }
-    if (i === 0 && firstValue?.ok) addValue(out, line.text, firstValue.value, true);
+    if (i === 0 && firstValue?.ok) addValue(out, line.text, firstValue.value);
+    else if (isCanonicalEventLine(line.text)) out.events.push(line.text);
     else addLine(out, line.text);
   }
   return out;
