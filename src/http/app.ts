@@ -35,11 +35,21 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono {
   // strict: false so /v0/pipes/ and /v0/pipes answer alike.
   const app = new Hono({ strict: false });
-  // Browser trackers post JSON cross-origin: preflight must succeed.
-  app.use(
-    '/v0/*',
-    cors({ origin: '*', allowHeaders: ['Authorization', 'Content-Type', 'Content-Encoding'] }),
-  );
+  // Browser trackers post JSON cross-origin: preflight must succeed. Hono's cors answers
+  // the preflight; on other requests it would set its header on c.res before the handler
+  // runs, and Hono then rebuilds the handler's response around it, which turns
+  // @hono/node-server's lightweight Response into a full web Response (a body stream)
+  // on every request. Setting the same header after the handler is equivalent for
+  // origin '*' and keeps the fast path.
+  const preflight = cors({
+    origin: '*',
+    allowHeaders: ['Authorization', 'Content-Type', 'Content-Encoding'],
+  });
+  app.use('/v0/*', async (c, next) => {
+    if (c.req.method === 'OPTIONS') return preflight(c, next);
+    await next();
+    c.res.headers.set('Access-Control-Allow-Origin', '*');
+  });
 
   app.get('/v0/health', (c) =>
     c.json({
