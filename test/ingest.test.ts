@@ -186,6 +186,16 @@ describe('POST /v0/events', () => {
     });
     expect(res.status).toBeLessThan(300);
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    // ...and the actual request's reply carries the header too (and errors do).
+    const posted = await post(JSON.stringify(event({ event_id: 'cors_1' })));
+    expect(posted.status).toBe(202);
+    expect(posted.headers.get('access-control-allow-origin')).toBe('*');
+    const denied = await fetch(`${svc.baseUrl}/v0/events?name=feature_events`, {
+      method: 'POST',
+      body: '{}',
+    });
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('access-control-allow-origin')).toBe('*');
   });
 
   it('keeps a batch spanning ten years of months in few parts', async () => {

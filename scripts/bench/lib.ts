@@ -168,11 +168,15 @@ export interface Service {
   count(): Promise<number>;
 }
 
-/** Starts `node --import tsx src/main.ts` (one process, so its pid is the service's) and waits for /v0/ready. */
-export async function startService(dataDir: string, env: Record<string, string> = {}): Promise<Service> {
+/** Starts `node [nodeArgs] --import tsx src/main.ts` (one process, so its pid is the service's) and waits for /v0/ready. */
+export async function startService(
+  dataDir: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<Service> {
   const port = await freePort();
   const token = `p.bench_${Math.random().toString(36).slice(2)}`;
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,

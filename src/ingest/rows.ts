@@ -1,4 +1,5 @@
 import type { IngestRows } from '../queue/types.js';
+import { fastEventLine, isCanonicalEventLine } from './fast-row.js';
 import { FEATURE_EVENT_COLUMNS, featureEventSchema } from './row-schema.js';
 
 // A quarantined line keeps at most this much of its raw text: enough to see what was
@@ -38,17 +39,24 @@ function quarantineRowRaw(raw: string, value: unknown, columns: string[], errors
   return JSON.stringify(row);
 }
 
+/** LONE_SURROGATE.test, skipped for the usual line with no \\u escape at all. */
+function hasLoneSurrogate(line: string): boolean {
+  if (!line.includes('\\u')) return false;
+  LONE_SURROGATE.lastIndex = 0;
+  return LONE_SURROGATE.test(line);
+}
+
 /** Validates one parsed value and files it as an event line or a quarantine line. */
 function addValue(out: IngestRows, raw: string, value: unknown): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     out.quarantine.push(quarantineRow(raw, undefined, [], ['a row must be a JSON object']));
     return;
   }
-  const parsed = featureEventSchema.safeParse(value);
-  if (parsed.success) {
-    const line = JSON.stringify(parsed.data);
-    LONE_SURROGATE.lastIndex = 0;
-    if (LONE_SURROGATE.test(line)) {
+  const fast = fastEventLine(value as Record<string, unknown>);
+  const parsed = fast === undefined ? featureEventSchema.safeParse(value) : undefined;
+  if (parsed === undefined || parsed.success) {
+    const line = parsed === undefined ? (fast as string) : JSON.stringify(parsed.data);
+    if (hasLoneSurrogate(line)) {
       out.quarantine.push(
         quarantineRow(raw, value, [], ['not valid Unicode: a lone UTF-16 surrogate (\\uD800-\\uDFFF)']),
       );
@@ -106,15 +114,20 @@ function decodeLine(bytes: Buffer): { text: string; valid: boolean } {
  */
 export function parseEventsBody(body: Buffer): IngestRows {
   const out: IngestRows = { events: [], quarantine: [] };
-  const nonBlank: { text: string; valid: boolean }[] = [];
-  for (const bytes of lines(body)) {
-    const decoded = decodeLine(bytes);
-    const text = decoded.text.trim();
-    if (text) nonBlank.push({ text, valid: decoded.valid });
-  }
+  const nonBlank = nonBlankLines(body);
   const first = nonBlank[0];
-  // One JSON document spread over several lines: parse it whole.
-  if (nonBlank.length > 1 && first && !isCompleteJson(first.text)) {
+  // One JSON document spread over several lines: parse it whole. The first line's parse
+  // is kept: in NDJSON it is the first row. (A canonical row is complete JSON.)
+  let firstValue: { ok: true; value: unknown } | { ok: false } | undefined;
+  let firstComplete = true;
+  if (nonBlank.length > 1 && first) {
+    if (!first.valid) firstComplete = isCompleteJson(first.text);
+    else if (!isCanonicalEventLine(first.text)) {
+      firstValue = tryParse(first.text);
+      firstComplete = firstValue.ok;
+    }
+  }
+  if (!firstComplete) {
     const whole = decodeLine(body);
     if (whole.valid) {
       const document = tryParse(whole.text);
@@ -128,7 +141,8 @@ export function parseEventsBody(body: Buffer): IngestRows {
       }
     }
   }
-  for (const line of nonBlank) {
+  for (let i = 0; i < nonBlank.length; i++) {
+    const line = nonBlank[i]!;
     if (!line.valid) {
       out.quarantine.push(quarantineRow(line.text, undefined, [], ['not valid UTF-8']));
       continue;
@@ -140,7 +154,38 @@ export function parseEventsBody(body: Buffer): IngestRows {
         continue;
       }
     }
-    addLine(out, line.text);
+    if (i === 0 && firstValue?.ok) addValue(out, line.text, firstValue.value);
+    else if (isCanonicalEventLine(line.text)) out.events.push(line.text);
+    else addLine(out, line.text);
+  }
+  return out;
+}
+
+/**
+ * The body's non-blank lines, trimmed, each with whether it is valid UTF-8. A valid body
+ * (the usual case) is decoded once and split: 0x0A never occurs inside a multi-byte
+ * sequence, so its lines are exactly the valid lines a line-by-line decode finds, and
+ * trim() removes a byte-order mark as the per-line decoder does.
+ */
+function nonBlankLines(body: Buffer): { text: string; valid: boolean }[] {
+  const out: { text: string; valid: boolean }[] = [];
+  let whole: string | undefined;
+  try {
+    whole = strictUtf8.decode(body);
+  } catch {
+    whole = undefined;
+  }
+  if (whole !== undefined) {
+    for (const raw of whole.split('\n')) {
+      const text = raw.trim();
+      if (text) out.push({ text, valid: true });
+    }
+    return out;
+  }
+  for (const bytes of lines(body)) {
+    const decoded = decodeLine(bytes);
+    const text = decoded.text.trim();
+    if (text) out.push({ text, valid: decoded.valid });
   }
   return out;
 }

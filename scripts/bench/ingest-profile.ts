@@ -1,0 +1,140 @@
+/**
+ * node --import tsx scripts/bench/ingest-profile.ts [--rows 200000] [--singles 10000] [--prof DIR]
+ *
+ * HTTP ingest in embedded mode only, end to end until the rows are queryable:
+ *  (a) NDJSON batches of 1,000 rows, 4 in flight;
+ *  (b) single-event requests (one JSON object per POST), 64 keep-alive clients.
+ * With --prof DIR the service runs under `node --cpu-prof` and writes its profile to DIR
+ * when it stops. A fresh data directory per run; all traffic on 127.0.0.1.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { makeGenerator } from '../generate-events.js';
+import { log, pool, request, type Service, startService, waitForCount } from './lib.js';
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '200000' },
+    singles: { type: 'string', default: '10000' },
+    prof: { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+const ROWS = Number(args.rows);
+const SINGLES = Number(args.singles);
+const BATCH_ROWS = 1_000;
+const BATCH_CONCURRENCY = 4;
+const SINGLE_CONCURRENCY = 64;
+const END_MS = Date.UTC(2025, 0, 1);
+
+async function post(svc: Service, body: string | Buffer): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    const r = await request(svc.baseUrl, 'POST', '/v0/events?name=feature_events', svc.token, body, 120_000);
+    if (r.status === 202) return;
+    if (r.status === 503 && tries < 100) {
+      await new Promise((res) => setTimeout(res, 200));
+      continue;
+    }
+    throw new Error(`ingest failed (${r.status}): ${r.body.slice(0, 300)}`);
+  }
+}
+
+async function ndjson(svc: Service): Promise<number> {
+  const gen = makeGenerator({ seed: 11, plannedRows: ROWS, endMs: END_MS });
+  const batches: Buffer[] = [];
+  for (let done = 0; done < ROWS; done += BATCH_ROWS) batches.push(Buffer.from(gen.ndjson(BATCH_ROWS)));
+  const before = await svc.count();
+  const t0 = performance.now();
+  await pool(batches, BATCH_CONCURRENCY, (b) => post(svc, b));
+  const tAcked = performance.now();
+  const t = await waitForCount(svc, before + ROWS, 300_000);
+  const eps = Math.round(ROWS / ((t - t0) / 1000));
+  log(
+    `ndjson ${BATCH_ROWS}x${BATCH_CONCURRENCY}: ${eps} ev/s until queryable (acked ${((tAcked - t0) / 1000).toFixed(2)} s, queryable ${((t - t0) / 1000).toFixed(2)} s)`,
+  );
+  return eps;
+}
+
+async function singles(svc: Service): Promise<number> {
+  const gen = makeGenerator({ seed: 7, plannedRows: SINGLES, endMs: END_MS });
+  const bodies = Array.from({ length: SINGLES }, () => JSON.stringify(gen.next()));
+  const before = await svc.count();
+  const t0 = performance.now();
+  await pool(bodies, SINGLE_CONCURRENCY, (b) => post(svc, b));
+  const tAcked = performance.now();
+  const t = await waitForCount(svc, before + SINGLES, 120_000);
+  const eps = Math.round(SINGLES / ((t - t0) / 1000));
+  log(
+    `singles x${SINGLE_CONCURRENCY}: ${eps} ev/s until queryable (acked ${((tAcked - t0) / 1000).toFixed(2)} s, queryable ${((t - t0) / 1000).toFixed(2)} s)`,
+  );
+  return eps;
+}
+
+/** CPU seconds per thread name of a process (from /proc), to see where the cores went. */
+function threadCpu(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm =
+        tid === String(pid)
+          ? 'main'
+          : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[comm] = (out[comm] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      // thread ended
+    }
+  }
+  return out;
+}
+
+/** [busy, total] jiffies of the whole machine, to tell a busy machine from a slow service. */
+function machineCpu(): [number, number] {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return [total - (f[3] ?? 0) - (f[4] ?? 0), total];
+}
+
+function machineBusy(a: [number, number], b: [number, number]): string {
+  return `machine busy ${Math.round(((b[0] - a[0]) / (b[1] - a[1])) * 100)}%`;
+}
+
+function cpuDelta(a: Record<string, number>, b: Record<string, number>): string {
+  return Object.entries(b)
+    .map(([k, v]) => [k, v - (a[k] ?? 0)] as const)
+    .filter(([, v]) => v >= 0.05)
+    .sort((x, y) => y[1] - x[1])
+    .map(([k, v]) => `${k}=${v.toFixed(2)}s`)
+    .join(' ');
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'ingest-profile-'));
+const svc = await startService(dataDir, {}, args.prof ? ['--cpu-prof', `--cpu-prof-dir=${args.prof}`] : []);
+try {
+  // Warm-up: JIT, first parts, first fsyncs.
+  const warm = makeGenerator({ seed: 3, plannedRows: 2_000, endMs: END_MS });
+  await post(svc, warm.ndjson(2_000));
+  await waitForCount(svc, 2_000, 30_000);
+  const result: Record<string, number> = {};
+  const pid = svc.proc.pid as number;
+  if (args.only !== 'singles') {
+    const c0 = threadCpu(pid);
+    const m0 = machineCpu();
+    result.ndjson_eps = await ndjson(svc);
+    log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${machineBusy(m0, machineCpu())}`);
+  }
+  if (args.only !== 'ndjson') {
+    const c0 = threadCpu(pid);
+    const m0 = machineCpu();
+    result.single_eps = await singles(svc);
+    log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${machineBusy(m0, machineCpu())}`);
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} finally {
+  await svc.stop();
+  if (process.env.DUMP_OUTPUT) process.stderr.write(svc.output());
+  rmSync(dataDir, { recursive: true, force: true });
+}

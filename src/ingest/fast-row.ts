@@ -1,0 +1,121 @@
+import { MAX_ID_LENGTH, MAX_METADATA_LENGTH } from './row-schema.js';
+import { normalizeTimestamp } from './timestamp.js';
+
+/**
+ * The hot path of row validation: the JSONEachRow line featureEventSchema would produce
+ * for `value`, for rows in the usual shape (string ids and timestamp, metadata a string
+ * or absent), without running zod. Anything else returns undefined and the caller asks
+ * zod, which stays the schema of record and the only source of error messages: this
+ * function only ever answers for a row zod accepts, with exactly zod's output
+ * (rows.test.ts checks the two agree).
+ */
+export function fastEventLine(value: Record<string, unknown>): string | undefined {
+  const event_id = requiredId(value.event_id);
+  if (event_id === undefined) return undefined;
+  const user_id = requiredId(value.user_id);
+  if (user_id === undefined) return undefined;
+  const feature_id = requiredId(value.feature_id);
+  if (feature_id === undefined) return undefined;
+  const product_version = requiredId(value.product_version);
+  if (product_version === undefined) return undefined;
+  const event_type = requiredId(value.event_type);
+  if (event_type === undefined) return undefined;
+  const ts = value.timestamp;
+  if (typeof ts !== 'string') return undefined;
+  const timestamp = normalizeTimestamp(ts);
+  if (timestamp === undefined) return undefined;
+  const s = value.session_id;
+  const session_id = s === undefined ? '' : optionalId(s);
+  if (session_id === undefined) return undefined;
+  const m = value.metadata;
+  let metadata: string;
+  if (m === undefined || m === null) metadata = '';
+  else if (typeof m === 'string' && m.length <= MAX_METADATA_LENGTH) metadata = m;
+  else return undefined; // objects, arrays and errors: zod
+  // Key order is the schema's, as zod's output object has it.
+  return JSON.stringify({
+    event_id,
+    user_id,
+    feature_id,
+    product_version,
+    event_type,
+    timestamp,
+    session_id,
+    metadata,
+  });
+}
+
+function requiredId(v: unknown): string | undefined {
+  const text = optionalId(v);
+  return text === '' ? undefined : text;
+}
+
+function optionalId(v: unknown): string | undefined {
+  let text: string;
+  if (typeof v === 'string') text = v;
+  else if (typeof v === 'number' && Number.isFinite(v)) text = String(v);
+  else return undefined;
+  return text.length <= MAX_ID_LENGTH ? text : undefined;
+}
+
+const KEYS = [
+  'event_id',
+  'user_id',
+  'feature_id',
+  'product_version',
+  'event_type',
+  'timestamp',
+  'session_id',
+  'metadata',
+] as const;
+// Prefixes of each column in a canonical line: {"event_id":"…","user_id":"…",…}
+const PREFIXES = KEYS.map((k, i) => `${i === 0 ? '{' : ','}"${k}":"`);
+// A control character is invalid inside a JSON string (and outside one, JSON.stringify
+// writes no whitespace).
+const CONTROL = /[\u0000-\u001f]/;
+
+/**
+ * Whether a line is a valid row exactly as JSON.stringify writes featureEventSchema's
+ * output for it, decided by scanning, without JSON.parse: the usual NDJSON row from a
+ * JSON.stringify-based tracker, which can be stored as sent. That is: the eight columns
+ * as strings in the schema's order, nothing else, no whitespace, and no escapes but \"
+ * and \\ (the only ones JSON.stringify writes for text with no control characters and
+ * no lone surrogates). true means JSON.parse + featureEventSchema + JSON.stringify would
+ * give the line itself; false decides nothing (the caller takes the general path).
+ * `line` must be decoded UTF-8 text (so it holds no lone surrogate).
+ */
+export function isCanonicalEventLine(line: string): boolean {
+  if (CONTROL.test(line)) return false;
+  let pos = 0;
+  for (let i = 0; i < PREFIXES.length; i++) {
+    const prefix = PREFIXES[i] as string;
+    if (!line.startsWith(prefix, pos)) return false;
+    const start = pos + prefix.length;
+    // The string's end and its length once unescaped.
+    let end = start;
+    let escapes = 0;
+    for (;;) {
+      const c = line.charCodeAt(end);
+      if (c === 34) break; // "
+      if (c === 92) {
+        // \ : only \" and \\ are what JSON.stringify would write
+        const next = line.charCodeAt(end + 1);
+        if (next !== 34 && next !== 92) return false;
+        escapes++;
+        end += 2;
+        continue;
+      }
+      if (Number.isNaN(c)) return false; // ran off the end
+      end++;
+    }
+    const length = end - start - escapes;
+    if (i < 5) {
+      if (length < 1 || length > MAX_ID_LENGTH) return false;
+    } else if (i === 5) {
+      const ts = line.slice(start, end);
+      if (escapes > 0 || normalizeTimestamp(ts) !== ts) return false;
+    } else if (length > (i === 6 ? MAX_ID_LENGTH : MAX_METADATA_LENGTH)) return false;
+    pos = end + 1;
+  }
+  return pos === line.length - 1 && line.charCodeAt(pos) === 125; // }
+}
