@@ -72,6 +72,7 @@ const KEYS = [
 const PREFIXES = KEYS.map((k, i) => `${i === 0 ? '{' : ','}"${k}":"`);
 // A control character is invalid inside a JSON string (and outside one, JSON.stringify
 // writes no whitespace).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u001f]/;
 
 /**
