@@ -25,7 +25,20 @@ export interface HttpReply {
 }
 
 /** One request over a keep-alive socket to 127.0.0.1 (no fetch: its per-request CPU would compete with the service). */
-export function request(
+export async function request(...args: Parameters<typeof requestOnce>): Promise<HttpReply> {
+  // A keep-alive socket the server closed just as it was reused: a GET never reached the
+  // handler and is safe to send again on a new socket (POSTs are retried by their caller).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await requestOnce(...args);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (args[1] !== 'GET' || attempt >= 3 || (code !== 'ECONNRESET' && code !== 'EPIPE')) throw err;
+    }
+  }
+}
+
+function requestOnce(
   baseUrl: string,
   method: 'GET' | 'POST',
   path: string,
