@@ -145,6 +145,8 @@ async function pipeCall(
 
 // ---- the measurements ----
 
+let postResets = 0;
+
 async function postBatch(svc: Service, body: Buffer | string): Promise<void> {
   let resets = 0;
   for (let tries = 0; tries < 120; tries++) {
@@ -155,8 +157,13 @@ async function postBatch(svc: Service, body: Buffer | string): Promise<void> {
       // A keep-alive socket the server closed just as we reused it: the request never
       // reached the handler. Retry a few times on a new socket; a dead service still fails.
       const code = (err as NodeJS.ErrnoException).code;
-      if ((code === 'ECONNRESET' || code === 'EPIPE') && ++resets <= 3 && svc.proc.exitCode === null)
+      // Re-sending is safe: the same event_ids are dropped by the dedup window. Counted and
+      // reported (details.post_resets), since a reset is a fault callers would see too.
+      if ((code === 'ECONNRESET' || code === 'EPIPE') && ++resets <= 20 && svc.proc.exitCode === null) {
+        postResets++;
+        await sleep(50);
         continue;
+      }
       throw err;
     }
     if (r.status === 202 || r.status === 200) return;
@@ -578,6 +585,7 @@ async function main() {
         bulk_load_eps: bulkEps ?? null,
       },
       freshness_samples: fresh.n,
+      post_resets: postResets,
       freshness_kafka: freshKafka ?? null,
       pipes_by_size: pipesBySize,
       storage: store,
