@@ -1,4 +1,4 @@
-import { MAX_ID_LENGTH, MAX_METADATA_LENGTH } from './row-schema.js';
+import { FEATURE_EVENT_COLUMNS, MAX_ID_LENGTH, MAX_METADATA_LENGTH } from './row-schema.js';
 import { normalizeTimestamp } from './timestamp.js';
 
 /**
@@ -58,18 +58,8 @@ function optionalId(v: unknown): string | undefined {
   return text.length <= MAX_ID_LENGTH ? text : undefined;
 }
 
-const KEYS = [
-  'event_id',
-  'user_id',
-  'feature_id',
-  'product_version',
-  'event_type',
-  'timestamp',
-  'session_id',
-  'metadata',
-] as const;
 // Prefixes of each column in a canonical line: {"event_id":"…","user_id":"…",…}
-const PREFIXES = KEYS.map((k, i) => `${i === 0 ? '{' : ','}"${k}":"`);
+const PREFIXES = FEATURE_EVENT_COLUMNS.map((k, i) => `${i === 0 ? '{' : ','}"${k}":"`);
 // A control character is invalid inside a JSON string (and outside one, JSON.stringify
 // writes no whitespace).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
