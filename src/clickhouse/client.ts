@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import type { Config } from '../config/index.js';
+import { drainAfterTimeout } from './chdb-timeout.js';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 
@@ -54,7 +55,9 @@ export async function createStorageClient(
   const path = resolve(config.DATA_DIR, 'clickhouse');
   mkdirSync(path, { recursive: true });
   const open = () =>
-    createClient({ connection: createChdbConnection({ path }) } as Parameters<typeof createClient>[0]);
+    drainAfterTimeout(
+      createClient({ connection: createChdbConnection({ path }) } as Parameters<typeof createClient>[0]),
+    );
   const client = open();
   const sessions: ClickHouseClient[] = [];
   return {

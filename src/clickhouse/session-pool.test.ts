@@ -37,14 +37,4 @@ describe('sessionPool', () => {
     await pool.exec({ query: 'q4' }); // a is free again, b still runs q2
     expect(log.at(-1)).toBe('a:q4');
   });
-
-  it('drains a session whose query timed out, on that same session', async () => {
-    const log: string[] = [];
-    const a = fakeSession('a', log);
-    const b = fakeSession('b', log);
-    const pool = sessionPool([a.session, b.session]);
-    await pool.exec({ query: 'busy' }); // a
-    await expect(pool.exec({ query: 'slow' })).rejects.toThrow('timeout'); // b
-    expect(log).toEqual(['a:busy', 'b:slow', 'b:SELECT 1 FORMAT TSV']);
-  });
 });

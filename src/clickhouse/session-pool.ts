@@ -1,14 +1,11 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 
-const TIMEOUT_CODES = new Set(['159', '160']);
-
 /**
  * Readers spread over several chDB sessions. One chDB session runs one query at a time,
  * separate sessions run side by side (measured: 4 sessions ran 4 x sleep(0.2) in 209 ms),
  * so a 300 ms summary no longer holds up every user lookup queued behind it. Each call
  * goes to the session with the fewest queries running, counted until the result stream
- * ends. A query that timed out may leave partial output on its session for the next
- * query: the pool runs a throw-away query on that same session before passing the error on.
+ * ends.
  */
 export function sessionPool(sessions: ClickHouseClient[]): ClickHouseClient {
   const first = sessions[0];
@@ -40,8 +37,6 @@ export function sessionPool(sessions: ClickHouseClient[]): ClickHouseClient {
       result.stream.once('error', end);
       return result;
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code && TIMEOUT_CODES.has(code)) await drain(session);
       release(i);
       throw err;
     }
@@ -56,15 +51,4 @@ export function sessionPool(sessions: ClickHouseClient[]): ClickHouseClient {
     }
   }) as ClickHouseClient['query'];
   return wrapped;
-}
-
-async function drain(session: ClickHouseClient): Promise<void> {
-  try {
-    const r = await session.exec({ query: 'SELECT 1 FORMAT TSV' });
-    for await (const _ of r.stream) {
-      // discard
-    }
-  } catch {
-    // nothing to drain
-  }
 }

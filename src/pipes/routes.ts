@@ -207,7 +207,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
       const headers: Record<string, string> = code ? { 'X-DB-Exception-Code': code } : {};
       const first = (e.message ?? '').split('\n')[0]?.slice(0, 500) ?? '';
       if (code && TIMEOUT_CODES.has(code)) {
-        await drain(deps.client);
+        // (chDB sessions drain the timed-out query's leftovers themselves: chdb-timeout.ts)
         return jsonError(
           c,
           408,
@@ -229,17 +229,4 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
   app.get('/:file', serve);
   app.post('/:file', serve);
   return app;
-}
-
-/**
- * chDB hands the partial output of a query that timed out to the next query on the
- * session; a throw-away query takes it, so the next caller gets a clean answer.
- */
-async function drain(client: ClickHouseClient): Promise<void> {
-  try {
-    const r = await client.exec({ query: 'SELECT 1 FORMAT TSV' });
-    await readAll(r.stream);
-  } catch {
-    // nothing to drain
-  }
 }

@@ -1,0 +1,26 @@
+import { PassThrough } from 'node:stream';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { describe, expect, it } from 'vitest';
+import { drainAfterTimeout } from './chdb-timeout.js';
+
+describe('drainAfterTimeout', () => {
+  it('drains a session whose query timed out, on that same session, then passes the error on', async () => {
+    const log: string[] = [];
+    const session = {
+      exec: async ({ query }: { query: string }) => {
+        log.push(query);
+        if (query.includes('slow')) throw Object.assign(new Error('timeout'), { code: '159' });
+        if (query.includes('broken')) throw Object.assign(new Error('no table'), { code: '60' });
+        const stream = new PassThrough();
+        stream.end();
+        return { stream, query_id: 'q' };
+      },
+      query: async () => ({}),
+    } as unknown as ClickHouseClient;
+    const wrapped = drainAfterTimeout(session);
+    await expect(wrapped.exec({ query: 'slow' })).rejects.toThrow('timeout');
+    expect(log).toEqual(['slow', 'SELECT 1 FORMAT TSV']);
+    await expect(wrapped.exec({ query: 'broken' })).rejects.toThrow('no table');
+    expect(log).toEqual(['slow', 'SELECT 1 FORMAT TSV', 'broken']); // other errors leave nothing behind
+  });
+});
