@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { event, ndjson, type ServiceProcess, startServiceProcess } from './helpers/service.js';
@@ -158,6 +159,30 @@ describe('POST /v0/events', () => {
     expect((await reader.json()).error).toMatch(/DATASOURCES:APPEND:feature_events/);
     const unknown = await post(body, { query: 'name=other_events' });
     expect(unknown.status).toBe(404);
+  });
+
+  it('keeps the keep-alive connection after refusing a request whose body it did not need', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (token: string, body: string) =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = http.request(
+          `${svc.baseUrl}/v0/events?name=feature_events`,
+          { method: 'POST', agent, headers: { Authorization: `Bearer ${token}` } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    // About 9 MB (under the 10 MB limit), refused by auth before it is read: Node closes a
+    // connection whose unread body is this large. Then a good request on the same socket.
+    const big = ndjson(Array.from({ length: 36_000 }, (_, i) => event({ event_id: `ka_${i}` })));
+    expect(await send('wrong-token', big)).toEqual({ status: 403, reused: false });
+    const after = await send(svc.token, JSON.stringify(event({ event_id: 'ka_after' })));
+    expect(after).toEqual({ status: 202, reused: true });
+    agent.destroy();
   });
 
   it('lets a token scoped to append write, and nothing else', async () => {

@@ -90,6 +90,11 @@ export function createApp(deps: AppDeps): Hono {
         `Request body is larger than ${deps.maxBodyBytes} bytes: split it into several requests`,
       );
     await next();
+    // A refusal sent before the body was read (401, 403, 404, 503 backpressure, ...): read
+    // and drop the body, or Node closes the keep-alive connection under a client still
+    // writing, which it sees as ECONNRESET instead of our answer. (413 closes on purpose;
+    // a body already read makes arrayBuffer() throw, which is ignored.)
+    if (c.res.status >= 400 && c.res.status !== 413) await c.req.raw.arrayBuffer().catch(() => {});
   });
   app.route(
     '/v0/events',

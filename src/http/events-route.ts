@@ -59,9 +59,6 @@ export function eventsRoute(deps: EventsRouteDeps): Hono {
     } catch (err) {
       if (err instanceof BodyError) return jsonError(c, err.status, err.message);
       if (err instanceof BackpressureError) {
-        // Refused before the body was read: read and drop it, or Node closes the keep-alive
-        // connection under a client still writing, which it sees as ECONNRESET, not a 503.
-        await c.req.raw.arrayBuffer().catch(() => {});
         return jsonError(c, 503, `${err.message}. Nothing was ingested: retry later`, DOCS.events, {
           'Retry-After': String(err.retryAfterSeconds),
         });
