@@ -167,5 +167,5 @@ describe('Kafka mode (mock broker)', () => {
     expect(stopMs).toBeLessThan(15_000);
     expectExact(t);
     expect(await svc.stop()).toBe(0);
-  }, 240_000);
+  }, 480_000);
 });

@@ -192,8 +192,20 @@ export async function verify(svc: ServiceProcess, feature: string, load: Load): 
 }
 
 /** Polls until every acknowledged row is stored and the count stopped moving. */
-export async function settle(svc: ServiceProcess, feature: string, load: Load, timeoutMs = 90_000) {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Waits until every acknowledged row of `feature` is stored and the count has been still
+ * for 1.5 s. Gives up (verify() then reports what is missing) once nothing new has been
+ * stored for stallMs, or after capMs in all: a consumer working through a backlog under
+ * injected insert failures keeps its time, one that stopped storing does not.
+ */
+export async function settle(
+  svc: ServiceProcess,
+  feature: string,
+  load: Load,
+  stallMs = 30_000,
+  capMs = 240_000,
+) {
+  const started = Date.now();
   let last = -1;
   let stableSince = Date.now();
   for (;;) {
@@ -205,10 +217,11 @@ export async function settle(svc: ServiceProcess, feature: string, load: Load, t
       last = c;
       stableSince = Date.now();
     }
-    if (Number(r?.a) >= load.acked.size && Date.now() - stableSince > 1500) return;
-    if (Date.now() > deadline) return; // verify() reports what is missing
+    if (Number(r?.a) >= load.acked.size && Date.now() - stableSince > 1500) break;
+    if (Date.now() - stableSince > stallMs || Date.now() - started > capMs) break;
     await new Promise((res) => setTimeout(res, 250));
   }
+  if (process.env.FAULTS_VERBOSE) process.stderr.write(`settle ${feature}: ${Date.now() - started} ms\n`);
 }
 
 export const count = (text: string, needle: string) => text.split(needle).length - 1;
