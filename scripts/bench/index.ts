@@ -615,9 +615,15 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-process.on('SIGINT', () => {
-  void cleanup().then(() => process.exit(130));
-});
+// SIGINT (Ctrl-C) and SIGTERM (kill, CI timeouts) both stop the services this run started.
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  process.on(signal, () => {
+    void cleanup().then(() => process.exit(code));
+  });
+}
 
 main()
   .then(cleanup)

@@ -25,20 +25,7 @@ export interface HttpReply {
 }
 
 /** One request over a keep-alive socket to 127.0.0.1 (no fetch: its per-request CPU would compete with the service). */
-export async function request(...args: Parameters<typeof requestOnce>): Promise<HttpReply> {
-  // A keep-alive socket the server closed just as it was reused: a GET never reached the
-  // handler and is safe to send again on a new socket (POSTs are retried by their caller).
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await requestOnce(...args);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (args[1] !== 'GET' || attempt >= 3 || (code !== 'ECONNRESET' && code !== 'EPIPE')) throw err;
-    }
-  }
-}
-
-function requestOnce(
+export async function request(
   baseUrl: string,
   method: 'GET' | 'POST',
   path: string,
@@ -47,25 +34,54 @@ function requestOnce(
   timeoutMs = 60_000,
   extraHeaders: Record<string, string> = {},
 ): Promise<HttpReply> {
+  const once = (fresh: boolean) =>
+    requestOnce({ baseUrl, method, path, token, body, timeoutMs, extraHeaders, fresh });
+  try {
+    return await once(false);
+  } catch (err) {
+    // A reused keep-alive socket the server had already closed (e.g. while this process
+    // was busy generating data and its idle timer could not run): the request never
+    // reached the server, so send it again on a new connection, as Node's docs advise.
+    const e = err as NodeJS.ErrnoException & { reusedSocket?: boolean };
+    if (!e.reusedSocket || (e.code !== 'ECONNRESET' && e.code !== 'EPIPE')) throw err;
+    return once(true);
+  }
+}
+
+function requestOnce(o: {
+  baseUrl: string;
+  method: 'GET' | 'POST';
+  path: string;
+  token: string;
+  body: string | Buffer | undefined;
+  timeoutMs: number;
+  extraHeaders: Record<string, string>;
+  fresh: boolean;
+}): Promise<HttpReply> {
+  const { baseUrl, method, path, token, body, timeoutMs, extraHeaders } = o;
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { Authorization: `Bearer ${token}`, ...extraHeaders };
     if (body !== undefined) headers['Content-Length'] = Buffer.byteLength(body);
-    const req = http.request(`${baseUrl}${path}`, { method, agent, headers, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          body: Buffer.concat(chunks).toString('utf8'),
-          headers: res.headers,
-        }),
-      );
-      res.on('error', reject);
-    });
+    const req = http.request(
+      `${baseUrl}${path}`,
+      { method, agent: o.fresh ? false : agent, headers, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: res.headers,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () =>
       req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${path.slice(0, 80)}`)),
     );
-    req.on('error', reject);
+    req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
     req.end(body);
   });
 }
