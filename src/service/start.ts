@@ -94,7 +94,7 @@ export async function startService(
   let storage: StorageClient;
   let sink: (EventSink & { stats?: () => Record<string, unknown> }) | undefined;
   let consumer: KafkaConsumerHandle | undefined;
-  let writes: WriteGeneration | undefined;
+  let writes: WriteGeneration;
   try {
     storage = await createStorageClient(config);
     const report = await withRetry('migrations', log, () => migrate(storage.client, MIGRATIONS_DIR));
@@ -138,13 +138,12 @@ export async function startService(
     log('error', `some pipes were not loaded:\n${formatLoadErrors(loaded.errors)}`);
   }
   const cacheOn = config.PIPE_CACHE === 'on' || (config.PIPE_CACHE === 'auto' && storage.kind === 'embedded');
-  const generation = writes?.current;
   const cache =
-    cacheOn && generation !== undefined && config.PIPE_CACHE_TTL_MS > 0
+    cacheOn && config.PIPE_CACHE_TTL_MS > 0
       ? new ResultCache({
           ttlMs: config.PIPE_CACHE_TTL_MS,
           maxBytes: config.PIPE_CACHE_MAX_BYTES,
-          generation,
+          generation: writes.current,
         })
       : undefined;
   // Pipes read through PIPE_SESSIONS chDB sessions, so queries run side by side.
