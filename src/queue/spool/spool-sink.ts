@@ -19,6 +19,8 @@ export interface SpoolSinkOptions {
 interface Chunk extends Position {
   rows: IngestRows;
   bytes: number;
+  /** When it was added (performance.now()): a batch is due BATCH_MAX_WAIT_MS after its oldest chunk. */
+  at: number;
   committed?: { resolve: () => void; reject: (err: Error) => void };
 }
 
@@ -76,7 +78,14 @@ export class SpoolSink implements EventSink {
       if (segment < this.checkpoint.segment) continue;
       const from = segment === this.checkpoint.segment ? this.checkpoint.offset : 0;
       for (const r of await this.log.read(segment, from)) {
-        this.addChunk({ segment, start: r.start, end: r.end, rows: r.rows, bytes: r.end - r.start });
+        this.addChunk({
+          segment,
+          start: r.start,
+          end: r.end,
+          rows: r.rows,
+          bytes: r.end - r.start,
+          at: performance.now(),
+        });
         replayed += r.rows.events.length + r.rows.quarantine.length;
       }
     }
@@ -105,6 +114,7 @@ export class SpoolSink implements EventSink {
           ...position,
           rows,
           bytes: position.end - position.start,
+          at: performance.now(),
           committed: { resolve, reject },
         });
       });
@@ -121,6 +131,10 @@ export class SpoolSink implements EventSink {
     this.pendingBytes += chunk.bytes;
   }
 
+  /**
+   * Starts an insert once a batch is due: BATCH_MAX_ROWS rows are waiting, or the oldest
+   * waiting row has waited BATCH_MAX_WAIT_MS.
+   */
   private scheduleFlush(): void {
     if (this.flushing || this.pending.length === 0) return;
     if (this.pendingRows >= this.options.batchMaxRows) {
@@ -129,16 +143,38 @@ export class SpoolSink implements EventSink {
       this.flushing = this.flushLoop();
       return;
     }
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      if (!this.flushing) this.flushing = this.flushLoop();
-    }, this.options.batchMaxWaitMs);
+    if (this.timer || this.closed) return; // close() inserts what is left itself
+    const wait = this.pending[0]!.at + this.options.batchMaxWaitMs - performance.now();
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        if (!this.flushing) this.flushing = this.flushLoop();
+      },
+      Math.max(0, wait),
+    );
   }
 
-  /** Inserts batches one at a time until nothing is pending. */
+  /** Whether the rows waiting now make a batch that is due (see scheduleFlush). */
+  private batchDue(): boolean {
+    const oldest = this.pending[0];
+    if (!oldest) return false;
+    return (
+      this.pendingRows >= this.options.batchMaxRows ||
+      performance.now() - oldest.at >= this.options.batchMaxWaitMs ||
+      this.closed
+    );
+  }
+
+  /**
+   * Inserts batches one at a time while one is due. Rows that arrived during an insert
+   * wait for their own batch to be due rather than going out at once as a small batch:
+   * under a steady stream of small requests, inserting whatever came in during the last
+   * insert made batches of a few hundred rows, and with the materialized views a small
+   * insert costs about as much as a large one.
+   */
   private async flushLoop(): Promise<void> {
     try {
-      while (this.pending.length > 0) {
+      for (let first = true; this.pending.length > 0 && (first || this.batchDue()); first = false) {
         const batch = this.takeBatch();
         const range = { segment: batch[0]!.segment, start: batch[0]!.start, end: batch.at(-1)!.end };
         const batchRows = mergeRows(batch.map((c) => c.rows));
