@@ -67,6 +67,35 @@ describe('SpoolSink', () => {
     await sink.close();
   });
 
+  it('lets rows that arrive during an insert wait for their own batch to be due', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const { client, inserts } = fakeClient();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const slow = {
+      exec: async (params: Parameters<typeof client.exec>[0]) => {
+        if (inserts.length === 0) await gate;
+        return client.exec(params);
+      },
+    } as unknown as ClickHouseClient;
+    const sink = await open(dir, slow, { batchMaxWaitMs: 150 });
+    const first = await sink.append(rows(['a1']));
+    await new Promise((r) => setTimeout(r, 200)); // the first batch is due and in flight
+    const second = await sink.append(rows(['b1']));
+    const arrived = performance.now();
+    release();
+    await first.committed;
+    const third = await sink.append(rows(['c1']));
+    await Promise.all([second.committed, third.committed]);
+    // b1 was not inserted on its own right after the first insert: it waited for its
+    // batch to be due (150 ms after it arrived) and went out together with c1.
+    expect(performance.now() - arrived).toBeGreaterThanOrEqual(140);
+    expect(inserts.map((i) => i.lines.map((l) => JSON.parse(l).event_id))).toEqual([['a1'], ['b1', 'c1']]);
+    await sink.close();
+  });
+
   it('re-inserts the batch that was in flight at a crash with the same token, then the rest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spool-'));
     let hang = true;
