@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import type { Config } from '../config/index.js';
-import { drainAfterTimeout } from './chdb-timeout.js';
+import { drainAfterError } from './chdb-drain.js';
+import { lockChdbSession, type ReadOnlyProfile, serverReaderSettings } from './read-only.js';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 
@@ -13,12 +14,12 @@ export interface StorageClient {
   /** Where the data lives: the server URL or the chDB data directory. */
   location: string;
   /**
-   * Another session on the same storage. chDB keeps per-query settings for the rest of
-   * its session (a readonly=2 or an insert_deduplication_token set on one query sticks),
-   * so readers with their own settings get their own session; over HTTP each query
-   * carries its settings anyway and this returns the same client.
+   * A reader that cannot write, from its first query on: every reader of this service
+   * (pipes, user SQL) gets one. chDB: its own session (chDB keeps SET values per session),
+   * locked before it is returned. Server: a client whose every request carries the
+   * settings, which the server applies before it parses the query.
    */
-  session(): ClickHouseClient;
+  readOnlySession(profile: ReadOnlyProfile): Promise<ClickHouseClient>;
   close(): Promise<void>;
 }
 
@@ -34,20 +35,31 @@ export async function createStorageClient(
   >,
 ): Promise<StorageClient> {
   if (config.CLICKHOUSE_URL) {
-    const client = createClient({
-      url: config.CLICKHOUSE_URL,
-      username: config.CLICKHOUSE_USER,
-      password: config.CLICKHOUSE_PASSWORD,
-      database: config.CLICKHOUSE_DATABASE,
-      request_timeout: 60_000,
-      compression: { request: false, response: true },
-    });
+    const connect = (settings?: Record<string, string>) =>
+      createClient({
+        url: config.CLICKHOUSE_URL,
+        username: config.CLICKHOUSE_USER,
+        password: config.CLICKHOUSE_PASSWORD,
+        database: config.CLICKHOUSE_DATABASE,
+        request_timeout: 60_000,
+        compression: { request: false, response: true },
+        clickhouse_settings: settings,
+      });
+    const client = connect();
+    const readers: ClickHouseClient[] = [];
     return {
       client,
       kind: 'server',
       location: config.CLICKHOUSE_URL,
-      session: () => client,
-      close: () => client.close(),
+      readOnlySession: async (profile) => {
+        const reader = connect(serverReaderSettings(profile));
+        readers.push(reader);
+        return reader;
+      },
+      close: async () => {
+        for (const r of readers) await r.close();
+        await client.close();
+      },
     };
   }
   // Loaded lazily so server mode never loads the 500 MB native library.
@@ -55,7 +67,7 @@ export async function createStorageClient(
   const path = resolve(config.DATA_DIR, 'clickhouse');
   mkdirSync(path, { recursive: true });
   const open = () =>
-    drainAfterTimeout(
+    drainAfterError(
       createClient({ connection: createChdbConnection({ path }) } as Parameters<typeof createClient>[0]),
     );
   const client = open();
@@ -64,9 +76,10 @@ export async function createStorageClient(
     client,
     kind: 'embedded',
     location: path,
-    session: () => {
+    readOnlySession: async (profile) => {
       const s = open();
       sessions.push(s);
+      await lockChdbSession(s, profile);
       return s;
     },
     close: async () => {

@@ -61,6 +61,10 @@ export const envSchema = z.object({
   PIPE_CACHE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
   // chDB sessions the pipes read through: one session runs one query at a time.
   PIPE_SESSIONS: positiveInt.default(3),
+  // Limits of one /v0/sql query, pinned on its read-only session (a query cannot lift them).
+  SQL_MAX_EXECUTION_SECONDS: positiveInt.default(30),
+  SQL_MAX_RESULT_BYTES: positiveInt.default(100 * 1024 * 1024),
+  SQL_MAX_MEMORY_BYTES: positiveInt.default(4 * 1024 * 1024 * 1024),
   // TEST ONLY: every Nth ClickHouse insert fails (see src/clickhouse/fault-injection.ts).
   FAULT_INSERT_FAIL_EVERY: nonNegativeInt.default(0),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

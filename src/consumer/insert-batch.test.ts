@@ -1,10 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { embeddedStorage } from '../../test/helpers/storage.js';
 import { classifyInsertError } from '../clickhouse/errors.js';
-import { createStorageClient, migrate, type StorageClient } from '../clickhouse/index.js';
+import { migrate, type StorageClient } from '../clickhouse/index.js';
 import { BatchWriter } from './batch-writer.js';
 import { insertBatchIsolating } from './insert-batch.js';
 import { eventIdOf, RecentIds } from './recent-ids.js';
@@ -13,13 +11,7 @@ const MIGRATIONS = fileURLToPath(new URL('../../clickhouse', import.meta.url));
 let storage: StorageClient;
 
 beforeAll(async () => {
-  storage = await createStorageClient({
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'fe-insert-')),
-    CLICKHOUSE_URL: undefined,
-    CLICKHOUSE_USER: 'default',
-    CLICKHOUSE_PASSWORD: '',
-    CLICKHOUSE_DATABASE: 'default',
-  });
+  storage = await embeddedStorage('fe-insert-');
   await migrate(storage.client, MIGRATIONS);
 });
 afterAll(async () => {

@@ -17,7 +17,8 @@ export interface ServiceState {
   ready: boolean;
   startedAt: number;
   stats?: () => Record<string, unknown>;
-  client?: ClickHouseClient;
+  /** The read-only session that runs /v0/sql (src/clickhouse/read-only.ts). */
+  sqlReader?: ClickHouseClient;
   /** The pipes app (GET /v0/pipes/...), set once the .pipe files are loaded. */
   pipes?: Hono;
 }
@@ -123,7 +124,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.route(
     '/v0/sql',
-    sqlRoute({ client: () => (deps.state.ready ? deps.state.client : undefined), tokens: deps.tokens }),
+    sqlRoute({ reader: () => (deps.state.ready ? deps.state.sqlReader : undefined), tokens: deps.tokens }),
   );
 
   // The pipes app is built once storage is up (it reads result columns at load).

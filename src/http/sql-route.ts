@@ -1,59 +1,77 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type Context, Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
+import { prepareUserSql, SqlRefused } from '../sql/guard.js';
 import { authorize } from './auth.js';
 import { jsonError } from './errors.js';
-import { checkReadOnlySql, SqlRefused } from './sql-guard.js';
 
 const DOC = 'https://www.tinybird.co/docs/api-reference/query-api';
+// Text formats served, by the name ClickHouse knows them, with their content type.
 const FORMATS: Record<string, string> = {
   JSON: 'application/json',
+  JSONCompact: 'application/json',
   JSONEachRow: 'application/x-ndjson',
+  JSONCompactEachRow: 'application/x-ndjson',
   CSV: 'text/csv',
   CSVWithNames: 'text/csv',
   TSV: 'text/tab-separated-values',
   TSVWithNames: 'text/tab-separated-values',
+  TabSeparated: 'text/tab-separated-values',
+  TabSeparatedWithNames: 'text/tab-separated-values',
+  Pretty: 'text/plain; charset=utf-8',
+  PrettyCompact: 'text/plain; charset=utf-8',
+  PrettyCompactMonoBlock: 'text/plain; charset=utf-8',
+  PrettySpace: 'text/plain; charset=utf-8',
+  Vertical: 'text/plain; charset=utf-8',
+  Markdown: 'text/markdown; charset=utf-8',
 };
+// ClickHouse error codes answered as something other than 400.
+const STATUS_BY_CODE: Record<string, 403 | 408> = { '164': 403, '159': 408, '160': 408 };
 
 /**
- * GET/POST /v0/sql: Tinybird's Query API. Read-only SQL for ADMIN tokens: the way SQL
- * users reach the embedded chDB, which no other process can open while we run.
- * readonly=2 lets a query set output settings but never write or change the schema.
+ * GET/POST /v0/sql: Tinybird's Query API, for ADMIN tokens: the way SQL users reach the
+ * embedded chDB, which no other process can open while we run. `reader` is a session that
+ * was read-only from its creation (readonly=1, limits pinned); the guard (src/sql/guard.ts)
+ * lets exactly one read statement through, and only that formatted statement runs.
  */
-export function sqlRoute(deps: { client: () => ClickHouseClient | undefined; tokens: TokenStore }): Hono {
+export function sqlRoute(deps: { reader: () => ClickHouseClient | undefined; tokens: TokenStore }): Hono {
   const app = new Hono();
   const handle = async (c: Context, q: string | undefined) => {
     const auth = authorize(c, deps.tokens, 'ADMIN', '', DOC);
     if (!auth.ok) return auth.response;
     if (!q?.trim()) return jsonError(c, 400, 'Missing parameter "q": the SQL query to run', DOC);
-    const client = deps.client();
-    if (!client) return jsonError(c, 503, 'Not ready yet, retry shortly', DOC, { 'Retry-After': '1' });
-    const match = q.match(/\bFORMAT\s+(\w+)\s*;?\s*$/i);
-    const format = match?.[1] ?? 'JSON';
-    const [formatName, contentType] =
-      Object.entries(FORMATS).find(([f]) => f.toLowerCase() === format.toLowerCase()) ?? [];
-    if (!formatName || !contentType) {
-      return jsonError(
-        c,
-        400,
-        `Unsupported FORMAT ${format}: use one of ${Object.keys(FORMATS).join(', ')}`,
-        DOC,
-      );
-    }
-    const body = (match ? q.slice(0, match.index) : q).replace(/;\s*$/, '');
-    const sql = `${body}\nFORMAT ${formatName}`;
+    const reader = deps.reader();
+    if (!reader) return jsonError(c, 503, 'Not ready yet, retry shortly', DOC, { 'Retry-After': '1' });
     try {
-      await checkReadOnlySql(client, body);
-      const result = await client.exec({ query: sql, clickhouse_settings: { readonly: '2' } });
+      const { statement, format = 'JSON' } = await prepareUserSql(reader, q);
+      const [formatName, contentType] =
+        Object.entries(FORMATS).find(([f]) => f.toLowerCase() === format.toLowerCase()) ?? [];
+      if (!formatName || !contentType) {
+        return jsonError(
+          c,
+          400,
+          `Unsupported FORMAT ${format}: use one of ${Object.keys(FORMATS).join(', ')}`,
+          DOC,
+        );
+      }
+      const result = await reader.exec({ query: `${statement}\nFORMAT ${formatName}` });
       const chunks: Buffer[] = [];
       for await (const chunk of result.stream) chunks.push(Buffer.from(chunk as Uint8Array));
       return c.body(Buffer.concat(chunks).toString('utf8'), 200, { 'Content-Type': contentType });
     } catch (err) {
-      if (err instanceof SqlRefused) return jsonError(c, 403, `Not allowed in /v0/sql: ${err.message}`, DOC);
+      if (err instanceof SqlRefused) {
+        return jsonError(
+          c,
+          err.status,
+          err.status === 403 ? `Not allowed in /v0/sql: ${err.message}` : err.message,
+          DOC,
+        );
+      }
       const e = err as Error & { code?: string };
+      const status = (e.code && STATUS_BY_CODE[e.code]) || 400;
       return jsonError(
         c,
-        400,
+        status,
         `[Error] ${e.message.split('\n')[0]}`,
         DOC,
         e.code ? { 'X-DB-Exception-Code': e.code } : {},

@@ -207,7 +207,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
       const headers: Record<string, string> = code ? { 'X-DB-Exception-Code': code } : {};
       const first = (e.message ?? '').split('\n')[0]?.slice(0, 500) ?? '';
       if (code && TIMEOUT_CODES.has(code)) {
-        // (chDB sessions drain the timed-out query's leftovers themselves: chdb-timeout.ts)
+        // (chDB sessions drain a failed query's leftovers themselves: chdb-drain.ts)
         return jsonError(
           c,
           408,

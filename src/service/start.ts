@@ -4,7 +4,13 @@ import { fileURLToPath } from 'node:url';
 import type { serve as honoServe } from '@hono/node-server';
 import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from '../auth/index.js';
 import { withInsertFaults } from '../clickhouse/fault-injection.js';
-import { createStorageClient, migrate, type StorageClient } from '../clickhouse/index.js';
+import {
+  type ClickHouseClient,
+  createStorageClient,
+  migrate,
+  type StorageClient,
+} from '../clickhouse/index.js';
+import { PIPE_READER, userSqlReader } from '../clickhouse/read-only.js';
 import { sessionPool } from '../clickhouse/session-pool.js';
 import { trackWrites, type WriteGeneration } from '../clickhouse/write-generation.js';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
@@ -146,13 +152,27 @@ export async function startService(
           generation: writes.current,
         })
       : undefined;
-  // Pipes read through PIPE_SESSIONS chDB sessions, so queries run side by side.
-  const readers = sessionPool(Array.from({ length: config.PIPE_SESSIONS }, () => storage.session()));
-  state.pipes = createPipesApp({ client: readers, pipes: loaded.pipes, tokens, cache });
+  // Every reader is read-only from its creation: PIPE_SESSIONS sessions for the pipes (so
+  // queries run side by side) and one for user SQL, with limits it cannot lift.
+  let pipeReaders: ClickHouseClient[];
+  try {
+    pipeReaders = [];
+    for (let i = 0; i < config.PIPE_SESSIONS; i++)
+      pipeReaders.push(await storage.readOnlySession(PIPE_READER));
+    state.sqlReader = await storage.readOnlySession(
+      userSqlReader({
+        maxExecutionSeconds: config.SQL_MAX_EXECUTION_SECONDS,
+        maxResultBytes: config.SQL_MAX_RESULT_BYTES,
+        maxMemoryBytes: config.SQL_MAX_MEMORY_BYTES,
+      }),
+    );
+  } catch (err) {
+    server.close();
+    fail(`cannot open read-only reader sessions: ${(err as Error).message}`);
+  }
+  state.pipes = createPipesApp({ client: sessionPool(pipeReaders), pipes: loaded.pipes, tokens, cache });
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
   state.sink = sink;
-  // User SQL gets its own session: its readonly setting must not stick to our inserts.
-  state.client = storage.session();
   state.stats = () => sink?.stats?.() ?? {};
   state.ready = true;
   if (config.LOG_LEVEL !== 'silent') {

@@ -1,10 +1,10 @@
 import { PassThrough } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { describe, expect, it } from 'vitest';
-import { drainAfterTimeout } from './chdb-timeout.js';
+import { drainAfterError } from './chdb-drain.js';
 
-describe('drainAfterTimeout', () => {
-  it('drains a session whose query timed out, on that same session, then passes the error on', async () => {
+describe('drainAfterError', () => {
+  it('drains a session whose query failed, on that same session, then passes the error on', async () => {
     const log: string[] = [];
     const session = {
       exec: async ({ query }: { query: string }) => {
@@ -16,11 +16,14 @@ describe('drainAfterTimeout', () => {
         return { stream, query_id: 'q' };
       },
       query: async () => ({}),
+      command: async () => ({}),
     } as unknown as ClickHouseClient;
-    const wrapped = drainAfterTimeout(session);
+    const wrapped = drainAfterError(session);
     await expect(wrapped.exec({ query: 'slow' })).rejects.toThrow('timeout');
     expect(log).toEqual(['slow', 'SELECT 1 FORMAT TSV']);
     await expect(wrapped.exec({ query: 'broken' })).rejects.toThrow('no table');
-    expect(log).toEqual(['slow', 'SELECT 1 FORMAT TSV', 'broken']); // other errors leave nothing behind
+    expect(log).toEqual(['slow', 'SELECT 1 FORMAT TSV', 'broken', 'SELECT 1 FORMAT TSV']);
+    await wrapped.exec({ query: 'fine' });
+    expect(log.at(-1)).toBe('fine'); // a success is not followed by a drain
   });
 });

@@ -1,18 +1,19 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 
-const TIMEOUT_CODES = new Set(['159', '160']);
-
 /**
- * chDB hands the partial output of a query that timed out (max_execution_time) to the next
- * query on the same session. A throw-away query on that session takes it before the error
- * is passed on, so the next caller gets a clean answer. Applied to every chDB session.
+ * A chDB session hands the partial output of a failed query to the next query on the same
+ * session: a query that timed out (max_execution_time), one that passed a result limit
+ * after some blocks, or the statements of a multi-statement text before the one that
+ * failed. A throw-away query on that session takes it before the error is passed on, so
+ * the next caller gets a clean answer. Applied to every chDB session; errors are rare, so
+ * the extra query costs nothing on the usual path.
  */
-export function drainAfterTimeout(session: ClickHouseClient): ClickHouseClient {
+export function drainAfterError(session: ClickHouseClient): ClickHouseClient {
   const exec = session.exec.bind(session);
   const query = session.query.bind(session);
+  const command = session.command.bind(session);
   const onError = async (err: unknown): Promise<never> => {
-    const code = (err as { code?: string }).code;
-    if (code && TIMEOUT_CODES.has(code)) await drain(exec);
+    await drain(exec);
     throw err;
   };
   const wrapped = Object.create(session) as ClickHouseClient;
@@ -20,6 +21,8 @@ export function drainAfterTimeout(session: ClickHouseClient): ClickHouseClient {
     exec(params).catch(onError)) as ClickHouseClient['exec'];
   wrapped.query = ((params: Parameters<ClickHouseClient['query']>[0]) =>
     query(params).catch(onError)) as ClickHouseClient['query'];
+  wrapped.command = ((params: Parameters<ClickHouseClient['command']>[0]) =>
+    command(params).catch(onError)) as ClickHouseClient['command'];
   return wrapped;
 }
 

@@ -1,0 +1,160 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+
+/**
+ * The guard for SQL a user wrote (/v0/sql). It never executes the user's text: ClickHouse's
+ * own parser formats it as a bound string value (formatQuery), which refuses a second
+ * statement however it is spelled (comments, newlines, semicolons inside strings), and only
+ * that single formatted statement is inspected (EXPLAIN AST) and later run. Every step runs
+ * on a read-only reader session, so even a parser disagreement could not write anything.
+ */
+
+// Statement kinds (the root of EXPLAIN AST) that only read.
+const READ_STATEMENTS =
+  /^(SelectWithUnionQuery|SelectIntersectExceptQuery|Explain|DescribeQuery|Show\w*|Exists\w*)\b/;
+// readonly still lets a query read the host's files (file()), reach the network (url(),
+// s3(), remote(), mysql(), ...) or write a file (INTO OUTFILE): only our tables,
+// subqueries and a few generator table functions are allowed.
+const ALLOWED_TABLE_FUNCTIONS = new Set([
+  'numbers',
+  'numbers_mt',
+  'zeros',
+  'zeros_mt',
+  'values',
+  'generateseries',
+]);
+// Scalar functions that read outside the database.
+const DENIED_FUNCTIONS = new Set(['file', 'url']);
+
+export class SqlRefused extends Error {
+  override name = 'SqlRefused';
+  /** 400: not one parseable statement. 403: a statement or function that is not allowed. */
+  constructor(
+    message: string,
+    readonly status: 400 | 403,
+  ) {
+    super(message);
+  }
+}
+
+export interface UserStatement {
+  /** The one statement as ClickHouse formatted it: no comments, no FORMAT clause. */
+  statement: string;
+  /** The FORMAT the text asked for, if any. */
+  format?: string;
+}
+
+/** Turns user text into exactly one read-only statement, or throws SqlRefused. `reader` must be read-only. */
+export async function prepareUserSql(reader: ClickHouseClient, text: string): Promise<UserStatement> {
+  // A NUL byte could end the text early in a C string on its way to the parser.
+  if (text.includes('\0')) throw new SqlRefused('The query contains a NUL byte', 400);
+  const formatted = await formatOneStatement(reader, text);
+  const { statement, format } = splitFormat(formatted);
+  if (/^INTO OUTFILE /m.test(statement)) throw new SqlRefused('INTO OUTFILE is not allowed', 403);
+  checkAst(await explainAst(reader, statement));
+  return { statement, format };
+}
+
+async function formatOneStatement(reader: ClickHouseClient, text: string): Promise<string> {
+  try {
+    const rows = await tsvRows(reader, {
+      query: 'SELECT formatQuery({sql:String}) FORMAT TabSeparated',
+      query_params: { sql: text },
+    });
+    if (rows.length !== 1 || rows[0] === undefined) throw new Error('formatQuery returned no text');
+    return rows[0];
+  } catch (err) {
+    const message = (err as Error).message ?? '';
+    if (/Multi-statements are not allowed/i.test(message)) {
+      throw new SqlRefused('Send exactly one SQL statement per request: this text holds more than one', 400);
+    }
+    if (/Empty query/i.test(message)) throw new SqlRefused('The query is empty', 400);
+    if (/SYNTAX_ERROR|Syntax error/i.test(message) || (err as { code?: string }).code === '62') {
+      // Drop ClickHouse's echo of our formatQuery() wrapper: the user never wrote it.
+      const first = (message.split('\n')[0] ?? '').replace(/\s*:?\s*In scope SELECT formatQuery[\s\S]*$/, '');
+      throw new SqlRefused(`[Error] ${first}`, 400);
+    }
+    throw err;
+  }
+}
+
+/** formatQuery puts a FORMAT clause on a line of its own (newlines inside literals are escaped). */
+function splitFormat(formatted: string): UserStatement {
+  const lines = formatted.split('\n');
+  const formatLines = lines.filter((l) => /^FORMAT /.test(l));
+  if (formatLines.length > 1) throw new SqlRefused('More than one FORMAT clause', 400);
+  const [formatLine] = formatLines;
+  if (!formatLine) return { statement: formatted };
+  return {
+    statement: lines.filter((l) => l !== formatLine).join('\n'),
+    format: formatLine
+      .slice('FORMAT '.length)
+      .trim()
+      .replace(/^`(.*)`$/, '$1'),
+  };
+}
+
+async function explainAst(reader: ClickHouseClient, statement: string): Promise<string[]> {
+  try {
+    // No FORMAT clause here: it would belong to the explained statement, not to EXPLAIN.
+    return await tsvRows(reader, {
+      query: `EXPLAIN AST ${statement}`,
+      clickhouse_settings: { default_format: 'TabSeparated' },
+    });
+  } catch (err) {
+    // What ClickHouse cannot explain (SYSTEM, ...) is not a query: not run either.
+    throw new SqlRefused(
+      `only SELECT, WITH, SHOW, DESCRIBE, EXISTS and EXPLAIN statements are allowed (${((err as Error).message ?? '').split('\n')[0]})`,
+      403,
+    );
+  }
+}
+
+/** Runs a query whose answer is TabSeparated text, one value per row, and unescapes each row. */
+async function tsvRows(
+  reader: ClickHouseClient,
+  params: Parameters<ClickHouseClient['exec']>[0],
+): Promise<string[]> {
+  const result = await reader.exec(params);
+  const chunks: Buffer[] = [];
+  for await (const chunk of result.stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text
+    .split('\n')
+    .slice(0, -1)
+    .map((row) => row.replace(/\\(.)/g, (_, c: string) => TSV_ESCAPES[c] ?? c));
+}
+
+const TSV_ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', b: '\b', f: '\f', '0': '\0' };
+
+function checkAst(lines: string[]): void {
+  const root = (lines[0] ?? '').trim();
+  if (!READ_STATEMENTS.test(root)) {
+    throw new SqlRefused(
+      `only SELECT, WITH, SHOW, DESCRIBE, EXISTS and EXPLAIN statements are allowed (got ${root.split(' ')[0] || 'nothing'})`,
+      403,
+    );
+  }
+  const isSelect = root.startsWith('Select');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    const depth = line.length - line.trimStart().length;
+    const node = line.trim();
+    // A literal directly under a SELECT statement is INTO OUTFILE's target.
+    if (isSelect && depth === 1 && node.startsWith('Literal ')) {
+      throw new SqlRefused('INTO OUTFILE is not allowed', 403);
+    }
+    // Function names compare case-insensitively, as ClickHouse resolves some of them.
+    const fn = /^Function (\w+)/.exec(node)?.[1]?.toLowerCase();
+    if (fn && DENIED_FUNCTIONS.has(fn)) throw new SqlRefused(`the function ${fn}() is not allowed`, 403);
+    if (node.startsWith('TableExpression')) {
+      const child = (lines[i + 1] ?? '').trim();
+      const tableFn = /^Function (\w+)/.exec(child)?.[1];
+      if (tableFn && !ALLOWED_TABLE_FUNCTIONS.has(tableFn.toLowerCase())) {
+        throw new SqlRefused(
+          `the table function ${tableFn}() is not allowed; query tables, subqueries or ${[...ALLOWED_TABLE_FUNCTIONS].join(', ')}`,
+          403,
+        );
+      }
+    }
+  }
+}
