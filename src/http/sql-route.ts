@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type Context, Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
-import { prepareUserSql, SqlRefused } from '../sql/guard.js';
+import { cachedUserSqlGuard, SqlRefused } from '../sql/guard.js';
 import { authorize } from './auth.js';
 import { jsonError } from './errors.js';
 
@@ -36,6 +36,7 @@ const STATUS_BY_CODE: Record<string, 403 | 408> = { '164': 403, '159': 408, '160
  */
 export function sqlRoute(deps: { reader: () => ClickHouseClient | undefined; tokens: TokenStore }): Hono {
   const app = new Hono();
+  const guard = cachedUserSqlGuard();
   const handle = async (c: Context, q: string | undefined) => {
     const auth = authorize(c, deps.tokens, 'ADMIN', '', DOC);
     if (!auth.ok) return auth.response;
@@ -43,7 +44,7 @@ export function sqlRoute(deps: { reader: () => ClickHouseClient | undefined; tok
     const reader = deps.reader();
     if (!reader) return jsonError(c, 503, 'Not ready yet, retry shortly', DOC, { 'Retry-After': '1' });
     try {
-      const { statement, format = 'JSON' } = await prepareUserSql(reader, q);
+      const { statement, format = 'JSON' } = await guard(reader, q);
       const [formatName, contentType] =
         Object.entries(FORMATS).find(([f]) => f.toLowerCase() === format.toLowerCase()) ?? [];
       if (!formatName || !contentType) {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedStorage, tableSnapshot } from '../../test/helpers/storage.js';
 import type { ClickHouseClient, StorageClient } from '../clickhouse/client.js';
 import { userSqlReader } from '../clickhouse/read-only.js';
-import { prepareUserSql, SqlRefused, type UserStatement } from './guard.js';
+import { cachedUserSqlGuard, prepareUserSql, SqlRefused, type UserStatement } from './guard.js';
 
 let storage: StorageClient;
 let reader: ClickHouseClient;
@@ -113,6 +113,34 @@ describe('prepareUserSql', () => {
     expect(await verdict("SELECT * FROM file('x')")).toMatchObject({
       message: expect.stringMatching(/file\(\)/),
     });
+  });
+});
+
+describe('cachedUserSqlGuard', () => {
+  it('answers a repeated accepted text without asking ClickHouse, and never remembers a refusal', async () => {
+    let calls = 0;
+    const counting = {
+      exec: (params: Parameters<ClickHouseClient['exec']>[0]) => {
+        calls++;
+        return reader.exec(params);
+      },
+    } as ClickHouseClient;
+    const guard = cachedUserSqlGuard(2);
+    const first = await guard(counting, 'SELECT 1 FORMAT CSV');
+    const parses = calls;
+    expect(parses).toBeGreaterThan(0);
+    expect(await guard(counting, 'SELECT 1 FORMAT CSV')).toEqual(first);
+    expect(calls).toBe(parses);
+    await expect(guard(counting, 'DROP TABLE t')).rejects.toThrow(SqlRefused);
+    const afterRefusal = calls;
+    await expect(guard(counting, 'DROP TABLE t')).rejects.toThrow(SqlRefused);
+    expect(calls).toBeGreaterThan(afterRefusal);
+    // the oldest entry leaves once more than 2 are kept
+    await guard(counting, 'SELECT 2');
+    await guard(counting, 'SELECT 3');
+    const before = calls;
+    await guard(counting, 'SELECT 1 FORMAT CSV');
+    expect(calls).toBeGreaterThan(before);
   });
 });
 
