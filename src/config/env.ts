@@ -61,6 +61,9 @@ export const envSchema = z.object({
   PIPE_CACHE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
   // chDB sessions the pipes read through: one session runs one query at a time.
   PIPE_SESSIONS: positiveInt.default(3),
+  // At SIGTERM, how long pending rows may take to reach ClickHouse before the process exits
+  // and leaves the rest in the spool for the next start (the stop's bound, see README).
+  SHUTDOWN_DRAIN_MS: positiveInt.default(10_000),
   // TEST ONLY: every Nth ClickHouse insert fails (see src/clickhouse/fault-injection.ts).
   FAULT_INSERT_FAIL_EVERY: nonNegativeInt.default(0),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

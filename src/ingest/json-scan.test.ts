@@ -21,10 +21,13 @@ describe('scanJson', () => {
     expect(scanJson(deep).depth).toBe(200_001);
     expect(scanJson('"{{{[[["').depth).toBe(0);
     expect(scanJson('{"a":"\\"}{"}').depth).toBe(1);
-    expect(scanJson('{"a":[1]').balanced).toBe(false);
-    expect(scanJson('{"a":"1}').balanced).toBe(false);
-    expect(scanJson('}{').balanced).toBe(false);
-    expect(scanJson('{"a":"x\n{"}').balanced).toBe(false);
+    expect(scanJson('{"a":[1]').single).toBe(false);
+    expect(scanJson('{"a":"1}').single).toBe(false);
+    expect(scanJson('}{').single).toBe(false);
+    expect(scanJson('{"a":1}\n{"b":2}').single).toBe(false);
+    expect(scanJson('#\n[[1]]').single).toBe(false);
+    expect(scanJson(' [[1], {"a":[]}] \n').single).toBe(true);
+    expect(scanJson('{"a":"x\n{"}').single).toBe(false);
   });
 
   it('agrees with the parsed value on depth, and splits a top-level array into its items', () => {
@@ -33,7 +36,7 @@ describe('scanJson', () => {
         const text = JSON.stringify(value, null, indent);
         const shape = scanJson(text);
         expect(shape.depth).toBe(depthOf(value));
-        expect(shape.balanced).toBe(true);
+        expect(shape.single).toBe(Array.isArray(value) || (value !== null && typeof value === 'object'));
         if (Array.isArray(value)) {
           expect(shape.items?.map(([s, e]) => JSON.parse(text.slice(s, e)))).toEqual(value);
         } else expect(shape.items).toBeUndefined();

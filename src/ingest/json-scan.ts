@@ -8,10 +8,11 @@ export interface JsonShape {
   /** The deepest nesting of objects and arrays: 0 for a scalar, 1 for {"a":1}. */
   depth: number;
   /**
-   * Every bracket closed, no string left open, and no raw line break inside a string (JSON
-   * forbids one, so such text is broken NDJSON, never one document).
+   * The text is one object or array whose brackets all close, with nothing after it, no
+   * string left open and no raw line break inside a string (JSON forbids one, so such
+   * text is broken NDJSON, never one document).
    */
-  balanced: boolean;
+  single: boolean;
   /**
    * When the text is an array (first non-space character '['): the [start, end) of each
    * top-level item, trimmed of whitespace. Meaningful only for text that is valid JSON.
@@ -27,6 +28,7 @@ export function scanJson(text: string): JsonShape {
   let inString = false;
   let broken = false; // a closing bracket without an opening one, or a line break in a string
   let first = 0;
+  let closed = -1; // where the first top-level value closed
   while (first < text.length && isSpace(text.charCodeAt(first))) first++;
   const items: [number, number][] | undefined = text.charCodeAt(first) === 91 ? [] : undefined;
   let itemStart = -1;
@@ -57,11 +59,15 @@ export function scanJson(text: string): JsonShape {
       if (depth === 1) endItem(i);
       depth--;
       if (depth < 0) broken = true;
+      else if (depth === 0 && closed < 0) closed = i;
     } else if (c === 44 && depth === 1) {
       endItem(i);
       itemStart = i + 1;
     }
   }
-  const balanced = depth === 0 && !inString && !broken;
-  return items ? { depth: max, balanced, items } : { depth: max, balanced };
+  let last = text.length - 1;
+  while (last > 0 && isSpace(text.charCodeAt(last))) last--;
+  const opens = text.charCodeAt(first) === 123 || text.charCodeAt(first) === 91;
+  const single = opens && depth === 0 && !inString && !broken && closed === last;
+  return items ? { depth: max, single, items } : { depth: max, single };
 }

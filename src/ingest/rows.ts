@@ -138,13 +138,13 @@ type Parsed = { ok: true; value: unknown } | { ok: false; tooDeep?: { items?: [n
 /**
  * JSON.parse, refused before it runs for text nested deeper than `maxDepth`: V8 parses
  * deep text without overflowing, but slowly (a 2 MB body nested a million deep: 0.7 s),
- * and such a value is quarantined anyway. A too-deep array whose brackets balance still
+ * and such a value is quarantined anyway. A too-deep array that is one whole value still
  * gives its items, taken one by one.
  */
 function parseBounded(text: string, maxDepth: number): Parsed {
   const shape = scanJson(text);
   if (shape.depth > maxDepth)
-    return { ok: false, tooDeep: { items: shape.balanced ? shape.items : undefined } };
+    return { ok: false, tooDeep: { items: shape.single ? shape.items : undefined } };
   return tryParse(text);
 }
 
@@ -197,7 +197,7 @@ export function parseEventsBody(body: Buffer): IngestRows {
         else addText(out, whole.text.trim(), document);
         return out;
       }
-      if (document.tooDeep && scanJson(whole.text).balanced) {
+      if (document.tooDeep && scanJson(whole.text).single) {
         if (document.tooDeep.items) addArrayItems(out, whole.text, document.tooDeep.items);
         else addText(out, whole.text.trim());
         return out;

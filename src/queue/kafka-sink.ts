@@ -1,6 +1,7 @@
 import { CompressionTypes, type Message, Partitioners, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Config } from '../config/index.js';
 import { type Log, silentLog } from '../log/index.js';
+import type { StoreHealth } from './health.js';
 import { createKafka, type KafkaConfig } from './kafka.js';
 import { type Acceptance, BackpressureError, type EventSink, type IngestRows } from './types.js';
 
@@ -28,6 +29,8 @@ export interface KafkaSinkOptions {
   maxInFlightBytes?: number;
   /** How often `committed` waiters poll the group's committed offsets (default 50 ms). */
   commitPollMs?: number;
+  /** Told while Kafka does not acknowledge produces (/v0/ready). */
+  health?: StoreHealth;
 }
 
 export type KafkaSinkConfig = KafkaConfig & Pick<Config, 'MAX_PENDING_BYTES'>;
@@ -162,9 +165,20 @@ export async function createKafkaSink(
         topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list.map((e) => e.message) })),
       })
       .then(
-        (results) => acknowledged(ordered, results),
+        (results) => {
+          opts.health?.ok('kafka');
+          acknowledged(ordered, results);
+        },
         (err: Error) => {
           log('error', 'kafka produce failed', { error: err.message, messages: entries.length });
+          // Probe: the topic's metadata comes back once a broker serves it again.
+          opts.health?.fail(
+            'kafka',
+            `Kafka does not acknowledge produced rows: ${err.message.slice(0, 300)}`,
+            async () => {
+              await admin.fetchTopicMetadata({ topics: [config.KAFKA_TOPIC] });
+            },
+          );
           for (const e of entries) fail(e.owner, err);
         },
       )
