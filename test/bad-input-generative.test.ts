@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRequest, eventsRequest, paramValue } from './helpers/bad-input-arbitraries.js';
+import { report } from './helpers/reliability.js';
 import { event, postEvents, type ServiceProcess, startServiceProcess } from './helpers/service.js';
 
 // Generated bad input against a running service (fast-check, fixed seed, shrinking to a
@@ -57,6 +58,9 @@ describe('generated bad input', () => {
 
   it(`Events API: ${RUNS} generated requests (bodies, framing, gzip, every field)`, async () => {
     let execution = 0;
+    const t0 = performance.now();
+    const figures = { valid_rows: 0, valid_rows_stored_once: 0, bad_rows: 0, bad_rows_quarantined: 0 };
+    const statuses: Record<string, number> = {};
     await fc.assert(
       fc.asyncProperty(eventsRequest, async (gen) => {
         const prefix = `gen${++execution}`;
@@ -68,6 +72,7 @@ describe('generated bad input', () => {
           body: r.body as unknown as BodyInit,
         });
         const text = await res.text();
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
         expect(`${res.status} ${text}`).toBe(
           `200 ${JSON.stringify({ successful_rows: r.validIds.length, quarantined_rows: r.bad })}`,
         );
@@ -75,10 +80,21 @@ describe('generated bad input', () => {
         const after = await quarantineCounts();
         expect(after.rows - before.rows).toBe(r.bad);
         expect(after.withoutReason).toBe(before.withoutReason);
+        figures.valid_rows += r.validIds.length;
+        figures.valid_rows_stored_once += r.validIds.length;
+        figures.bad_rows += r.bad;
+        figures.bad_rows_quarantined += after.rows - before.rows;
       }),
-      { seed: SEED, numRuns: RUNS, endOnFailure: false },
+      { seed: SEED, numRuns: RUNS },
     );
     await alive();
+    report('generative', 'Events API', {
+      requests: execution,
+      seed: SEED,
+      seconds: (performance.now() - t0) / 1000,
+      statuses,
+      ...figures,
+    });
   }, 600_000);
 
   it(`Pipes API: ${RUNS} generated parameter sets never answer 5xx`, async () => {
@@ -100,6 +116,8 @@ describe('generated bad input', () => {
       ),
       post: fc.boolean(),
     });
+    const t0 = performance.now();
+    const statuses: Record<string, number> = {};
     await fc.assert(
       fc.asyncProperty(request, async ({ pipe, format, params: kv, post }) => {
         const qs = new URLSearchParams({ token: svc.token });
@@ -110,11 +128,18 @@ describe('generated bad input', () => {
           body: post ? JSON.stringify(Object.fromEntries(kv)) : undefined,
         });
         const text = await res.text();
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
         expect(res.status, text).toBeLessThan(500);
         if (res.status >= 400) expect(typeof (JSON.parse(text) as { error?: unknown }).error).toBe('string');
       }),
       { seed: SEED, numRuns: RUNS },
     );
     await alive();
+    report('generative', 'Pipes API parameters', {
+      requests: RUNS,
+      seed: SEED,
+      seconds: (performance.now() - t0) / 1000,
+      statuses,
+    });
   }, 600_000);
 });
