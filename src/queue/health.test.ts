@@ -32,4 +32,15 @@ describe('StoreHealth', () => {
     h.ok('inserts');
     expect(await h.check()).toEqual([]);
   });
+
+  it('reads a watched cause from live state on every check', async () => {
+    const h = new StoreHealth();
+    let waitingMs = 0;
+    h.watch('kafka-waiting', () => (waitingMs > 5000 ? `no acknowledgement for ${waitingMs} ms` : undefined));
+    expect(await h.check()).toEqual([]);
+    waitingMs = 6000;
+    expect(await h.check()).toEqual(['no acknowledgement for 6000 ms']);
+    waitingMs = 0;
+    expect(await h.check()).toEqual([]);
+  });
 });

@@ -6,7 +6,13 @@
  */
 export class StoreHealth {
   private readonly problems = new Map<string, { reason: string; probe?: () => Promise<void> }>();
+  private readonly watches = new Map<string, () => string | undefined>();
   private probing?: Promise<void>;
+
+  /** A cause read from live state on every check (a reason, or undefined when fine). */
+  watch(cause: string, reason: () => string | undefined): void {
+    this.watches.set(cause, reason);
+  }
 
   fail(cause: string, reason: string, probe?: () => Promise<void>): void {
     this.problems.set(cause, { reason, probe });
@@ -46,7 +52,8 @@ export class StoreHealth {
       });
       await this.probing;
     }
-    return [...this.problems.values()].map((p) => p.reason);
+    const watched = [...this.watches.values()].map((w) => w()).filter((r): r is string => r !== undefined);
+    return [...[...this.problems.values()].map((p) => p.reason), ...watched];
   }
 }
 

@@ -31,6 +31,8 @@ export interface KafkaSinkOptions {
   commitPollMs?: number;
   /** Told while Kafka does not acknowledge produces (/v0/ready). */
   health?: StoreHealth;
+  /** A produce unacknowledged this long makes /v0/ready say Kafka is not acknowledging (default 5 s). */
+  unreadyAfterMs?: number;
 }
 
 export type KafkaSinkConfig = KafkaConfig & Pick<Config, 'MAX_PENDING_BYTES'>;
@@ -121,6 +123,18 @@ export async function createKafkaSink(
   let timer: NodeJS.Timeout | undefined;
   let inFlightBytes = 0;
   const sending = new Set<Promise<void>>();
+  // When each send in flight started: kafkajs retries a produce to a broker that is down
+  // for tens of seconds before it fails, and readiness should not wait that long.
+  const sendStarted = new Map<Promise<void>, number>();
+  const unreadyAfterMs = opts.unreadyAfterMs ?? 5_000;
+  opts.health?.watch('kafka-waiting', () => {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const t of sendStarted.values()) oldest = Math.min(oldest, t);
+    const waited = Date.now() - oldest;
+    return waited > unreadyAfterMs
+      ? `Kafka has not acknowledged rows produced ${Math.round(waited / 1000)} s ago`
+      : undefined;
+  });
   let closed = false;
 
   function fail(owner: Pending, err: Error) {
@@ -185,9 +199,11 @@ export async function createKafkaSink(
       .finally(() => {
         inFlightBytes -= bytes;
         sending.delete(p);
+        sendStarted.delete(p);
         pump();
       });
     sending.add(p);
+    sendStarted.set(p, Date.now());
   }
 
   // Sends run at most maxSends at a time; while they run, new requests queue up and go out
