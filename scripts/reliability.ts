@@ -15,7 +15,7 @@ const SUITES = [
   'test/parse-body-generative.test.ts',
 ];
 const runs = process.env.BAD_INPUT_RUNS ?? '1000';
-console.log(`running ${SUITES.join(', ')} (BAD_INPUT_RUNS=${runs}; about 6 minutes)...`);
+console.log(`running ${SUITES.join(', ')} (BAD_INPUT_RUNS=${runs}; about 8 minutes)...`);
 const run = spawnSync('npx', ['vitest', 'run', ...SUITES], {
   stdio: ['ignore', 'inherit', 'inherit'],
   env: { ...process.env, RELIABILITY_OUT: out, BAD_INPUT_RUNS: runs },
