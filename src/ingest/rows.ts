@@ -93,38 +93,24 @@ function addValue(out: IngestRows, raw: string, value: unknown): void {
  * reason, and never fails the request.
  */
 function addText(out: IngestRows, text: string, parsed?: { value: unknown }): void {
+  const reject = (reason: string) => out.quarantine.push(quarantineRow(text, undefined, [], [reason]));
   try {
-    if (text.length > MAX_ROW_CHARS) {
-      out.quarantine.push(
-        quarantineRow(text, undefined, [], [`a row longer than ${MAX_ROW_CHARS} characters`]),
-      );
-      return;
-    }
+    if (text.length > MAX_ROW_CHARS) return void reject(`a row longer than ${MAX_ROW_CHARS} characters`);
     const depth = scanJson(text).depth;
-    if (depth > MAX_JSON_DEPTH) {
-      out.quarantine.push(
-        quarantineRow(text, undefined, [], [`nested deeper than ${MAX_JSON_DEPTH} levels (${depth})`]),
-      );
-      return;
-    }
+    if (depth > MAX_JSON_DEPTH) return void reject(`nested deeper than ${MAX_JSON_DEPTH} levels (${depth})`);
     let value: unknown;
     if (parsed) value = parsed.value;
     else {
       try {
         value = JSON.parse(text);
       } catch (err) {
-        out.quarantine.push(
-          quarantineRow(text, undefined, [], [`not valid JSON: ${(err as Error).message}`]),
-        );
-        return;
+        return void reject(`not valid JSON: ${(err as Error).message}`);
       }
     }
     addValue(out, text, value);
   } catch (err) {
     // A bug of ours that this row triggers: still the row's, not the request's, failure.
-    out.quarantine.push(
-      quarantineRow(text, undefined, [], [`could not process the row: ${(err as Error).message}`]),
-    );
+    reject(`could not process the row: ${(err as Error).message}`);
   }
 }
 
