@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { scanJson } from './json-scan.js';
+import { depthOver, scanJson } from './json-scan.js';
 
 /** Nesting depth of a parsed value, with an explicit stack (the oracle). */
 function depthOf(value: unknown): number {
@@ -36,6 +36,8 @@ describe('scanJson', () => {
         const text = JSON.stringify(value, null, indent);
         const shape = scanJson(text);
         expect(shape.depth).toBe(depthOf(value));
+        for (const max of [0, 1, 3])
+          expect(depthOver(text, max)).toBe(shape.depth > max ? shape.depth : undefined);
         expect(shape.single).toBe(Array.isArray(value) || (value !== null && typeof value === 'object'));
         if (Array.isArray(value)) {
           expect(shape.items?.map(([s, e]) => JSON.parse(text.slice(s, e)))).toEqual(value);

@@ -1,6 +1,6 @@
 import type { IngestRows } from '../queue/types.js';
 import { fastEventLine, isCanonicalEventLine } from './fast-row.js';
-import { scanJson } from './json-scan.js';
+import { depthOver, scanJson } from './json-scan.js';
 import { FEATURE_EVENT_COLUMNS, featureEventSchema } from './row-schema.js';
 
 // A quarantined line keeps at most this much of its raw text: enough to see what was
@@ -96,8 +96,8 @@ function addText(out: IngestRows, text: string, parsed?: { value: unknown }): vo
   const reject = (reason: string) => out.quarantine.push(quarantineRow(text, undefined, [], [reason]));
   try {
     if (text.length > MAX_ROW_CHARS) return void reject(`a row longer than ${MAX_ROW_CHARS} characters`);
-    const depth = scanJson(text).depth;
-    if (depth > MAX_JSON_DEPTH) return void reject(`nested deeper than ${MAX_JSON_DEPTH} levels (${depth})`);
+    const depth = depthOver(text, MAX_JSON_DEPTH);
+    if (depth !== undefined) return void reject(`nested deeper than ${MAX_JSON_DEPTH} levels (${depth})`);
     let value: unknown;
     if (parsed) value = parsed.value;
     else {
@@ -128,10 +128,9 @@ type Parsed = { ok: true; value: unknown } | { ok: false; tooDeep?: { items?: [n
  * gives its items, taken one by one.
  */
 function parseBounded(text: string, maxDepth: number): Parsed {
+  if (depthOver(text, maxDepth) === undefined) return tryParse(text);
   const shape = scanJson(text);
-  if (shape.depth > maxDepth)
-    return { ok: false, tooDeep: { items: shape.single ? shape.items : undefined } };
-  return tryParse(text);
+  return { ok: false, tooDeep: { items: shape.single ? shape.items : undefined } };
 }
 
 function* lines(body: Buffer): Generator<Buffer> {
