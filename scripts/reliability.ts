@@ -1,16 +1,24 @@
 // npm run reliability: runs the fault-injection and bad-input suites (test/faults.test.ts,
-// test/bad-input.test.ts) and prints their figures. Exits non-zero when a suite fails or
-// anything acknowledged was lost or stored twice.
+// test/bad-input.test.ts, and the generative ones in long mode: BAD_INPUT_RUNS, default
+// here 1000 requests per property) and prints their figures. Exits non-zero when a suite
+// fails or anything acknowledged was lost or stored twice.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const out = join(mkdtempSync(join(tmpdir(), 'reliability-')), 'figures.jsonl');
-console.log('running test/faults.test.ts and test/bad-input.test.ts (about 2 minutes)...');
-const run = spawnSync('npx', ['vitest', 'run', 'test/faults.test.ts', 'test/bad-input.test.ts'], {
+const SUITES = [
+  'test/faults.test.ts',
+  'test/bad-input.test.ts',
+  'test/bad-input-generative.test.ts',
+  'test/parse-body-generative.test.ts',
+];
+const runs = process.env.BAD_INPUT_RUNS ?? '1000';
+console.log(`running ${SUITES.join(', ')} (BAD_INPUT_RUNS=${runs}; about 6 minutes)...`);
+const run = spawnSync('npx', ['vitest', 'run', ...SUITES], {
   stdio: ['ignore', 'inherit', 'inherit'],
-  env: { ...process.env, RELIABILITY_OUT: out },
+  env: { ...process.env, RELIABILITY_OUT: out, BAD_INPUT_RUNS: runs },
 });
 const lines = existsSync(out)
   ? readFileSync(out, 'utf8')
@@ -42,6 +50,16 @@ for (const b of lines.filter((l) => l.suite === 'bad-input')) {
   connection resets retried: ${n(b.connection_resets_retried)}`);
   for (const [kind, st] of Object.entries((b.by_kind ?? {}) as Record<string, unknown>))
     console.log(`    ${kind.padEnd(34)} ${JSON.stringify(st)}`);
+}
+console.log('\n== generated bad input ==');
+for (const g of lines.filter((l) => l.suite === 'generative')) {
+  console.log(
+    `${g.scenario}: ${n(g.requests)} requests (seed ${g.seed}) in ${n(g.seconds).toFixed(1)} s   answers: ${JSON.stringify(g.statuses)}`,
+  );
+  if (g.valid_rows !== undefined)
+    console.log(
+      `  rows generated: ${n(g.valid_rows)} valid (stored once: ${n(g.valid_rows_stored_once)}), ${n(g.bad_rows)} bad (quarantined with a reason: ${n(g.bad_rows_quarantined)})`,
+    );
 }
 console.log(
   `\nTOTAL lost: ${lost}  duplicated: ${duplicated}  suites: ${run.status === 0 ? 'passed' : 'FAILED'}`,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockKafka, startMockKafka } from './helpers/mock-kafka.js';
-import { event, ndjson, type ServiceProcess, startServiceProcess } from './helpers/service.js';
+import { event, ndjson, postEvents, type ServiceProcess, startServiceProcess } from './helpers/service.js';
 
 // The whole service process in Kafka mode (ROLE=all on embedded chDB) against the mock broker.
 let kafka: MockKafka;
@@ -57,4 +57,43 @@ describe('Kafka mode through HTTP', () => {
     }
     expect(n).toBe(1);
   });
+
+  it('answers /v0/ready 503 naming Kafka while the broker is down, and recovers by itself', async () => {
+    const ready = async () => {
+      const res = await fetch(`${svc.baseUrl}/v0/ready`);
+      return { status: res.status, error: ((await res.json()) as { error?: string }).error ?? '' };
+    };
+    expect((await ready()).status).toBe(200);
+    await kafka.inject('down 1');
+    let pending: Promise<Response> | undefined;
+    let down = { status: 0, error: '' };
+    try {
+      pending = postEvents(svc, JSON.stringify(event({ event_id: 'kf_down' })), '');
+      for (const until = Date.now() + 40_000; down.status !== 503 && Date.now() < until; ) {
+        await new Promise((r) => setTimeout(r, 250));
+        down = await ready();
+      }
+    } finally {
+      await kafka.inject('up 1');
+    }
+    expect(down.status).toBe(503);
+    expect(down.error).toMatch(/Kafka/);
+    let up = { status: 0, error: '' };
+    for (const until = Date.now() + 60_000; up.status !== 200 && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 250));
+      up = await ready();
+    }
+    expect(up).toEqual({ status: 200, error: '' });
+    // The request sent during the outage was either stored once or refused with 503.
+    const res = await pending!;
+    expect([202, 503]).toContain(res.status);
+    if (res.status === 202) {
+      let n = 0;
+      for (let i = 0; i < 200 && n === 0; i++) {
+        n = (await svc.sql("SELECT 1 FROM feature_events WHERE event_id = 'kf_down'")).length;
+        if (n === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(n).toBe(1);
+    }
+  }, 120_000);
 });

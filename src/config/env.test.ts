@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from './env.js';
 describe('loadConfig', () => {
   it('has working defaults', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ PORT: 7181, DATA_DIR: './data', ROLE: 'all' });
+    expect(c).toMatchObject({ PORT: 7181, DATA_DIR: './data', ROLE: 'all', SHUTDOWN_DRAIN_MS: 10_000 });
     expect(c.CLICKHOUSE_URL).toBeUndefined();
   });
 
@@ -13,6 +13,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: '70000' })).toThrow(ConfigError);
     expect(() => loadConfig({ CLICKHOUSE_URL: 'localhost:8123' })).toThrow(/CLICKHOUSE_URL/);
     expect(() => loadConfig({ ROLE: 'worker' })).toThrow(/ROLE="worker"/);
+    expect(() => loadConfig({ SHUTDOWN_DRAIN_MS: '0' })).toThrow(/SHUTDOWN_DRAIN_MS="0"/);
   });
 
   it('refuses split roles on embedded chDB', () => {

@@ -65,6 +65,9 @@ export const envSchema = z.object({
   SQL_MAX_EXECUTION_SECONDS: positiveInt.default(30),
   SQL_MAX_RESULT_BYTES: positiveInt.default(100 * 1024 * 1024),
   SQL_MAX_MEMORY_BYTES: positiveInt.default(4 * 1024 * 1024 * 1024),
+  // At SIGTERM, how long pending rows may take to reach ClickHouse before the process exits
+  // and leaves the rest in the spool for the next start (the stop's bound, see README).
+  SHUTDOWN_DRAIN_MS: positiveInt.default(10_000),
   // TEST ONLY: every Nth ClickHouse insert fails (see src/clickhouse/fault-injection.ts).
   FAULT_INSERT_FAIL_EVERY: nonNegativeInt.default(0),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin, Batch, Consumer, KafkaMessage } from 'kafkajs';
 import type { Config } from '../config/index.js';
 import { type Log, silentLog } from '../log/index.js';
+import type { StoreHealth } from '../queue/health.js';
 import { createKafka, type KafkaConfig } from '../queue/kafka.js';
 import type { IngestRows } from '../queue/types.js';
 import { BatchWriter } from './batch-writer.js';
@@ -23,6 +24,8 @@ export interface KafkaConsumerOptions {
   partitionsConsumedConcurrently?: number;
   /** Recent event_ids remembered to drop client re-sends (DEDUP_WINDOW; default 0 = off). */
   dedupWindow?: number;
+  /** Told while inserts keep failing (/v0/ready). */
+  health?: StoreHealth;
 }
 
 export interface KafkaConsumerHandle {
@@ -150,9 +153,11 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
       try {
         // Transient errors throw and are retried here; poison rows go to quarantine inside.
         await writer.write(rows, batchId, skip);
+        opts.health?.ok('inserts');
         if (attempt > 0) log('info', 'insert succeeded after retries', { batchId, attempts: attempt + 1 });
         return true;
       } catch (err) {
+        opts.health?.insertFailed(attempt + 1, err);
         log('warn', 'insert failed, will retry', { batchId, attempt, error: (err as Error).message, delay });
       }
       // Sleep in short steps, heartbeating, so a stop or a rebalance is noticed promptly.

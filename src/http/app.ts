@@ -19,6 +19,10 @@ export interface ServiceState {
   stats?: () => Record<string, unknown>;
   /** The read-only session that runs /v0/sql (src/clickhouse/read-only.ts). */
   sqlReader?: ClickHouseClient;
+  /** Why rows cannot be stored right now (empty when they can); runs the causes' probes. */
+  storeProblems?: () => Promise<string[]>;
+  /** Set at SIGTERM: /v0/ready says so. */
+  stopping?: boolean;
   /** The pipes app (GET /v0/pipes/...), set once the .pipe files are loaded. */
   pipes?: Hono;
 }
@@ -59,12 +63,22 @@ export function createApp(deps: AppDeps): Hono {
       uptime_s: Math.round((Date.now() - deps.state.startedAt) / 1000),
     }),
   );
-  // Readiness: false until migrations have run and the queue is open.
-  app.get('/v0/ready', (c) =>
-    deps.state.ready
-      ? c.json({ ready: true, ...deps.state.stats?.() })
-      : c.json({ ready: false, error: 'starting: migrations or queue not ready yet' }, 503),
-  );
+  // Readiness: 503 until migrations have run and the queue is open, while rows cannot be
+  // stored (a full disk, ClickHouse or Kafka failing: recovers by itself), and once stopping.
+  app.get('/v0/ready', async (c) => {
+    if (!deps.state.ready) {
+      const error = deps.state.stopping ? 'stopping' : 'starting: migrations or queue not ready yet';
+      return c.json({ ready: false, error }, 503);
+    }
+    const problems = (await deps.state.storeProblems?.()) ?? [];
+    if (problems.length > 0) {
+      return c.json(
+        { ready: false, error: `cannot store rows: ${problems.join('; ')}`, ...deps.state.stats?.() },
+        503,
+      );
+    }
+    return c.json({ ready: true, ...deps.state.stats?.() });
+  });
 
   if (deps.rateLimit && deps.rateLimit.limit > 0) {
     const limit = (documentation: string) =>

@@ -1,8 +1,8 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
 import { BodyError, parseEventsBody, readBody } from '../ingest/index.js';
 import type { Log } from '../log/index.js';
-import { BackpressureError, type EventSink } from '../queue/types.js';
+import { BackpressureError, type EventSink, type IngestRows } from '../queue/types.js';
 import { identify, requireScope } from './auth.js';
 import { DOCS, jsonError } from './errors.js';
 
@@ -42,13 +42,22 @@ export function eventsRoute(deps: EventsRouteDeps): Hono {
         'Retry-After': '1',
       });
 
+    let rows: IngestRows;
     try {
       sink.checkCapacity(Number(c.req.header('content-length') ?? 0) || 0);
-      const body = await readBody(c.req.raw, deps.maxBodyBytes);
-      const rows = parseEventsBody(body);
-      if (rows.events.length + rows.quarantine.length === 0) {
-        return jsonError(c, 400, 'Empty body: send one JSON object, or NDJSON with one object per line');
-      }
+      // Row problems never throw: each bad row is quarantined with its reason. A throw
+      // here is a bug of ours, answered 500 by the app (no Retry-After: the same body
+      // would fail again), never the 503 that tells clients to retry.
+      rows = parseEventsBody(await readBody(c.req.raw, deps.maxBodyBytes));
+    } catch (err) {
+      if (err instanceof BodyError) return jsonError(c, err.status, err.message);
+      if (err instanceof BackpressureError) return backpressure(c, err);
+      throw err;
+    }
+    if (rows.events.length + rows.quarantine.length === 0) {
+      return jsonError(c, 400, 'Empty body: send one JSON object, or NDJSON with one object per line');
+    }
+    try {
       const acceptance = await sink.append(rows);
       const reply = { successful_rows: rows.events.length, quarantined_rows: rows.quarantine.length };
       if (c.req.query('wait') === 'true') {
@@ -57,23 +66,26 @@ export function eventsRoute(deps: EventsRouteDeps): Hono {
       }
       return c.json(reply, 202);
     } catch (err) {
-      if (err instanceof BodyError) return jsonError(c, err.status, err.message);
-      if (err instanceof BackpressureError) {
-        return jsonError(c, 503, `${err.message}. Nothing was ingested: retry later`, DOCS.events, {
-          'Retry-After': String(err.retryAfterSeconds),
-        });
-      }
+      if (err instanceof BackpressureError) return backpressure(c, err);
+      // Only storage is left to fail here (the spool's disk, Kafka): our side, retryable.
       deps.log('error', 'ingest failed', { error: (err as Error).message });
-      return jsonError(
-        c,
-        503,
-        'Could not store the rows; nothing was acknowledged: retry later',
-        DOCS.events,
-        {
-          'Retry-After': '1',
-        },
-      );
+      return jsonError(c, 503, `${storeFailure(err)}; nothing was acknowledged: retry later`, DOCS.events, {
+        'Retry-After': '1',
+      });
     }
   });
   return app;
+}
+
+function backpressure(c: Context, err: BackpressureError) {
+  return jsonError(c, 503, `${err.message}. Nothing was ingested: retry later`, DOCS.events, {
+    'Retry-After': String(err.retryAfterSeconds),
+  });
+}
+
+/** What the client is told when the rows could not be stored (the detail is in the log). */
+function storeFailure(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'Could not store the rows: the disk is full';
+  return 'Could not store the rows';
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fastEventLine, isCanonicalEventLine } from './fast-row.js';
 import { featureEventSchema } from './row-schema.js';
-import { parseEventsBody } from './rows.js';
+import { MAX_JSON_DEPTH, MAX_ROW_CHARS, parseEventsBody } from './rows.js';
 
 const valid = {
   event_id: 'e1',
@@ -72,6 +72,52 @@ describe('parseEventsBody', () => {
     expect(out.quarantine).toHaveLength(1);
     expect(JSON.parse(out.quarantine[0] as string).user_id).toBe('a\ufffd');
     expect(JSON.parse(out.quarantine[0] as string).c__error[0]).toMatch(/lone UTF-16 surrogate/);
+  });
+});
+
+describe('parseEventsBody: bounded work per row', () => {
+  // The issue's case: metadata an object nested 5,000 deep overflowed the stack and the
+  // whole request failed. It is that row's problem only.
+  const deep = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
+  const deepRow = (n: number) =>
+    JSON.stringify({ ...valid, event_id: 'deep' }).replace('"{\\"a\\":1}"', deep(n));
+
+  it('quarantines a row nested 5,000 deep with the reason and keeps the others', () => {
+    expect(deepRow(2)).toContain('"metadata":{"a":{"a":1}}');
+    const out = body(
+      [JSON.stringify(valid), deepRow(5000), JSON.stringify({ ...valid, event_id: 'e2' })].join('\n'),
+    );
+    expect(out.events.map((l) => JSON.parse(l).event_id)).toEqual(['e1', 'e2']);
+    expect(out.quarantine).toHaveLength(1);
+    expect(JSON.parse(out.quarantine[0] as string).c__error).toEqual([
+      `nested deeper than ${MAX_JSON_DEPTH} levels (5001)`,
+    ]);
+  });
+
+  it('quarantines the deep row alone in every framing: first line, array item, pretty document', () => {
+    expect(body(`${deepRow(5000)}\n${JSON.stringify(valid)}`).events).toHaveLength(1);
+    const arr = body(`[${JSON.stringify(valid)},${deepRow(100_000)}]`);
+    expect([arr.events.length, arr.quarantine.length]).toEqual([1, 1]);
+    const prettyArr = body(`[\n${JSON.stringify(valid)},\n${deepRow(5000)}\n]`);
+    expect([prettyArr.events.length, prettyArr.quarantine.length]).toEqual([1, 1]);
+    const prettyText = JSON.stringify({ ...valid, metadata: { x: 1 } }, null, 2);
+    expect(prettyText).toContain('{\n    "x": 1\n  }');
+    const pretty = body(prettyText.replace('{\n    "x": 1\n  }', `{\n    "d": ${deep(3000)}\n  }`));
+    expect([pretty.events.length, pretty.quarantine.length]).toEqual([0, 1]);
+  });
+
+  it('accepts the depth limit itself, and any nesting inside a JSON string', () => {
+    expect(body(deepRow(MAX_JSON_DEPTH - 1)).events).toHaveLength(1);
+    expect(body(deepRow(MAX_JSON_DEPTH)).quarantine).toHaveLength(1);
+    const inString = JSON.stringify({ ...valid, metadata: deep(5000) });
+    expect(body(inString).events).toHaveLength(1);
+  });
+
+  it('quarantines a row over MAX_ROW_CHARS unparsed', () => {
+    const huge = JSON.stringify({ ...valid, pad: ' '.repeat(MAX_ROW_CHARS) });
+    const out = body(`${JSON.stringify(valid)}\n${huge}`);
+    expect(out.events).toHaveLength(1);
+    expect(JSON.parse(out.quarantine[0] as string).c__error[0]).toMatch(/longer than/);
   });
 });
 

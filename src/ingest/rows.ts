@@ -1,10 +1,20 @@
 import type { IngestRows } from '../queue/types.js';
 import { fastEventLine, isCanonicalEventLine } from './fast-row.js';
+import { depthOver, scanJson } from './json-scan.js';
 import { FEATURE_EVENT_COLUMNS, featureEventSchema } from './row-schema.js';
 
 // A quarantined line keeps at most this much of its raw text: enough to see what was
 // sent, bounded so garbage cannot fill the disk.
 export const MAX_RAW_IN_QUARANTINE = 64 * 1024;
+
+// Objects and arrays nested deeper than this (the row itself is level 1) are quarantined
+// before they are parsed: serialising a metadata object, zod and the quarantine row all walk
+// values recursively, and real metadata is a few levels deep.
+export const MAX_JSON_DEPTH = 64;
+// A row longer than this is quarantined unparsed. The largest valid row, every character
+// written as a \uXXXX escape, is about 420 KB; parsing and validating megabytes of keys or
+// whitespace in one row only costs time (a 5 MB metadata object with 300k keys: 1.7 s).
+export const MAX_ROW_CHARS = 1024 * 1024;
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const lenientUtf8 = new TextDecoder('utf-8');
@@ -76,15 +86,51 @@ function addValue(out: IngestRows, raw: string, value: unknown): void {
   out.quarantine.push(quarantineRow(raw, value, columns, errors));
 }
 
-function addLine(out: IngestRows, line: string): void {
-  let value: unknown;
+/**
+ * One row's text (an NDJSON line, an array item, a whole document) to an event line or a
+ * quarantine line. `parsed` is its JSON.parse result when the caller already has it.
+ * Whatever goes wrong with one row is that row's problem: it is quarantined with the
+ * reason, and never fails the request.
+ */
+function addText(out: IngestRows, text: string, parsed?: { value: unknown }): void {
+  const reject = (reason: string) => out.quarantine.push(quarantineRow(text, undefined, [], [reason]));
   try {
-    value = JSON.parse(line);
+    if (text.length > MAX_ROW_CHARS) return void reject(`a row longer than ${MAX_ROW_CHARS} characters`);
+    const depth = depthOver(text, MAX_JSON_DEPTH);
+    if (depth !== undefined) return void reject(`nested deeper than ${MAX_JSON_DEPTH} levels (${depth})`);
+    let value: unknown;
+    if (parsed) value = parsed.value;
+    else {
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        return void reject(`not valid JSON: ${(err as Error).message}`);
+      }
+    }
+    addValue(out, text, value);
   } catch (err) {
-    out.quarantine.push(quarantineRow(line, undefined, [], [`not valid JSON: ${(err as Error).message}`]));
-    return;
+    // A bug of ours that this row triggers: still the row's, not the request's, failure.
+    reject(`could not process the row: ${(err as Error).message}`);
   }
-  addValue(out, line, value);
+}
+
+/** The items of a JSON array document, each as its own row with its text as sent. */
+function addArrayItems(out: IngestRows, text: string, items = scanJson(text).items ?? []): void {
+  for (const [start, end] of items) addText(out, text.slice(start, end));
+}
+
+type Parsed = { ok: true; value: unknown } | { ok: false; tooDeep?: { items?: [number, number][] } };
+
+/**
+ * JSON.parse, refused before it runs for text nested deeper than `maxDepth`: V8 parses
+ * deep text without overflowing, but slowly (a 2 MB body nested a million deep: 0.7 s),
+ * and such a value is quarantined anyway. A too-deep array that is one whole value still
+ * gives its items, taken one by one.
+ */
+function parseBounded(text: string, maxDepth: number): Parsed {
+  if (depthOver(text, maxDepth) === undefined) return tryParse(text);
+  const shape = scanJson(text);
+  return { ok: false, tooDeep: { items: shape.single ? shape.items : undefined } };
 }
 
 function* lines(body: Buffer): Generator<Buffer> {
@@ -118,25 +164,27 @@ export function parseEventsBody(body: Buffer): IngestRows {
   const first = nonBlank[0];
   // One JSON document spread over several lines: parse it whole. The first line's parse
   // is kept: in NDJSON it is the first row. (A canonical row is complete JSON.)
-  let firstValue: { ok: true; value: unknown } | { ok: false } | undefined;
+  let firstValue: Parsed | undefined;
   let firstComplete = true;
-  if (nonBlank.length > 1 && first) {
-    if (!first.valid) firstComplete = isCompleteJson(first.text);
-    else if (!isCanonicalEventLine(first.text)) {
-      firstValue = tryParse(first.text);
-      firstComplete = firstValue.ok;
-    }
+  if (nonBlank.length > 1 && first && (!first.valid || !isCanonicalEventLine(first.text))) {
+    // A first line too deep to parse is taken as a row of its own (quarantined).
+    firstValue = parseBounded(first.text, MAX_JSON_DEPTH);
+    firstComplete = firstValue.ok || firstValue.tooDeep !== undefined;
+    if (!first.valid) firstValue = undefined;
   }
   if (!firstComplete) {
     const whole = decodeLine(body);
     if (whole.valid) {
-      const document = tryParse(whole.text);
+      // +1: an array document's items are rows, one level down.
+      const document = parseBounded(whole.text, MAX_JSON_DEPTH + 1);
       if (document.ok) {
-        if (Array.isArray(document.value)) {
-          for (const item of document.value) addValue(out, JSON.stringify(item), item);
-        } else {
-          addValue(out, whole.text.trim(), document.value);
-        }
+        if (Array.isArray(document.value)) addArrayItems(out, whole.text);
+        else addText(out, whole.text.trim(), document);
+        return out;
+      }
+      if (document.tooDeep && scanJson(whole.text).single) {
+        if (document.tooDeep.items) addArrayItems(out, whole.text, document.tooDeep.items);
+        else addText(out, whole.text.trim());
         return out;
       }
     }
@@ -148,15 +196,19 @@ export function parseEventsBody(body: Buffer): IngestRows {
       continue;
     }
     if (nonBlank.length === 1 && line.text.startsWith('[')) {
-      const document = tryParse(line.text);
+      const document = parseBounded(line.text, MAX_JSON_DEPTH + 1);
       if (document.ok && Array.isArray(document.value)) {
-        for (const item of document.value) addValue(out, JSON.stringify(item), item);
+        addArrayItems(out, line.text);
+        continue;
+      }
+      if (!document.ok && document.tooDeep?.items) {
+        addArrayItems(out, line.text, document.tooDeep.items);
         continue;
       }
     }
-    if (i === 0 && firstValue?.ok) addValue(out, line.text, firstValue.value);
+    if (i === 0 && firstValue?.ok) addText(out, line.text, firstValue);
     else if (isCanonicalEventLine(line.text)) out.events.push(line.text);
-    else addLine(out, line.text);
+    else addText(out, line.text);
   }
   return out;
 }
@@ -196,8 +248,4 @@ function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {
   } catch {
     return { ok: false };
   }
-}
-
-function isCompleteJson(text: string): boolean {
-  return tryParse(text).ok;
 }

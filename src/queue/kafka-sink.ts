@@ -1,6 +1,7 @@
 import { CompressionTypes, type Message, Partitioners, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Config } from '../config/index.js';
 import { type Log, silentLog } from '../log/index.js';
+import type { StoreHealth } from './health.js';
 import { createKafka, type KafkaConfig } from './kafka.js';
 import { type Acceptance, BackpressureError, type EventSink, type IngestRows } from './types.js';
 
@@ -28,6 +29,10 @@ export interface KafkaSinkOptions {
   maxInFlightBytes?: number;
   /** How often `committed` waiters poll the group's committed offsets (default 50 ms). */
   commitPollMs?: number;
+  /** Told while Kafka does not acknowledge produces (/v0/ready). */
+  health?: StoreHealth;
+  /** A produce unacknowledged this long makes /v0/ready say Kafka is not acknowledging (default 5 s). */
+  unreadyAfterMs?: number;
 }
 
 export type KafkaSinkConfig = KafkaConfig & Pick<Config, 'MAX_PENDING_BYTES'>;
@@ -118,6 +123,18 @@ export async function createKafkaSink(
   let timer: NodeJS.Timeout | undefined;
   let inFlightBytes = 0;
   const sending = new Set<Promise<void>>();
+  // When each send in flight started: kafkajs retries a produce to a broker that is down
+  // for tens of seconds before it fails, and readiness should not wait that long.
+  const sendStarted = new Map<Promise<void>, number>();
+  const unreadyAfterMs = opts.unreadyAfterMs ?? 5_000;
+  opts.health?.watch('kafka-waiting', () => {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const t of sendStarted.values()) oldest = Math.min(oldest, t);
+    const waited = Date.now() - oldest;
+    return waited > unreadyAfterMs
+      ? `Kafka has not acknowledged rows produced ${Math.round(waited / 1000)} s ago`
+      : undefined;
+  });
   let closed = false;
 
   function fail(owner: Pending, err: Error) {
@@ -162,18 +179,31 @@ export async function createKafkaSink(
         topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list.map((e) => e.message) })),
       })
       .then(
-        (results) => acknowledged(ordered, results),
+        (results) => {
+          opts.health?.ok('kafka');
+          acknowledged(ordered, results);
+        },
         (err: Error) => {
           log('error', 'kafka produce failed', { error: err.message, messages: entries.length });
+          // Probe: the topic's metadata comes back once a broker serves it again.
+          opts.health?.fail(
+            'kafka',
+            `Kafka does not acknowledge produced rows: ${err.message.slice(0, 300)}`,
+            async () => {
+              await admin.fetchTopicMetadata({ topics: [config.KAFKA_TOPIC] });
+            },
+          );
           for (const e of entries) fail(e.owner, err);
         },
       )
       .finally(() => {
         inFlightBytes -= bytes;
         sending.delete(p);
+        sendStarted.delete(p);
         pump();
       });
     sending.add(p);
+    sendStarted.set(p, Date.now());
   }
 
   // Sends run at most maxSends at a time; while they run, new requests queue up and go out

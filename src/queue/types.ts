@@ -22,7 +22,8 @@ export interface EventSink {
   append(rows: IngestRows): Promise<Acceptance>;
   /** Throws BackpressureError when the sink cannot take more now. */
   checkCapacity(bytes: number): void;
-  close(): Promise<void>;
+  /** Stops accepting and drains; the spool gives up after `timeoutMs`, leaving rows for the next start. */
+  close(timeoutMs?: number): Promise<void>;
 }
 
 /** Too much accepted but not yet stored: answer 503 with Retry-After, nothing ingested. */

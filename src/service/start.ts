@@ -20,6 +20,7 @@ import { createApp, type ServiceState } from '../http/app.js';
 import { createLog, type Log } from '../log/index.js';
 import { createPipesApp, formatLoadErrors, loadPipes } from '../pipes/index.js';
 import { ResultCache } from '../pipes/result-cache.js';
+import { StoreHealth } from '../queue/health.js';
 import { createKafkaSink } from '../queue/kafka-sink.js';
 import { SpoolSink } from '../queue/spool/spool-sink.js';
 import type { EventSink } from '../queue/types.js';
@@ -101,6 +102,7 @@ export async function startService(
   let sink: (EventSink & { stats?: () => Record<string, unknown> }) | undefined;
   let consumer: KafkaConsumerHandle | undefined;
   let writes: WriteGeneration;
+  const health = new StoreHealth();
   try {
     storage = await createStorageClient(config);
     const report = await withRetry('migrations', log, () => migrate(storage.client, MIGRATIONS_DIR));
@@ -119,9 +121,10 @@ export async function startService(
           log,
           sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
           dedupWindow: config.DEDUP_WINDOW,
+          health,
         });
       if (config.ROLE !== 'consumer')
-        sink = await createKafkaSink(config, log, { idempotent: config.KAFKA_IDEMPOTENT });
+        sink = await createKafkaSink(config, log, { idempotent: config.KAFKA_IDEMPOTENT, health });
     } else {
       const writer = new BatchWriter(insertClient, { dedupWindow: config.DEDUP_WINDOW, log });
       await withRetry('dedup window', log, () => writer.warm());
@@ -132,6 +135,7 @@ export async function startService(
         batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,
         maxPendingBytes: config.MAX_PENDING_BYTES,
         log,
+        health,
       });
     }
   } catch (err) {
@@ -174,6 +178,7 @@ export async function startService(
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
   state.sink = sink;
   state.stats = () => sink?.stats?.() ?? {};
+  state.storeProblems = () => health.check();
   state.ready = true;
   if (config.LOG_LEVEL !== 'silent') {
     process.stdout.write(
@@ -196,10 +201,11 @@ export async function startService(
     async stop(signal = 'stop') {
       log('info', 'shutting down', { signal });
       state.ready = false;
+      state.stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Waiting requests (wait=true) finish as the sink drains.
-      await sink?.close();
+      await sink?.close(config.SHUTDOWN_DRAIN_MS);
       await consumer?.stop();
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       server.closeAllConnections();

@@ -118,3 +118,12 @@ export function event(overrides: Record<string, unknown> = {}): Record<string, u
 }
 
 export const ndjson = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n');
+
+/** POST rows to the Events API with the admin token; `query` is added to ?name=feature_events. */
+export function postEvents(svc: ServiceProcess, body: BodyInit, query = '&wait=true') {
+  return fetch(`${svc.baseUrl}/v0/events?name=feature_events${query}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${svc.token}` },
+    body,
+  });
+}

@@ -1,4 +1,7 @@
+import { open as openFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BatchWriter } from '../../consumer/batch-writer.js';
+import type { StoreHealth } from '../health.js';
 import { type Acceptance, BackpressureError, type EventSink, type IngestRows } from '../types.js';
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { encodeRecord } from './record.js';
@@ -10,9 +13,10 @@ export interface SpoolSinkOptions {
   batchMaxWaitMs: number;
   maxPendingBytes: number;
   segmentBytes?: number;
-  /** Dedup window and poison-row isolation (default: no dedup window, isolation on). */
   /** Inserts a batch (dedup window, poison-row isolation). */
   writer: BatchWriter;
+  /** Told when the spool cannot be written or inserts keep failing (/v0/ready). */
+  health?: StoreHealth;
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -69,7 +73,13 @@ export class SpoolSink implements EventSink {
         ? (await this.log.read(inflight.segment, inflight.start)).filter((r) => r.end <= inflight.end)
         : [];
       const rows = mergeRows(records.map((r) => r.rows));
-      await this.insertWithRetry(rows, batchId(inflight), () => false, inflight.skip ?? []);
+      await this.withRetry(
+        batchId(inflight),
+        async () => {
+          await this.writer.write(rows, batchId(inflight), inflight.skip ?? []);
+        },
+        () => false,
+      );
       this.checkpoint = { segment: inflight.segment, offset: inflight.end };
       await writeCheckpoint(dir, this.checkpoint);
     }
@@ -108,8 +118,28 @@ export class SpoolSink implements EventSink {
 
   async append(rows: IngestRows): Promise<Acceptance> {
     let committed!: Promise<void>;
+    try {
+      await this.appendRecord(rows, (c) => {
+        committed = c;
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      this.options.health?.fail(
+        'spool',
+        `cannot write the spool at ${this.options.dir}: ${code === 'ENOSPC' ? 'the disk is full (ENOSPC)' : (err as Error).message}`,
+        () => probeWrite(this.options.dir),
+      );
+      throw err;
+    }
+    this.options.health?.ok('spool');
+    // Nobody may wait on it (202 replies): keep an unobserved rejection from crashing us.
+    committed.catch(() => {});
+    return { committed };
+  }
+
+  private async appendRecord(rows: IngestRows, setCommitted: (p: Promise<void>) => void): Promise<void> {
     await this.log.append(encodeRecord(rows), (position) => {
-      committed = new Promise<void>((resolve, reject) => {
+      const committed = new Promise<void>((resolve, reject) => {
         this.addChunk({
           ...position,
           rows,
@@ -118,11 +148,9 @@ export class SpoolSink implements EventSink {
           committed: { resolve, reject },
         });
       });
+      setCommitted(committed);
       this.scheduleFlush();
     });
-    // Nobody may wait on it (202 replies): keep an unobserved rejection from crashing us.
-    committed.catch(() => {});
-    return { committed };
   }
 
   private addChunk(chunk: Chunk): void {
@@ -179,23 +207,27 @@ export class SpoolSink implements EventSink {
         const range = { segment: batch[0]!.segment, start: batch[0]!.start, end: batch.at(-1)!.end };
         const batchRows = mergeRows(batch.map((c) => c.rows));
         const skip = this.writer.select(batchRows);
-        await writeCheckpoint(this.options.dir, {
-          ...this.checkpoint,
-          inflight: skip.length > 0 ? { ...range, skip } : range,
-        });
-        const ok = await this.insertWithRetry(
-          batchRows,
+        const checkpoint = { segment: range.segment, offset: range.end };
+        // The checkpoint writes are retried with the insert: on a full disk they fail too,
+        // and re-inserting after a failed final write is harmless (same token).
+        const ok = await this.withRetry(
           batchId(range),
+          async () => {
+            await writeCheckpoint(this.options.dir, {
+              ...this.checkpoint,
+              inflight: skip.length > 0 ? { ...range, skip } : range,
+            });
+            await this.writer.write(batchRows, batchId(range), skip);
+            await writeCheckpoint(this.options.dir, checkpoint);
+          },
           () => this.closed && this.closeDeadline < Date.now(),
-          skip,
         );
         if (!ok) {
           // Shutting down with ClickHouse unavailable: the rows stay in the spool for the next start.
           this.pending.unshift(...batch);
           return;
         }
-        this.checkpoint = { segment: range.segment, offset: range.end };
-        await writeCheckpoint(this.options.dir, this.checkpoint);
+        this.checkpoint = checkpoint;
         let rows = 0;
         for (const c of batch) {
           rows += c.rows.events.length + c.rows.quarantine.length;
@@ -206,8 +238,14 @@ export class SpoolSink implements EventSink {
         // Every segment before the oldest one still holding pending rows is fully inserted.
         const oldestNeeded = this.pending[0]?.segment ?? this.log.currentSegment;
         if (oldestNeeded > this.lastDeletedBefore) {
-          await this.log.deleteBefore(oldestNeeded);
-          this.lastDeletedBefore = oldestNeeded;
+          // Space only: a segment left behind is deleted on a later pass or at the next start.
+          await this.log.deleteBefore(oldestNeeded).then(
+            () => {
+              this.lastDeletedBefore = oldestNeeded;
+            },
+            (err: Error) =>
+              this.options.log?.('warn', 'could not delete inserted spool segments', { error: err.message }),
+          );
         }
       }
     } finally {
@@ -233,23 +271,29 @@ export class SpoolSink implements EventSink {
   private closeDeadline = Number.POSITIVE_INFINITY;
   private lastDeletedBefore = 0;
 
-  private async insertWithRetry(
-    rows: IngestRows,
-    id: string,
-    giveUp: () => boolean,
-    skip: readonly number[],
-  ): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
+  /**
+   * Runs `attempt` until it succeeds: transient errors are retried with backoff, forever,
+   * unless giveUp() says stop (shutdown past its deadline); poison rows never throw (they
+   * go to quarantine inside the writer). The wait between attempts ends early at the
+   * shutdown deadline, so a stop under failing inserts keeps its bound.
+   */
+  private async withRetry(id: string, attempt: () => Promise<void>, giveUp: () => boolean): Promise<boolean> {
+    for (let n = 0; ; n++) {
       try {
-        // Transient errors throw and are retried; poison rows go to quarantine inside.
-        await this.writer.write(rows, id, skip);
+        await attempt();
+        this.options.health?.ok('inserts');
         return true;
       } catch (err) {
+        this.options.health?.insertFailed(n + 1, err);
         if (giveUp()) return false;
-        const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt);
+        const delay = Math.min(
+          RETRY_MAX_MS,
+          RETRY_MIN_MS * 2 ** n,
+          Math.max(0, this.closeDeadline - Date.now()),
+        );
         this.options.log?.('warn', 'insert failed, will retry', {
           batch: id,
-          attempt: attempt + 1,
+          attempt: n + 1,
           retry_in_ms: delay,
           error: (err as Error).message.slice(0, 300),
         });
@@ -263,19 +307,47 @@ export class SpoolSink implements EventSink {
     return { pending_rows: this.pendingRows, pending_bytes: this.pendingBytes };
   }
 
-  /** Stops accepting, inserts what is pending (for at most `timeoutMs`), closes the spool. */
+  /**
+   * Stops accepting, inserts what is pending for at most `timeoutMs`, closes the spool.
+   * Past the deadline whatever is not inserted stays in the spool for the next start (an
+   * insert still running then is replayed with its token, so it cannot count twice).
+   */
   async close(timeoutMs = 10_000): Promise<void> {
     this.closed = true;
     this.closeDeadline = Date.now() + timeoutMs;
     clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.pending.length > 0 && Date.now() < this.closeDeadline) {
-      this.flushing ??= this.flushLoop();
+    const drain = (async () => {
+      while (this.pending.length > 0 && Date.now() < this.closeDeadline) {
+        this.flushing ??= this.flushLoop();
+        await this.flushing;
+        if (this.pending.length > 0) await new Promise((r) => setTimeout(r, 50));
+      }
       await this.flushing;
-      if (this.pending.length > 0) await new Promise((r) => setTimeout(r, 50));
-    }
-    await this.flushing;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => {
+      timer = setTimeout(r, timeoutMs + 100);
+    });
+    await Promise.race([drain, deadline]);
+    clearTimeout(timer);
     await this.log.close();
+  }
+}
+
+/** Whether the spool's disk takes writes again: a page-sized write, fsynced, then removed. */
+async function probeWrite(dir: string): Promise<void> {
+  const path = join(dir, '.write-probe');
+  try {
+    const handle = await openFile(path, 'w');
+    try {
+      await handle.writeFile(Buffer.alloc(64 * 1024));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } finally {
+    await rm(path, { force: true });
   }
 }
 
