@@ -61,6 +61,8 @@ export const envSchema = z.object({
   PIPE_CACHE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
   // chDB sessions the pipes read through: one session runs one query at a time.
   PIPE_SESSIONS: positiveInt.default(3),
+  // Rows a .csv pipe answer (an export, e.g. events.csv) stops at; seed 002's limit.
+  EXPORT_MAX_ROWS: positiveInt.default(50_000),
   // TEST ONLY: every Nth ClickHouse insert fails (see src/clickhouse/fault-injection.ts).
   FAULT_INSERT_FAIL_EVERY: nonNegativeInt.default(0),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

@@ -148,7 +148,13 @@ export async function startService(
       : undefined;
   // Pipes read through PIPE_SESSIONS chDB sessions, so queries run side by side.
   const readers = sessionPool(Array.from({ length: config.PIPE_SESSIONS }, () => storage.session()));
-  state.pipes = createPipesApp({ client: readers, pipes: loaded.pipes, tokens, cache });
+  state.pipes = createPipesApp({
+    client: readers,
+    pipes: loaded.pipes,
+    tokens,
+    cache,
+    exportMaxRows: config.EXPORT_MAX_ROWS,
+  });
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
   state.sink = sink;
   // User SQL gets its own session: its readonly setting must not stick to our inserts.
