@@ -4,17 +4,13 @@ import { join } from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenStore } from '../src/auth/index.js';
-import {
-  createStorageClient,
-  insertJsonLines,
-  migrate,
-  type StorageClient,
-} from '../src/clickhouse/index.js';
+import { insertJsonLines, type StorageClient } from '../src/clickhouse/index.js';
 import { trackWrites } from '../src/clickhouse/write-generation.js';
 import { createPipesApp, loadPipes } from '../src/pipes/index.js';
 import { SCHEMA_COLUMNS } from '../src/pipes/known-columns.js';
 import { ResultCache } from '../src/pipes/result-cache.js';
 import { formatTs, type GeneratedEvent, generateEvents, parseTs } from './helpers/generate-events.js';
+import { openPipesFixture, type PipesFixture } from './helpers/pipes-fixture.js';
 
 // The three shipped pipes end to end on embedded chDB, checked against plain TypeScript
 // computations over the same generated events (not the same SQL).
@@ -23,8 +19,8 @@ const READER = 'reader-token';
 const NOW = Date.now();
 const WINDOWS = { '7 day': 7 * 86_400, '30 day': 30 * 86_400, '12 hour': 12 * 3_600 };
 
+let fixture: PipesFixture;
 let storage: StorageClient;
-let dataDir: string;
 let events: GeneratedEvent[];
 let app: Hono;
 const timings: Record<string, number[]> = {};
@@ -35,24 +31,18 @@ const tokens = new TokenStore([
 ]);
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'pipes-test-'));
-  storage = await createStorageClient({ DATA_DIR: dataDir, CLICKHOUSE_DATABASE: 'default' } as Parameters<
-    typeof createStorageClient
-  >[0]);
-  await migrate(storage.client, 'clickhouse');
   events = generateEvents({ count: 20_000, now: NOW, seed: 7, avoidAgo: Object.values(WINDOWS) });
-  const lines = events.map((e) => JSON.stringify(e));
-  for (let i = 0; i < lines.length; i += 5_000) {
-    await insertJsonLines(storage.client, 'feature_events', lines.slice(i, i + 5_000), `pipes-test-${i}`);
-  }
-  const { pipes, errors } = loadPipes('pipes');
-  expect(errors).toEqual([]);
+  fixture = await openPipesFixture(
+    'pipes-test',
+    events.map((e) => JSON.stringify(e)),
+  );
+  storage = fixture.storage;
+  const pipes = fixture.pipes;
   app = new Hono().route('/v0/pipes', createPipesApp({ client: storage.client, pipes, tokens }));
 });
 
 afterAll(async () => {
-  await storage?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await fixture?.close();
   const report = Object.entries(timings).map(([k, v]) => {
     const sorted = [...v].sort((a, b) => a - b);
     return `${k}: n=${v.length} median=${sorted[Math.floor(v.length / 2)]?.toFixed(1)}ms max=${sorted[v.length - 1]?.toFixed(1)}ms`;
@@ -391,9 +381,17 @@ describe('listing and OpenAPI', () => {
   it('GET /v0/pipes lists pipes with their parameters, filtered by token', async () => {
     const all = (await (await call('', ADMIN)).json()) as { pipes: { name: string; parameters: Row[] }[] };
     expect(all.pipes.map((p) => p.name).sort()).toEqual([
+      'churn_signals',
+      'cross_feature_usage',
+      'events',
+      'feature_adoption',
+      'feature_retention',
       'feature_usage_summary',
       'feature_usage_timeline',
+      'kpis',
+      'top_features',
       'user_feature_usage',
+      'user_recent_features',
     ]);
     const user = all.pipes.find((p) => p.name === 'user_feature_usage');
     expect(user?.parameters).toContainEqual(
