@@ -156,14 +156,23 @@ function bucketOf(ms: number, g: string): string {
   return formatTs(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
 }
 
-function expectedTimeline(windowSeconds: number, g: string, feature?: string, version?: string): Row[] {
+/** The window is a look-back of windowSeconds ending now, or [start, end] (inclusive). */
+function expectedTimeline(
+  window: number | { start: string; end: string },
+  g: string,
+  feature?: string | string[],
+  version?: string,
+): Row[] {
   const now = Date.now();
+  const [from, to] =
+    typeof window === 'number' ? [now - window * 1000, now] : [parseTs(window.start), parseTs(window.end)];
+  const features = typeof feature === 'string' ? [feature] : feature;
   const rows = events.filter((e) => {
     const ms = parseTs(e.timestamp);
     return (
-      ms >= now - windowSeconds * 1000 &&
-      ms <= now &&
-      (!feature || e.feature_id === feature) &&
+      ms >= from &&
+      ms <= to &&
+      (!features || features.includes(e.feature_id)) &&
       (!version || e.product_version === version)
     );
   });
@@ -290,6 +299,46 @@ describe('feature_usage_timeline', () => {
     }
     // Defaults: 30 day, day buckets.
     expect(await data('feature_usage_timeline.json')).toEqual(expectedTimeline(WINDOWS['30 day'], 'day'));
+  });
+
+  it('takes start_date/end_date (winning over interval) and a list of features', async () => {
+    const day = 86_400_000;
+    const t = Math.floor((NOW - 12 * day) / 3_600_000) * 3_600_000;
+    const windows = [
+      { start: formatTs(NOW - 40 * day + 1_017_000), end: formatTs(NOW - 3 * day - 2_222_000) },
+      { start: formatTs(t + 600_000), end: formatTs(t + 1_800_000) },
+      { start: formatTs(t), end: formatTs(t + 5 * 3_600_000 - 1_000) },
+      { start: formatTs(t - 3 * 3_600_000 + 1_000), end: formatTs(t + 2 * 3_600_000) },
+      { start: '2001-01-01 00:00:00', end: '2001-01-31 23:59:59' },
+    ];
+    for (const w of windows) {
+      for (const [granularity, features, version] of [
+        ['day', undefined, undefined],
+        ['hour', ['feature_search', 'feature_export'], undefined],
+        ['week', ['feature_share'], '2.4.0'],
+      ] as [string, string[] | undefined, string | undefined][]) {
+        const got = await data(
+          `feature_usage_timeline.json?${qs({
+            start_date: w.start,
+            end_date: w.end,
+            interval: '7 day',
+            granularity,
+            feature_id: features?.join(','),
+            product_version: version,
+          })}`,
+        );
+        expect(got, `${JSON.stringify(w)} ${granularity} ${features}`).toEqual(
+          expectedTimeline(w, granularity, features, version),
+        );
+      }
+    }
+    // Repeated keys are a list too; an Array of one is the old single-feature filter.
+    const w = windows[0] as { start: string; end: string };
+    const repeated = await data(
+      `feature_usage_timeline.json?start_date=${w.start}&end_date=${w.end}&feature_id=feature_search&feature_id=feature_share`,
+    );
+    expect(repeated).toEqual(expectedTimeline(w, 'day', ['feature_search', 'feature_share']));
+    expect(repeated.length).toBeGreaterThan(10);
   });
 
   it('refuses intervals and granularities outside the pattern', async () => {
