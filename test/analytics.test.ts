@@ -305,7 +305,10 @@ describe('events', () => {
       account?: string;
       version?: string;
       limit?: number;
+      before?: [string, string];
     };
+    // An event's own second as the page edge: before_timestamp alone means strictly before it.
+    const edge = (events[events.length - 300] as AnalyticsEvent).timestamp;
     await compareOverWindows(
       'events',
       [
@@ -313,6 +316,7 @@ describe('events', () => {
         { feature: 'feature_export', type: 'feature_used' },
         { user: 'usr_7', version: '2.4.1' },
         { account: 'acct_3', limit: 7 },
+        { before: [edge, ''], limit: 50 },
       ] as O[],
       (o: O) => ({
         feature_id: o.feature,
@@ -321,6 +325,7 @@ describe('events', () => {
         account_id: o.account,
         product_version: o.version,
         limit: o.limit,
+        before_timestamp: o.before?.[0],
       }),
       (w, o, now) => want.eventsPage(events, w, o, now),
     );
