@@ -436,6 +436,7 @@ describe('the window parameters', () => {
         string,
         {
           get: {
+            parameters: { name: string; required: boolean; schema: Row }[];
             responses: {
               200: {
                 content: Record<string, { schema: { properties: { data: { items: { properties: Row } } } } }>;
@@ -505,6 +506,15 @@ describe('the window parameters', () => {
       'session_id',
       'metadata',
     ]);
+    const param = (pipe: string, name: string) =>
+      doc.paths[`/pipes/${pipe}.json`]?.get.parameters.find((x) => x.name === name);
+    expect(param('events', 'limit')?.schema).toMatchObject({ type: 'integer', default: 100, maximum: 1000 });
+    expect(param('feature_retention', 'feature_id')?.required).toBe(true);
+    expect(param('churn_signals', 'by')?.schema).toMatchObject({
+      enum: ['user', 'account'],
+      default: 'user',
+    });
+    expect(param('feature_usage_timeline', 'feature_id')?.schema).toMatchObject({ type: 'array' });
     expect(FEATURES.length).toBeGreaterThan(2);
   });
 });
