@@ -33,6 +33,8 @@ export interface GeneratorOptions {
   versionSkew: number;
   /** Rows the timestamps are spread over (the planned total; rows past it keep going at the same rate). */
   plannedRows: number;
+  /** Customer accounts the users belong to (account_id); 0 = rows without account_id, as a Tinybird client sends. */
+  accounts: number;
 }
 
 export const DEFAULTS: GeneratorOptions = {
@@ -47,6 +49,7 @@ export const DEFAULTS: GeneratorOptions = {
   featureSkew: 1.1,
   versionSkew: 1.2,
   plannedRows: 1_000_000,
+  accounts: 0,
 };
 
 // The row as the ingest schema stores it: the generator writes exactly that.
@@ -213,6 +216,8 @@ export function makeGenerator(partial: Partial<GeneratorOptions> = {}): Generato
       session_id: `sess_${u.toString(36)}_${Math.floor((ms + (u % 97) * 18_553) / sessionMs).toString(36)}`,
       metadata: `{"duration_seconds":${Math.floor(rnd() ** 2 * 600)},"result":"${RESULTS[Math.floor(rnd() * RESULTS.length)]}","platform":"${PLATFORMS[Math.floor(rnd() * PLATFORMS.length)]}"}`,
     };
+    // A user always belongs to the same account; accounts differ in size as users do.
+    if (o.accounts > 0) ev.account_id = `acct_${(u % o.accounts).toString(36)}`;
     i++;
     return ev;
   };
@@ -311,6 +316,7 @@ async function cli(): Promise<void> {
       'session-minutes': { type: 'string', default: String(DEFAULTS.sessionMinutes) },
       'user-skew': { type: 'string', default: String(DEFAULTS.userSkew) },
       'feature-skew': { type: 'string', default: String(DEFAULTS.featureSkew) },
+      accounts: { type: 'string', default: '0' },
       out: { type: 'string' },
       post: { type: 'string' },
       token: { type: 'string', default: process.env.TB_ADMIN_TOKEN ?? '' },
@@ -324,6 +330,7 @@ async function cli(): Promise<void> {
   --seed N (42)  --users N (100000)  --features N (40)  --versions N (8)  --span-days N (90)
   --end "YYYY-MM-DD HH:MM:SS" (UTC; default now: pass it to reproduce a file exactly)
   --session-minutes N (30)  --user-skew S (0.9)  --feature-skew S (1.1)  --batch-rows N (10000, with --post)
+  --accounts N (0: no account_id; else users belong to N accounts)
 `,
     );
     process.exit(values.help ? 0 : 2);
@@ -347,6 +354,7 @@ async function cli(): Promise<void> {
     featureSkew: num(values['feature-skew'], 'feature-skew'),
     endMs,
     plannedRows: num(String(count), 'count'),
+    accounts: Number(values.accounts) >= 0 ? Math.floor(Number(values.accounts)) : 0,
   });
   const batch = num(values['batch-rows'], 'batch-rows');
   const bar = progress(values.post ? 'posting' : 'writing', count);

@@ -114,6 +114,37 @@ describe('POST /v0/events', () => {
     expect(q.find((r) => r.event_id === null)?.c__error[0]).toMatch(/not valid JSON/);
   });
 
+  it('stores account_id when sent and "" when a Tinybird client does not know the column', async () => {
+    const body = [
+      JSON.stringify(event({ event_id: 'acc_tb' })), // the seed's eight columns, canonical line
+      JSON.stringify(event({ event_id: 'acc_set', account_id: 'acme' })),
+      JSON.stringify(event({ event_id: 'acc_num', account_id: 42 })),
+      JSON.stringify({ account_id: 'first', ...event({ event_id: 'acc_first' }) }),
+      JSON.stringify(event({ event_id: 'acc_bad', account_id: { id: 1 } })),
+      JSON.stringify(event({ event_id: 'acc_long', account_id: 'a'.repeat(513) })),
+    ].join('\n');
+    const res = await post(body, { query: 'name=feature_events&wait=true' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ successful_rows: 4, quarantined_rows: 2 });
+    expect(
+      await svc.sql(
+        "SELECT event_id, account_id FROM feature_events WHERE startsWith(event_id, 'acc_') ORDER BY event_id",
+      ),
+    ).toEqual([
+      { event_id: 'acc_first', account_id: 'first' },
+      { event_id: 'acc_num', account_id: '42' },
+      { event_id: 'acc_set', account_id: 'acme' },
+      { event_id: 'acc_tb', account_id: '' },
+    ]);
+    const q = await svc.sql(
+      "SELECT event_id, account_id, c__error_column FROM feature_events_quarantine WHERE event_id IN ('acc_bad', 'acc_long') ORDER BY event_id",
+    );
+    expect(q).toEqual([
+      { event_id: 'acc_bad', account_id: '{"id":1}', c__error_column: ['account_id'] },
+      { event_id: 'acc_long', account_id: 'a'.repeat(513), c__error_column: ['account_id'] },
+    ]);
+  });
+
   it('accepts gzip, by header and by magic bytes', async () => {
     const gz = gzipSync(ndjson([event({ event_id: 'gz_1' }), event({ event_id: 'gz_2' })]));
     const a = await post(gz, {

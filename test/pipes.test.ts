@@ -4,17 +4,13 @@ import { join } from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenStore } from '../src/auth/index.js';
-import {
-  createStorageClient,
-  insertJsonLines,
-  migrate,
-  type StorageClient,
-} from '../src/clickhouse/index.js';
+import { insertJsonLines, type StorageClient } from '../src/clickhouse/index.js';
 import { trackWrites } from '../src/clickhouse/write-generation.js';
 import { createPipesApp, loadPipes } from '../src/pipes/index.js';
 import { SCHEMA_COLUMNS } from '../src/pipes/known-columns.js';
 import { ResultCache } from '../src/pipes/result-cache.js';
 import { formatTs, type GeneratedEvent, generateEvents, parseTs } from './helpers/generate-events.js';
+import { openPipesFixture, type PipesFixture } from './helpers/pipes-fixture.js';
 
 // The three shipped pipes end to end on embedded chDB, checked against plain TypeScript
 // computations over the same generated events (not the same SQL).
@@ -23,8 +19,8 @@ const READER = 'reader-token';
 const NOW = Date.now();
 const WINDOWS = { '7 day': 7 * 86_400, '30 day': 30 * 86_400, '12 hour': 12 * 3_600 };
 
+let fixture: PipesFixture;
 let storage: StorageClient;
-let dataDir: string;
 let events: GeneratedEvent[];
 let app: Hono;
 const timings: Record<string, number[]> = {};
@@ -35,24 +31,18 @@ const tokens = new TokenStore([
 ]);
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'pipes-test-'));
-  storage = await createStorageClient({ DATA_DIR: dataDir, CLICKHOUSE_DATABASE: 'default' } as Parameters<
-    typeof createStorageClient
-  >[0]);
-  await migrate(storage.client, 'clickhouse');
   events = generateEvents({ count: 20_000, now: NOW, seed: 7, avoidAgo: Object.values(WINDOWS) });
-  const lines = events.map((e) => JSON.stringify(e));
-  for (let i = 0; i < lines.length; i += 5_000) {
-    await insertJsonLines(storage.client, 'feature_events', lines.slice(i, i + 5_000), `pipes-test-${i}`);
-  }
-  const { pipes, errors } = loadPipes('pipes');
-  expect(errors).toEqual([]);
+  fixture = await openPipesFixture(
+    'pipes-test',
+    events.map((e) => JSON.stringify(e)),
+  );
+  storage = fixture.storage;
+  const pipes = fixture.pipes;
   app = new Hono().route('/v0/pipes', createPipesApp({ client: storage.client, pipes, tokens }));
 });
 
 afterAll(async () => {
-  await storage?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await fixture?.close();
   const report = Object.entries(timings).map(([k, v]) => {
     const sorted = [...v].sort((a, b) => a - b);
     return `${k}: n=${v.length} median=${sorted[Math.floor(v.length / 2)]?.toFixed(1)}ms max=${sorted[v.length - 1]?.toFixed(1)}ms`;
@@ -166,14 +156,23 @@ function bucketOf(ms: number, g: string): string {
   return formatTs(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
 }
 
-function expectedTimeline(windowSeconds: number, g: string, feature?: string, version?: string): Row[] {
+/** The window is a look-back of windowSeconds ending now, or [start, end] (inclusive). */
+function expectedTimeline(
+  window: number | { start: string; end: string },
+  g: string,
+  feature?: string | string[],
+  version?: string,
+): Row[] {
   const now = Date.now();
+  const [from, to] =
+    typeof window === 'number' ? [now - window * 1000, now] : [parseTs(window.start), parseTs(window.end)];
+  const features = typeof feature === 'string' ? [feature] : feature;
   const rows = events.filter((e) => {
     const ms = parseTs(e.timestamp);
     return (
-      ms >= now - windowSeconds * 1000 &&
-      ms <= now &&
-      (!feature || e.feature_id === feature) &&
+      ms >= from &&
+      ms <= to &&
+      (!features || features.includes(e.feature_id)) &&
       (!version || e.product_version === version)
     );
   });
@@ -302,6 +301,46 @@ describe('feature_usage_timeline', () => {
     expect(await data('feature_usage_timeline.json')).toEqual(expectedTimeline(WINDOWS['30 day'], 'day'));
   });
 
+  it('takes start_date/end_date (winning over interval) and a list of features', async () => {
+    const day = 86_400_000;
+    const t = Math.floor((NOW - 12 * day) / 3_600_000) * 3_600_000;
+    const windows = [
+      { start: formatTs(NOW - 40 * day + 1_017_000), end: formatTs(NOW - 3 * day - 2_222_000) },
+      { start: formatTs(t + 600_000), end: formatTs(t + 1_800_000) },
+      { start: formatTs(t), end: formatTs(t + 5 * 3_600_000 - 1_000) },
+      { start: formatTs(t - 3 * 3_600_000 + 1_000), end: formatTs(t + 2 * 3_600_000) },
+      { start: '2001-01-01 00:00:00', end: '2001-01-31 23:59:59' },
+    ];
+    for (const w of windows) {
+      for (const [granularity, features, version] of [
+        ['day', undefined, undefined],
+        ['hour', ['feature_search', 'feature_export'], undefined],
+        ['week', ['feature_share'], '2.4.0'],
+      ] as [string, string[] | undefined, string | undefined][]) {
+        const got = await data(
+          `feature_usage_timeline.json?${qs({
+            start_date: w.start,
+            end_date: w.end,
+            interval: '7 day',
+            granularity,
+            feature_id: features?.join(','),
+            product_version: version,
+          })}`,
+        );
+        expect(got, `${JSON.stringify(w)} ${granularity} ${features}`).toEqual(
+          expectedTimeline(w, granularity, features, version),
+        );
+      }
+    }
+    // Repeated keys are a list too; an Array of one is the old single-feature filter.
+    const w = windows[0] as { start: string; end: string };
+    const repeated = await data(
+      `feature_usage_timeline.json?start_date=${w.start}&end_date=${w.end}&feature_id=feature_search&feature_id=feature_share`,
+    );
+    expect(repeated).toEqual(expectedTimeline(w, 'day', ['feature_search', 'feature_share']));
+    expect(repeated.length).toBeGreaterThan(10);
+  });
+
   it('refuses intervals and granularities outside the pattern', async () => {
     for (const bad of [
       { interval: '7 days; DROP' },
@@ -391,9 +430,17 @@ describe('listing and OpenAPI', () => {
   it('GET /v0/pipes lists pipes with their parameters, filtered by token', async () => {
     const all = (await (await call('', ADMIN)).json()) as { pipes: { name: string; parameters: Row[] }[] };
     expect(all.pipes.map((p) => p.name).sort()).toEqual([
+      'churn_signals',
+      'cross_feature_usage',
+      'events',
+      'feature_adoption',
+      'feature_retention',
       'feature_usage_summary',
       'feature_usage_timeline',
+      'kpis',
+      'top_features',
       'user_feature_usage',
+      'user_recent_features',
     ]);
     const user = all.pipes.find((p) => p.name === 'user_feature_usage');
     expect(user?.parameters).toContainEqual(

@@ -14,6 +14,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTs, type Generator, makeGenerator, progress } from '../generate-events.js';
 import {
+  ANALYTICS_BUDGETS,
+  ANALYTICS_PIPES,
+  type AnalyticsPipe,
+  analyticsParams,
+  analyticsPg,
+} from './analytics.js';
+import {
   closedLoop,
   currentRssMb,
   type LatencyStats,
@@ -75,6 +82,12 @@ const BULK_BATCH_ROWS = 25_000; // loading the big stages: ~7 MB bodies, under M
 const PIPE_CLIENTS = 32;
 const PIPES = ['user_feature_usage', 'feature_usage_summary', 'feature_usage_timeline'] as const;
 type Pipe = (typeof PIPES)[number];
+/** Every pipe measured: the three originals, then the analytics pipes (scripts/bench/analytics.ts). */
+const ALL_PIPES = [...PIPES, ...ANALYTICS_PIPES] as const;
+type AnyPipe = (typeof ALL_PIPES)[number];
+const isAnalytics = (p: AnyPipe): p is AnalyticsPipe => (ANALYTICS_PIPES as readonly string[]).includes(p);
+const pgQuery = (p: AnyPipe, params: Record<string, string>) =>
+  isAnalytics(p) ? analyticsPg(p, params) : PG_QUERIES[p](params);
 
 const END_MS = Math.floor((Date.now() - 120_000) / 1000) * 1000;
 const stageGen = (i: number) =>
@@ -92,7 +105,8 @@ const tmp = (prefix: string) => {
 
 // ---- query parameters: the same sequence for our pipes and PostgreSQL ----
 
-function paramList(pipe: Pipe, gen: Generator, n: number): Array<Record<string, string>> {
+function paramList(pipe: AnyPipe, gen: Generator, n: number): Array<Record<string, string>> {
+  if (isAnalytics(pipe)) return Array.from({ length: n }, (_, i) => analyticsParams(pipe, gen, END_MS, i));
   const endDay = formatTs(END_MS).slice(0, 10);
   const startDay = formatTs(END_MS - 30 * 86_400_000).slice(0, 10);
   const out: Array<Record<string, string>> = [];
@@ -114,7 +128,7 @@ function paramList(pipe: Pipe, gen: Generator, n: number): Array<Record<string, 
   return out;
 }
 
-const pipePath = (pipe: Pipe, p: Record<string, string>) =>
+const pipePath = (pipe: AnyPipe, p: Record<string, string>) =>
   `/v0/pipes/${pipe}.json?${new URLSearchParams(p)}`;
 
 /** X-Cache outcomes of the calls made so far (HIT, MISS, BYPASS), per pipe. */
@@ -123,7 +137,7 @@ const cacheOutcomes: Record<string, Record<string, number>> = {};
 /** One pipe call; cached=false sends Cache-Control: no-cache, so ClickHouse runs the query. */
 async function pipeCall(
   svc: Service,
-  pipe: Pipe,
+  pipe: AnyPipe,
   p: Record<string, string>,
   cached = true,
 ): Promise<boolean> {
@@ -308,9 +322,9 @@ interface PipeRun {
   serial: LatencyStats;
 }
 
-async function measurePipes(svc: Service, gen: Generator, size: number): Promise<Record<Pipe, PipeRun>> {
-  const out = {} as Record<Pipe, PipeRun>;
-  for (const pipe of PIPES) {
+async function measurePipes(svc: Service, gen: Generator, size: number): Promise<Record<AnyPipe, PipeRun>> {
+  const out = {} as Record<AnyPipe, PipeRun>;
+  for (const pipe of ALL_PIPES) {
     const params = paramList(pipe, gen, 50_000);
     // Warm up (first query compiles and fills caches).
     for (let i = 0; i < 5; i++) await pipeCall(svc, pipe, params[i] as Record<string, string>);
@@ -365,13 +379,13 @@ async function storage(svc: Service, events: number) {
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-async function pgSerial(pgdb: Postgres, gen: Generator): Promise<Record<Pipe, LatencyStats>> {
-  const out = {} as Record<Pipe, LatencyStats>;
-  for (const pipe of PIPES) {
+async function pgSerial(pgdb: Postgres, gen: Generator): Promise<Record<AnyPipe, LatencyStats>> {
+  const out = {} as Record<AnyPipe, LatencyStats>;
+  for (const pipe of ALL_PIPES) {
     const params = paramList(pipe, gen, P.serialCalls + 2);
-    await pgdb.client.query(PG_QUERIES[pipe](params[0] as Record<string, string>));
+    await pgdb.client.query(pgQuery(pipe, params[0] as Record<string, string>));
     out[pipe] = await closedLoop(1, P.serialSeconds * 1000, P.serialCalls, async (i) => {
-      await pgdb.client.query(PG_QUERIES[pipe](params[i] as Record<string, string>));
+      await pgdb.client.query(pgQuery(pipe, params[i] as Record<string, string>));
       return true;
     });
     log(
@@ -433,7 +447,7 @@ async function main() {
   cleanups.push(() => svc.stop());
   serviceOutputs.push(svc.output);
   const pid = svc.proc.pid;
-  const pipesBySize: Record<string, Record<Pipe, PipeRun>> = {};
+  const pipesBySize: Record<string, Record<AnyPipe, PipeRun>> = {};
   const ourSerialBySize: Record<string, Record<Pipe, LatencyStats>> = {};
   let ingestEmbedded = 0;
   let ingestSingle = 0;
@@ -504,7 +518,7 @@ async function main() {
         ingest_eps: number;
         bytes_per_event: number;
         bytes: unknown;
-        serial: Record<string, Record<Pipe, LatencyStats>>;
+        serial: Record<string, Record<AnyPipe, LatencyStats>>;
       }
     | undefined;
   let pgSkip: string | undefined;
@@ -519,7 +533,7 @@ async function main() {
       const dir = tmp('fe-bench-pgdata-');
       chmodSync(dir, 0o755);
       let copySecs = 0;
-      const serial: Record<string, Record<Pipe, LatencyStats>> = {};
+      const serial: Record<string, Record<AnyPipe, LatencyStats>> = {};
       for (let s = 0; s < P.stages.length; s++) {
         const file = writeTsv(dir, s);
         copySecs += await pgdb.copy(file);
@@ -550,9 +564,9 @@ async function main() {
 
   // ---- results ----
   const largest = String(P.stages[P.stages.length - 1]);
-  const atLargest = pipesBySize[largest] as Record<Pipe, PipeRun>;
+  const atLargest = pipesBySize[largest] as Record<AnyPipe, PipeRun>;
   const pgLargest = pgResult?.serial[largest];
-  const speedup = (pipe: Pipe) =>
+  const speedup = (pipe: AnyPipe) =>
     pgLargest ? round2((pgLargest[pipe].p50 as number) / (atLargest[pipe].serial.p50 as number)) : null;
   const result = {
     mode,
@@ -570,6 +584,30 @@ async function main() {
     pg_speedup_summary: speedup('feature_usage_summary'),
     pg_speedup_timeline: speedup('feature_usage_timeline'),
     pg_speedup_user: speedup('user_feature_usage'),
+    // Issue 10's pipes at the largest stage: uncached (1 client) and as served (32 clients).
+    analytics: Object.fromEntries(
+      ANALYTICS_PIPES.map((p) => {
+        const budget = ANALYTICS_BUDGETS[p];
+        const ratio = speedup(p);
+        const run = atLargest[p];
+        return [
+          p,
+          {
+            kind: budget.kind,
+            uncached_p50_ms: run.serial.p50,
+            uncached_p95_ms: run.serial.p95,
+            rps_32: run.load32.rps,
+            p95_32_ms: run.load32.p95,
+            cache_hit_ratio_32: run.load32_cache_hit_ratio,
+            pg_p50_ms: pgLargest ? pgLargest[p].p50 : null,
+            pg_speedup: ratio,
+            budget_p95_ms: budget.p95,
+            needs_20x_pg: budget.vsPg,
+            met: run.serial.p95 <= budget.p95 && (!budget.vsPg || ratio === null || ratio >= 20),
+          },
+        ];
+      }),
+    ),
     bytes_per_event: store.bytes_per_event,
     rss_peak_mb: rssPeak,
     details: {

@@ -26,6 +26,8 @@ export interface Result {
   pg_speedup_user: number | null;
   bytes_per_event: number;
   rss_peak_mb: number;
+  /** Issue 10's analytics pipes at the largest stage (absent in results of older runs). */
+  analytics?: Record<string, AnalyticsRun>;
   details: {
     stages: number[];
     freshness_kafka: { p50: number; p95: number } | null;
@@ -40,6 +42,41 @@ export interface Result {
     ingest: { bulk_load_eps: number | null };
   };
 }
+
+export interface AnalyticsRun {
+  kind: string;
+  uncached_p50_ms: number;
+  uncached_p95_ms: number;
+  rps_32: number;
+  p95_32_ms: number;
+  pg_p50_ms: number | null;
+  pg_speedup: number | null;
+  budget_p95_ms: number;
+  needs_20x_pg: boolean;
+  met: boolean;
+}
+
+/** One line per analytics pipe: [pipe, kind, uncached p50/p95, 32 clients, PostgreSQL, budget, met]. */
+function analyticsRows(r: Result): string[][] {
+  return Object.entries(r.analytics ?? {}).map(([pipe, a]) => [
+    pipe,
+    a.kind,
+    `${fmt(a.uncached_p50_ms, 1)} / ${fmt(a.uncached_p95_ms, 1)} ms`,
+    `${fmt(a.rps_32)} req/s, p95 ${fmt(a.p95_32_ms, 1)} ms`,
+    a.pg_speedup === null ? 'n/a' : `${a.pg_speedup}x (PG p50 ${fmt(a.pg_p50_ms, 1)} ms)`,
+    `p95 <= ${a.budget_p95_ms} ms${a.needs_20x_pg ? ', >= 20x PG' : ''}`,
+    a.met ? 'met' : 'NOT met',
+  ]);
+}
+const ANALYTICS_HEAD = [
+  'pipe',
+  'kind',
+  'uncached p50 / p95',
+  '32 clients, as served',
+  'vs PostgreSQL',
+  'budget',
+  '',
+];
 
 const fmt = (x: number | null | undefined, digits = 0) =>
   x === null || x === undefined || Number.isNaN(x)
@@ -241,7 +278,10 @@ export function renderTable(r: Result): string {
   const t = targets(r)
     .map((x) => `  ${x.met === null ? 'n/a    ' : x.met ? 'met    ' : 'NOT met'}  ${x.name}: ${x.value}`)
     .join('\n');
-  return `\nfeature-events bench (${r.mode})\n\n${line(head)}\n${'-'.repeat(line(head).length)}\n${rs.map(line).join('\n')}\n\ntargets:\n${t}\n`;
+  const a = analyticsRows(r)
+    .map((x) => `  ${x.join('  |  ')}`)
+    .join('\n');
+  return `\nfeature-events bench (${r.mode})\n\n${line(head)}\n${'-'.repeat(line(head).length)}\n${rs.map(line).join('\n')}\n\ntargets:\n${t}\n${a ? `\nanalytics pipes (${ANALYTICS_HEAD.slice(0, -1).join(' | ')}):\n${a}\n` : ''}`;
 }
 
 export function renderMarkdown(r: Result): string {
@@ -268,7 +308,19 @@ ${table}
 | target | measured | |
 |---|---|---|
 ${t}
+${
+  r.analytics
+    ? `
+## Analytics pipes (issue 10), at ${fmt(Math.max(...r.details.stages))} events
 
+| ${ANALYTICS_HEAD.join(' | ')} |
+|---|---|---:|---:|---|---|---|
+${analyticsRows(r)
+  .map((x) => `| ${x.map(esc).join(' | ')} |`)
+  .join('\n')}
+`
+    : ''
+}
 ![comparison](latest.svg)
 `;
 }

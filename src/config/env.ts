@@ -68,6 +68,8 @@ export const envSchema = z.object({
   // At SIGTERM, how long pending rows may take to reach ClickHouse before the process exits
   // and leaves the rest in the spool for the next start (the stop's bound, see README).
   SHUTDOWN_DRAIN_MS: positiveInt.default(10_000),
+  // Rows a .csv pipe answer (an export, e.g. events.csv) stops at; seed 002's limit.
+  EXPORT_MAX_ROWS: positiveInt.default(50_000),
   // TEST ONLY: every Nth ClickHouse insert fails (see src/clickhouse/fault-injection.ts).
   FAULT_INSERT_FAIL_EVERY: nonNegativeInt.default(0),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

@@ -32,6 +32,10 @@ export function fastEventLine(value: Record<string, unknown>): string | undefine
   if (m === undefined || m === null) metadata = '';
   else if (typeof m === 'string' && m.length <= MAX_METADATA_LENGTH) metadata = m;
   else return undefined; // objects, arrays and errors: zod
+  const a = value.account_id;
+  // Absent stays absent, as in zod's output (ClickHouse fills DEFAULT '').
+  const account_id = a === undefined ? undefined : optionalId(a);
+  if (a !== undefined && account_id === undefined) return undefined;
   // Key order is the schema's, as zod's output object has it.
   return JSON.stringify({
     event_id,
@@ -42,6 +46,7 @@ export function fastEventLine(value: Record<string, unknown>): string | undefine
     timestamp,
     session_id,
     metadata,
+    account_id,
   });
 }
 
@@ -60,6 +65,9 @@ function optionalId(v: unknown): string | undefined {
 
 // Prefixes of each column in a canonical line: {"event_id":"…","user_id":"…",…}
 const PREFIXES = FEATURE_EVENT_COLUMNS.map((k, i) => `${i === 0 ? '{' : ','}"${k}":"`);
+const METADATA = FEATURE_EVENT_COLUMNS.indexOf('metadata');
+// Columns from here on are optional (absent when the client did not send them).
+const OPTIONAL_FROM = FEATURE_EVENT_COLUMNS.indexOf('account_id');
 // A control character is invalid inside a JSON string (and outside one, JSON.stringify
 // writes no whitespace).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
@@ -69,9 +77,9 @@ const CONTROL = /[\u0000-\u001f]/;
  * Whether a line is a valid row exactly as JSON.stringify writes featureEventSchema's
  * output for it, decided by scanning, without JSON.parse: the usual NDJSON row from a
  * JSON.stringify-based tracker, which can be stored as sent. That is: the eight columns
- * as strings in the schema's order, nothing else, no whitespace, and no escapes but \"
- * and \\ (the only ones JSON.stringify writes for text with no control characters and
- * no lone surrogates). true means JSON.parse + featureEventSchema + JSON.stringify would
+ * as strings in the schema's order (plus account_id last, when sent), nothing else, no
+ * whitespace, and no escapes but \" and \\ (the only ones JSON.stringify writes for
+ * text with no control characters and no lone surrogates). true means JSON.parse + featureEventSchema + JSON.stringify would
  * give the line itself; false decides nothing (the caller takes the general path).
  * `line` must be decoded UTF-8 text (so it holds no lone surrogate).
  */
@@ -79,6 +87,8 @@ export function isCanonicalEventLine(line: string): boolean {
   if (CONTROL.test(line)) return false;
   let pos = 0;
   for (let i = 0; i < PREFIXES.length; i++) {
+    // account_id is optional: a row may end after metadata.
+    if (i === OPTIONAL_FROM && pos === line.length - 1) break;
     const prefix = PREFIXES[i] as string;
     if (!line.startsWith(prefix, pos)) return false;
     const start = pos + prefix.length;
@@ -105,7 +115,7 @@ export function isCanonicalEventLine(line: string): boolean {
     } else if (i === 5) {
       const ts = line.slice(start, end);
       if (escapes > 0 || normalizeTimestamp(ts) !== ts) return false;
-    } else if (length > (i === 6 ? MAX_ID_LENGTH : MAX_METADATA_LENGTH)) return false;
+    } else if (length > (i === METADATA ? MAX_METADATA_LENGTH : MAX_ID_LENGTH)) return false;
     pos = end + 1;
   }
   return pos === line.length - 1 && line.charCodeAt(pos) === 125; // }

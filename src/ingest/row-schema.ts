@@ -7,14 +7,21 @@ export const MAX_ID_LENGTH = 512;
 export const MAX_METADATA_LENGTH = 64 * 1024;
 
 // Ids arrive as strings, but some trackers send numeric ids: accept both, store text.
-const id = (required: boolean) => {
-  const base = z
+const idText = () =>
+  z
     .union([z.string(), z.number().finite()])
     .transform((v) => String(v))
     .pipe(z.string().max(MAX_ID_LENGTH, `longer than ${MAX_ID_LENGTH} characters`));
+
+const id = (required: boolean) => {
+  const base = idText();
   const checked = required ? base.pipe(z.string().min(1, 'empty')) : base;
   return required ? checked : checked.optional().default('');
 };
+
+// Absent stays absent (ClickHouse fills the column's DEFAULT ''), so a row from a client
+// that does not know the column serialises exactly as before and keeps the fast path.
+const optionalId = idText().optional();
 
 const timestamp = z.string().transform((value, ctx) => {
   const normalized = normalizeTimestamp(value);
@@ -45,6 +52,8 @@ export const featureEventSchema = z.object({
   timestamp,
   session_id: id(false),
   metadata: metadata.optional().default(''),
+  // Last, so the eight columns of a Tinybird client's row are a prefix of the canonical line.
+  account_id: optionalId,
 });
 
 export type FeatureEvent = z.output<typeof featureEventSchema>;

@@ -142,6 +142,7 @@ describe('fastEventLine', () => {
     ],
     session_id: [undefined, '', 's1', 12, null, 'y'.repeat(513), false],
     metadata: [undefined, null, '', '{"a":1}', { a: [1] }, [1, 2], 'm'.repeat(65_537), 5, true],
+    account_id: [undefined, 'acc_1', '', 9, null, 'z'.repeat(513), {}],
   };
   const base = {
     event_id: 'e1',
@@ -215,6 +216,9 @@ describe('rows stored as sent', () => {
       canonical.replace('"e1"', '1'),
       canonical.replace(',"metadata":"{\\"a\\":1}"', ''),
       JSON.stringify({ ...row, metadata: 'é😀\u2028' }),
+      JSON.stringify({ ...row, account_id: 'acc_1' }),
+      JSON.stringify({ ...row, account_id: 42 }),
+      JSON.stringify({ account_id: 'acc_2', ...row }),
     ];
     const out = parseEventsBody(Buffer.from(lines.join('\n')));
     expect(out.quarantine).toEqual([]);
@@ -267,6 +271,14 @@ describe('isCanonicalEventLine', () => {
       canonical.replace('"s1"', '"s"1"'),
       canonical.slice(0, -2),
       JSON.stringify({ ...row, metadata: 'é😀\u2028' }),
+      JSON.stringify({ ...row, account_id: 'acc_1' }),
+      JSON.stringify({ ...row, account_id: '' }),
+      JSON.stringify({ ...row, account_id: 'a"\\' }),
+      JSON.stringify({ ...row, account_id: 'x'.repeat(513) }),
+      JSON.stringify({ account_id: 'acc_1', ...row }),
+      `${canonical.slice(0, -1)},"account_id":"a",}`,
+      `${canonical.slice(0, -1)},"account_id":"a","x":"y"}`,
+      `${canonical.slice(0, -1)},"account_id":1}`,
     ];
     let accepted = 0;
     for (const line of cases) {

@@ -106,8 +106,12 @@ const stripSemicolon = (sql: string) => sql.trim().replace(/;\s*$/, '');
  * Renders the endpoint for one request. Earlier nodes the endpoint reads from become CTEs
  * (WITH name AS (...)), in file order, so a node can build on the one before it.
  */
-export function renderPipe(pipe: Pipe, request: RequestParams): Rendered {
-  const typed = validateRequest(pipe.params, request);
+export function renderPipe(
+  pipe: Pipe,
+  request: RequestParams,
+  options: { exporting?: boolean } = {},
+): Rendered {
+  const typed = validateRequest(pipe.params, request, options);
   const state = newState(request, typed, pipe.params);
   const rendered = new Map<string, string>();
   const order = pipe.nodes.map((n) => n.name);

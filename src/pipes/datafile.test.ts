@@ -52,3 +52,30 @@ TYPE endpoint
     expect(at('')).toEqual([1, expect.stringContaining('no NODE')]);
   });
 });
+
+describe('INCLUDE', () => {
+  const shared = 'NODE bounds\nSQL >\n    SELECT 1 AS x\n';
+  it('adds the included nodes where the line stands', () => {
+    const df = parseDatafile('INCLUDE "shared.incl"\n\nNODE main\nSQL >\n    SELECT x FROM bounds\n', {
+      include: (path) => (path === 'shared.incl' ? shared : ''),
+    });
+    expect(df.nodes.map((n) => n.name)).toEqual(['bounds', 'main']);
+    expect(df.nodes[0]?.sql).toBe('SELECT 1 AS x');
+  });
+
+  it('reports a broken include, a clash of node names, and INCLUDE without a reader', () => {
+    const main = 'INCLUDE "shared.incl"\nNODE bounds\nSQL >\n    SELECT 2\n';
+    expect(() => parseDatafile(main, { include: () => shared })).toThrow(/node "bounds" defined twice/);
+    expect(() => parseDatafile(main, { include: () => 'NODE x\n' })).toThrow(
+      /INCLUDE "shared.incl":\d*.*no "SQL >" block/,
+    );
+    expect(() =>
+      parseDatafile(main, {
+        include: () => {
+          throw new Error('ENOENT');
+        },
+      }),
+    ).toThrow(/INCLUDE "shared.incl": ENOENT/);
+    expect(() => parseDatafile(main)).toThrow(/INCLUDE is not available/);
+  });
+});

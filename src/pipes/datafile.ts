@@ -23,12 +23,19 @@ export interface Datafile {
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const unquote = (s: string) => s.trim().replace(/^(["'])(.*)\1$/, '$2');
 
+export interface DatafileOptions {
+  /** Reads the file an `INCLUDE "path"` line names (relative to the pipe); absent: INCLUDE is refused. */
+  include?: (path: string) => string;
+}
+
 /**
  * Parses Tinybird's datafile format: top-level DESCRIPTION, TAGS, TOKEN, then NODE blocks
  * with DESCRIPTION, SQL and TYPE. Multi-line values follow `KEY >` and are indented.
+ * `INCLUDE "file.incl"` adds the NODE blocks of another file at that place (shared nodes,
+ * such as the analytics window, written once).
  * Throws TemplateSyntaxError with the 1-based line of the first problem.
  */
-export function parseDatafile(text: string): Datafile {
+export function parseDatafile(text: string, options: DatafileOptions = {}): Datafile {
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
   const out: Datafile = { description: '', tags: [], tokens: [], nodes: [] };
   let node: DatafileNode | undefined;
@@ -106,6 +113,28 @@ export function parseDatafile(text: string): Datafile {
           throw new TemplateSyntaxError(`node "${node.name}" has an empty SQL block`, lineNo);
         node.sql = b.text;
         node.sqlLine = b.firstLine;
+        break;
+      }
+      case 'INCLUDE': {
+        const path = unquote(rest);
+        if (!options.include) throw new TemplateSyntaxError('INCLUDE is not available here', lineNo);
+        let included: Datafile;
+        try {
+          // An included file includes nothing itself: no cycles to guard against.
+          included = parseDatafile(options.include(path));
+        } catch (err) {
+          const e = err as Error & { line?: number };
+          throw new TemplateSyntaxError(
+            `INCLUDE "${path}"${e.line ? `:${e.line}` : ''}: ${e.message}`,
+            lineNo,
+          );
+        }
+        for (const n of included.nodes) {
+          if (out.nodes.some((o) => o.name === n.name))
+            throw new TemplateSyntaxError(`node "${n.name}" defined twice (INCLUDE "${path}")`, lineNo);
+          out.nodes.push(n);
+        }
+        node = undefined;
         break;
       }
       case 'TYPE': {

@@ -14,6 +14,7 @@ export const SCHEMA_COLUMNS: Readonly<Record<string, readonly string[]>> = {
     'timestamp',
     'session_id',
     'metadata',
+    'account_id',
     'inserted_at',
   ],
   feature_usage_hourly: [

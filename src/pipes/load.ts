@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { compilePipe, type Pipe } from './compile.js';
 import { parseDatafile } from './datafile.js';
 import type { PipeLoadError } from './errors.js';
@@ -30,7 +30,8 @@ export function loadPipes(dir: string): { pipes: Map<string, Pipe>; errors: Pipe
       continue;
     }
     try {
-      pipes.set(name, compilePipe(name, file, parseDatafile(readFileSync(file, 'utf8'))));
+      const include = (path: string) => readFileSync(resolve(dirname(file), path), 'utf8');
+      pipes.set(name, compilePipe(name, file, parseDatafile(readFileSync(file, 'utf8'), { include })));
     } catch (err) {
       const e = err as Error & { line?: number };
       errors.push({ file, line: e.line ?? 0, message: e.message });

@@ -32,6 +32,7 @@ function paramSchema(spec: ParamSpec): Schema {
   const item: Schema = { ...spec.base.openapi };
   if (spec.enum) item.enum = spec.enum;
   if (spec.pattern) item.pattern = spec.pattern;
+  if (spec.max !== undefined) item.maximum = spec.max;
   if (!spec.isArray) {
     if (spec.default !== undefined) item.default = spec.default;
     return item;

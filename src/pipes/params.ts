@@ -29,6 +29,8 @@ export interface ParamSpec {
   enum?: string[];
   /** Our extension: a regular expression the whole value must match. */
   pattern?: string;
+  /** Our extension: the largest number a request may send (not enforced for exports). */
+  max?: number;
   line: number;
 }
 
@@ -152,6 +154,15 @@ export function collectSpecs(trees: { nodes: TemplateNode[]; locals: Set<string>
         pattern: str(constant(e.kwargs.pattern)),
         line: e.line,
       };
+      const max = constant(e.kwargs.max);
+      if (max !== undefined) {
+        if (typeof max !== 'number' || base.openapi.type !== 'integer')
+          throw new TemplateSyntaxError(
+            `parameter "${name}": max= needs an integer type and a number`,
+            e.line,
+          );
+        spec.max = max;
+      }
       if (spec.pattern) {
         try {
           new RegExp(spec.pattern);
@@ -180,6 +191,7 @@ export function collectSpecs(trees: { nodes: TemplateNode[]; locals: Set<string>
         same.default ??= spec.default;
         same.enum ??= spec.enum;
         same.pattern ??= spec.pattern;
+        same.max ??= spec.max;
         same.required ||= spec.required;
       } else specs.push(spec);
     }
@@ -190,8 +202,13 @@ export function collectSpecs(trees: { nodes: TemplateNode[]; locals: Set<string>
 /**
  * Checks every declared parameter the request carries, before any rendering: a bad value is a
  * 400 naming the parameter, its type and an example. Returns the typed values by specKey.
+ * An export (CSV) may go past a parameter's max=: its rows are capped by the server instead.
  */
-export function validateRequest(specs: ParamSpec[], request: RequestParams): Map<string, ParamValue> {
+export function validateRequest(
+  specs: ParamSpec[],
+  request: RequestParams,
+  options: { exporting?: boolean } = {},
+): Map<string, ParamValue> {
   const typed = new Map<string, ParamValue>();
   for (const spec of specs) {
     const raws = request.get(spec.name);
@@ -205,6 +222,11 @@ export function validateRequest(specs: ParamSpec[], request: RequestParams): Map
     }
     const v = convert(spec, raws);
     if (v === undefined) throw new RequestError(invalidMessage(spec, raws));
+    if (spec.max !== undefined && !options.exporting && Number(v) > spec.max) {
+      throw new RequestError(
+        `Invalid value for parameter "${spec.name}": at most ${spec.max}; got ${shown(raws)}. Example: ${exampleOf(spec)}`,
+      );
+    }
     typed.set(specKey(spec.name, spec.type, spec.isArray), v);
   }
   return typed;

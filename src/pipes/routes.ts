@@ -5,6 +5,7 @@ import { authorize, identify } from '../http/auth.js';
 import { DOCS, jsonError } from '../http/errors.js';
 import { type Pipe, renderPipe } from './compile.js';
 import { RequestError, TemplateRuntimeError } from './errors.js';
+import { DEFAULT_EXPORT_MAX_ROWS, streamExport } from './export.js';
 import { FORMATS, parsePipeFile } from './formats.js';
 import { buildOpenApi, type Column, sampleRequest } from './openapi.js';
 import type { RequestParams } from './params.js';
@@ -18,6 +19,8 @@ export interface PipesAppDeps {
   timeoutSeconds?: number;
   /** Answers kept between inserts; a request with Cache-Control: no-cache skips it. */
   cache?: ResultCache;
+  /** Rows a .csv answer (an export) stops at; default 50,000 (EXPORT_MAX_ROWS). */
+  exportMaxRows?: number;
 }
 
 const DOC = DOCS.pipes;
@@ -160,6 +163,8 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     }
     let sql: string;
     let params: Record<string, unknown>;
+    // CSV is the export format: no max= page bounds, rows capped at exportMaxRows, streamed.
+    const exporting = format === 'csv';
     try {
       const request = await requestParams(c);
       if (request.has('q')) {
@@ -169,7 +174,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
           'The "q" parameter is not supported by this server: call the pipe and filter with its parameters',
         );
       }
-      ({ sql, params } = renderPipe(pipe, request));
+      ({ sql, params } = renderPipe(pipe, request, { exporting }));
     } catch (err) {
       if (err instanceof RequestError) return jsonError(c, err.status, err.message, DOC);
       if (err instanceof TemplateRuntimeError) {
@@ -185,12 +190,17 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     const quote64 = c.req.query('output_format_json_quote_64bit_integers') === '1' ? 1 : 0;
     const fmt = FORMATS[format];
     // Query-level SETTINGS: they apply to this query only (a chDB session keeps SET values).
-    const query = `${sql}\nSETTINGS max_execution_time = ${timeout}, output_format_json_quote_64bit_integers = ${quote64}\nFORMAT ${fmt.clickhouse}`;
+    const settings = `max_execution_time = ${timeout}, output_format_json_quote_64bit_integers = ${quote64}`;
+    const query = `${sql}\nSETTINGS ${settings}\nFORMAT ${fmt.clickhouse}`;
     const run = async (): Promise<CachedResult> => {
       const result = await deps.client.exec({ query, query_params: params });
       return { body: await readAll(result.stream), contentType: fmt.contentType };
     };
     try {
+      if (exporting) {
+        const maxRows = deps.exportMaxRows ?? DEFAULT_EXPORT_MAX_ROWS;
+        return await streamExport(deps.client, { sql, params, maxRows, settings });
+      }
       const bypass = !deps.cache || /no-cache|no-store/i.test(c.req.header('cache-control') ?? '');
       const { result, outcome }: { result: CachedResult; outcome: CacheOutcome } = bypass
         ? { result: await run(), outcome: 'BYPASS' }

@@ -174,7 +174,13 @@ export async function startService(
     server.close();
     fail(`cannot open read-only reader sessions: ${(err as Error).message}`);
   }
-  state.pipes = createPipesApp({ client: sessionPool(pipeReaders), pipes: loaded.pipes, tokens, cache });
+  state.pipes = createPipesApp({
+    client: sessionPool(pipeReaders),
+    pipes: loaded.pipes,
+    tokens,
+    cache,
+    exportMaxRows: config.EXPORT_MAX_ROWS,
+  });
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
   state.sink = sink;
   state.stats = () => sink?.stats?.() ?? {};

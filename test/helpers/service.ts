@@ -7,10 +7,24 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** A free port: any, or one of TEST_PORTS (e.g. 7400-7499) on a machine shared with others. */
 export async function freePort(): Promise<number> {
+  const range = process.env.TEST_PORTS?.match(/^(\d+)-(\d+)$/);
+  if (!range) return listenOn(0);
+  const [low, high] = [Number(range[1]), Number(range[2])];
+  const first = low + Math.floor(Math.random() * (high - low + 1));
+  for (let i = 0; i <= high - low; i++) {
+    const port = low + ((first - low + i) % (high - low + 1));
+    const got = await listenOn(port).catch(() => undefined);
+    if (got) return got;
+  }
+  throw new Error(`no free port in TEST_PORTS=${process.env.TEST_PORTS}`);
+}
+
+function listenOn(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(port, '127.0.0.1', () => {
       const { port } = srv.address() as { port: number };
       srv.close(() => resolve(port));
     });
