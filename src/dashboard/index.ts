@@ -42,8 +42,8 @@ function walk(dir: string): string[] {
 export function loadDashboardAssets(): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   for (const path of walk(PUBLIC)) assets.set(`/dashboard/${relative(PUBLIC, path)}`, asset(path));
-  const uplot = dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.esm.js'));
-  for (const name of ['uPlot.esm.js', 'uPlot.min.css'])
+  const uplot = dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'));
+  for (const name of ['uPlot.iife.min.js', 'uPlot.min.css'])
     assets.set(`/dashboard/vendor/${name}`, asset(join(uplot, name)));
   return assets;
 }

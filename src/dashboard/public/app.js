@@ -49,6 +49,7 @@ async function run(panel, load) {
   if (panel.dataset.state !== 'ready') setState(panel, 'loading', 'Loading…');
   try {
     await load();
+    if (panel.dataset.state === 'loading') setState(panel, null);
   } catch (err) {
     const message = err instanceof PipeError ? `${err.pipe}: ${err.message}` : String(err.message ?? err);
     setState(panel, 'error', message);
