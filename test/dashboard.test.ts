@@ -74,7 +74,11 @@ async function openDashboard(
 async function settled(page: Page): Promise<void> {
   await page.waitForFunction(() => {
     const panels = [...document.querySelectorAll('main section[data-state]')];
-    return panels.length >= 6 && panels.every((p) => (p as HTMLElement).dataset.state !== 'loading');
+    return (
+      panels.length >= 6 &&
+      !document.querySelector('[aria-busy]') &&
+      panels.every((p) => (p as HTMLElement).dataset.state !== 'loading')
+    );
   });
 }
 

@@ -46,7 +46,9 @@ function banner(text) {
 
 /** Runs one widget; its error shows in its own panel (and a refused token in the banner). */
 async function run(panel, load) {
+  // Data already shown stays until the new answer replaces it; aria-busy marks the wait.
   if (panel.dataset.state !== 'ready') setState(panel, 'loading', 'Loading…');
+  panel.setAttribute('aria-busy', 'true');
   try {
     await load();
     if (panel.dataset.state === 'loading') setState(panel, null);
@@ -56,10 +58,21 @@ async function run(panel, load) {
     if (err instanceof PipeError && err.refused)
       banner(`This token may not read ${err.pipe}: ${err.message}`);
     else console.warn(message);
+  } finally {
+    panel.removeAttribute('aria-busy');
   }
 }
 
 async function refresh() {
+  document.body.setAttribute('aria-busy', 'true');
+  try {
+    await refreshWidgets();
+  } finally {
+    document.body.removeAttribute('aria-busy');
+  }
+}
+
+async function refreshWidgets() {
   const f = readFilters(location.search);
   const w = windowOf(f);
   const base = { api: ctx.api, f, w, now: Date.now() };

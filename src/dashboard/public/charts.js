@@ -50,6 +50,7 @@ export function timeChart(el, x, series) {
 
 /** Bars over named categories. */
 export function barChart(el, labels, values, label) {
+  const ticks = labels.map((_, i) => i);
   mount(
     el,
     {
@@ -63,13 +64,23 @@ export function barChart(el, labels, values, label) {
           points: { show: false },
         },
       ],
-      scales: { x: { time: false, distr: 2 }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      legend: { show: false },
+      // Categories sit at 0..n-1; half a step of margin keeps the outer bars whole.
+      scales: {
+        x: { time: false, range: () => [-0.5, labels.length - 0.5] },
+        y: { range: (_u, _min, max) => [0, Math.max(1, max)] },
+      },
       axes: [
-        { values: (_u, splits) => splits.map((i) => labels[i] ?? ''), rotate: -40, size: 100 },
+        {
+          splits: () => ticks,
+          values: (_u, splits) => splits.map((i) => labels[i] ?? ''),
+          rotate: -40,
+          size: 100,
+        },
         { size: 50 },
       ],
     },
-    [labels.map((_, i) => i), values],
+    [ticks, values],
   );
 }
 
