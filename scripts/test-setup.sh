@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the test suites need besides node_modules: the mock Kafka broker, which is a small
 # C program over librdkafka's mock cluster (there is no Kafka package to install and no
-# Docker here). Idempotent: when the binary is already built this returns at once.
+# Docker here), and Debian's Chromium for the dashboard's browser test (playwright-core
+# drives it; no browser download). Idempotent: when both are there this returns at once.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -27,3 +28,15 @@ if ! have_headers; then
 fi
 
 bash "$root/scripts/mock-kafka/build.sh"
+
+if [[ ! -x /usr/bin/chromium ]]; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "test-setup: installing chromium (for the dashboard's browser test)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+  else
+    echo "test-setup: Chromium is missing (/usr/bin/chromium). Install it, then re-run:" >&2
+    echo "  Debian/Ubuntu: sudo apt-get install -y chromium" >&2
+    exit 1
+  fi
+fi

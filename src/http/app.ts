@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { TokenStore } from '../auth/index.js';
+import { dashboardRoute } from '../dashboard/index.js';
 import type { Log } from '../log/index.js';
 import type { EventSink } from '../queue/types.js';
 import { identify, requireScope } from './auth.js';
@@ -151,6 +152,8 @@ export function createApp(deps: AppDeps): Hono {
   };
   app.all('/v0/pipes', forwardToPipes);
   app.all('/v0/pipes/*', forwardToPipes);
+
+  app.route('/', dashboardRoute());
 
   app.notFound((c) => jsonError(c, 404, `Not found: ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((err, c) => {
