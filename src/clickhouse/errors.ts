@@ -61,3 +61,9 @@ export function insertErrorReason(err: unknown): string {
     .slice(0, 500);
   return `ClickHouse rejected the row${name ? ` (${name})` : ''}: ${message}`;
 }
+
+/** TIMEOUT_EXCEEDED (159) or TOO_SLOW (160): a query ran past its max_execution_time. */
+export function isTimeoutError(err: unknown): boolean {
+  const code = clickhouseCode(err);
+  return code === 159 || code === 160;
+}

@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type Context, Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
+import { clickhouseCode, isTimeoutError } from '../clickhouse/errors.js';
+import { readText } from '../clickhouse/read-text.js';
 import { cachedUserSqlGuard, SqlRefused } from '../sql/guard.js';
 import { authorize } from './auth.js';
 import { jsonError } from './errors.js';
@@ -25,8 +27,8 @@ const FORMATS: Record<string, string> = {
   Vertical: 'text/plain; charset=utf-8',
   Markdown: 'text/markdown; charset=utf-8',
 };
-// ClickHouse error codes answered as something other than 400.
-const STATUS_BY_CODE: Record<string, 403 | 408> = { '164': 403, '159': 408, '160': 408 };
+// READONLY: a query tried to change a setting of its read-only session.
+const READONLY_CODE = 164;
 
 /**
  * GET/POST /v0/sql: Tinybird's Query API, for ADMIN tokens: the way SQL users reach the
@@ -56,9 +58,7 @@ export function sqlRoute(deps: { reader: () => ClickHouseClient | undefined; tok
         );
       }
       const result = await reader.exec({ query: `${statement}\nFORMAT ${formatName}` });
-      const chunks: Buffer[] = [];
-      for await (const chunk of result.stream) chunks.push(Buffer.from(chunk as Uint8Array));
-      return c.body(Buffer.concat(chunks).toString('utf8'), 200, { 'Content-Type': contentType });
+      return c.body(await readText(result.stream), 200, { 'Content-Type': contentType });
     } catch (err) {
       if (err instanceof SqlRefused) {
         return jsonError(
@@ -69,7 +69,7 @@ export function sqlRoute(deps: { reader: () => ClickHouseClient | undefined; tok
         );
       }
       const e = err as Error & { code?: string };
-      const status = (e.code && STATUS_BY_CODE[e.code]) || 400;
+      const status = isTimeoutError(e) ? 408 : clickhouseCode(e) === READONLY_CODE ? 403 : 400;
       return jsonError(
         c,
         status,

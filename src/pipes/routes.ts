@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type Context, Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
+import { isTimeoutError } from '../clickhouse/errors.js';
+import { readText } from '../clickhouse/read-text.js';
 import { authorize, identify } from '../http/auth.js';
 import { DOCS, jsonError } from '../http/errors.js';
 import { type Pipe, renderPipe } from './compile.js';
@@ -27,15 +29,8 @@ const DOC = DOCS.pipes;
 
 // ClickHouse error codes caused by the values a caller sent (not by the pipe): answer 400.
 const BAD_INPUT_CODES = new Set(['6', '26', '27', '38', '41', '69', '70', '72', '321', '395', '457']);
-const TIMEOUT_CODES = new Set(['159', '160']);
 // SQL whose answer changes with the time of day, not only with the data.
 const READS_CLOCK = /\b(now|now64|today|yesterday|currentDate|rand\w*|generateUUID\w*)\s*\(/i;
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /** Query string (repeated keys kept) plus, for POST, a JSON or form body. Reserved names never reach templates. */
 async function requestParams(c: Context): Promise<RequestParams> {
@@ -194,7 +189,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     const query = `${sql}\nSETTINGS ${settings}\nFORMAT ${fmt.clickhouse}`;
     const run = async (): Promise<CachedResult> => {
       const result = await deps.client.exec({ query, query_params: params });
-      return { body: await readAll(result.stream), contentType: fmt.contentType };
+      return { body: await readText(result.stream), contentType: fmt.contentType };
     };
     try {
       if (exporting) {
@@ -216,7 +211,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
       const code = e.code && /^\d+$/.test(e.code) ? e.code : undefined;
       const headers: Record<string, string> = code ? { 'X-DB-Exception-Code': code } : {};
       const first = (e.message ?? '').split('\n')[0]?.slice(0, 500) ?? '';
-      if (code && TIMEOUT_CODES.has(code)) {
+      if (isTimeoutError(err)) {
         // (chDB sessions drain a failed query's leftovers themselves: chdb-drain.ts)
         return jsonError(
           c,

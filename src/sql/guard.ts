@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { readText } from '../clickhouse/read-text.js';
 
 /**
  * The guard for SQL a user wrote (/v0/sql). It never executes the user's text: ClickHouse's
@@ -134,10 +135,7 @@ async function tsvRows(
   reader: ClickHouseClient,
   params: Parameters<ClickHouseClient['exec']>[0],
 ): Promise<string[]> {
-  const result = await reader.exec(params);
-  const chunks: Buffer[] = [];
-  for await (const chunk of result.stream) chunks.push(Buffer.from(chunk as Uint8Array));
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readText((await reader.exec(params)).stream);
   return text
     .split('\n')
     .slice(0, -1)
