@@ -53,7 +53,7 @@ export async function lockChdbSession(session: ClickHouseClient, profile: ReadOn
 }
 
 /** Reads the session's readonly setting back; throws unless it is the expected level. */
-export async function assertReadOnly(session: ClickHouseClient, level: 1 | 2): Promise<void> {
+async function assertReadOnly(session: ClickHouseClient, level: 1 | 2): Promise<void> {
   const result = await session.query({ query: "SELECT getSetting('readonly') AS r", format: 'JSONEachRow' });
   const [row] = await result.json<{ r: number | string }>();
   if (Number(row?.r) !== level) {

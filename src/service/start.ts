@@ -99,6 +99,7 @@ export async function startService(
   });
 
   let storage: StorageClient;
+  let pipeReaders: ClickHouseClient[];
   let sink: (EventSink & { stats?: () => Record<string, unknown> }) | undefined;
   let consumer: KafkaConsumerHandle | undefined;
   let writes: WriteGeneration;
@@ -138,6 +139,18 @@ export async function startService(
         health,
       });
     }
+    // Every reader is read-only from its creation: PIPE_SESSIONS sessions for the pipes (so
+    // queries run side by side) and one for user SQL, with limits it cannot lift.
+    pipeReaders = [];
+    for (let i = 0; i < config.PIPE_SESSIONS; i++)
+      pipeReaders.push(await storage.readOnlySession(PIPE_READER));
+    state.sqlReader = await storage.readOnlySession(
+      userSqlReader({
+        maxExecutionSeconds: config.SQL_MAX_EXECUTION_SECONDS,
+        maxResultBytes: config.SQL_MAX_RESULT_BYTES,
+        maxMemoryBytes: config.SQL_MAX_MEMORY_BYTES,
+      }),
+    );
   } catch (err) {
     server.close();
     fail(`cannot start storage: ${(err as Error).message}`);
@@ -156,24 +169,6 @@ export async function startService(
           generation: writes.current,
         })
       : undefined;
-  // Every reader is read-only from its creation: PIPE_SESSIONS sessions for the pipes (so
-  // queries run side by side) and one for user SQL, with limits it cannot lift.
-  let pipeReaders: ClickHouseClient[];
-  try {
-    pipeReaders = [];
-    for (let i = 0; i < config.PIPE_SESSIONS; i++)
-      pipeReaders.push(await storage.readOnlySession(PIPE_READER));
-    state.sqlReader = await storage.readOnlySession(
-      userSqlReader({
-        maxExecutionSeconds: config.SQL_MAX_EXECUTION_SECONDS,
-        maxResultBytes: config.SQL_MAX_RESULT_BYTES,
-        maxMemoryBytes: config.SQL_MAX_MEMORY_BYTES,
-      }),
-    );
-  } catch (err) {
-    server.close();
-    fail(`cannot open read-only reader sessions: ${(err as Error).message}`);
-  }
   state.pipes = createPipesApp({
     client: sessionPool(pipeReaders),
     pipes: loaded.pipes,
