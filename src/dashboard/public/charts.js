@@ -25,22 +25,16 @@ function mount(el, opts, data) {
     .join('|');
 }
 
-export function clearChart(el) {
-  charts.get(el)?.destroy();
-  charts.delete(el);
-  el.dataset.points = '0';
-  el.dataset.series = '';
-}
+/** uPlot series options for named lines, coloured in order. */
+const lines = (series) =>
+  series.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2 }));
 
 /** Lines over time: x in epoch seconds, one series per name. */
 export function timeChart(el, x, series) {
   mount(
     el,
     {
-      series: [
-        {},
-        ...series.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2 })),
-      ],
+      series: [{}, ...lines(series)],
       axes: [{}, { size: 60 }],
       scales: { x: { time: true } },
     },
@@ -89,10 +83,7 @@ export function lineChart(el, x, series) {
   mount(
     el,
     {
-      series: [
-        { label: 'week' },
-        ...series.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2 })),
-      ],
+      series: [{ label: 'week' }, ...lines(series)],
       scales: { x: { time: false } },
       axes: [
         { values: (_u, splits) => splits.map((w) => (Number.isInteger(w) ? `week ${w}` : '')) },

@@ -26,7 +26,7 @@ export function filtersToSearch(f) {
 const isDate = (s) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
 
 /** ClickHouse's DateTime text, UTC: YYYY-MM-DD HH:MM:SS. */
-export const chTime = (ms) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+const chTime = (ms) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 
 export const startOfUtcDay = (ms) => Math.floor(ms / DAY) * DAY;
 

@@ -2,7 +2,7 @@
 import { windowParams } from '../filters.js';
 import { fillTable, setState } from '../render.js';
 
-export const PAGE_ROWS = 25;
+const PAGE_ROWS = 25;
 
 const filterParams = (f, w) => ({
   ...windowParams(w),
