@@ -1,8 +1,16 @@
-import { CompressionTypes, type Message, Partitioners, type Producer, type RecordMetadata } from 'kafkajs';
+import {
+  type Admin,
+  CompressionTypes,
+  type Message,
+  Partitioners,
+  type Producer,
+  type RecordMetadata,
+} from 'kafkajs';
 import type { Config } from '../config/index.js';
 import { type Log, silentLog } from '../log/index.js';
 import type { StoreHealth } from './health.js';
 import { createKafka, type KafkaConfig } from './kafka.js';
+import { PACKED_HEADERS, packRanges } from './kafka-messages.js';
 import { type Acceptance, BackpressureError, type EventSink, type IngestRows } from './types.js';
 
 export interface KafkaSinkOptions {
@@ -20,11 +28,12 @@ export interface KafkaSinkOptions {
   compression?: CompressionTypes;
   /** Wait this long for concurrent requests to share one produce request (default 2 ms). */
   lingerMs?: number;
-  /**
-   * Messages per sendBatch (default 5000). kafkajs groups a batch by partition with an
-   * array copy per message, which is quadratic: big requests go out in several sends.
-   */
-  maxBatchMessages?: number;
+  /** Rows per packed message at most (default 1000; see kafka-messages.ts). */
+  maxRowsPerMessage?: number;
+  /** Bytes per packed message at most, before compression (default 512 KiB; brokers refuse > 1 MB). */
+  maxBytesPerMessage?: number;
+  /** Rows per sendBatch at most (default 50,000): bounds one produce request. */
+  maxRowsPerSend?: number;
   /** Bytes sent but not yet acknowledged before checkCapacity refuses (default MAX_PENDING_BYTES). */
   maxInFlightBytes?: number;
   /** How often `committed` waiters poll the group's committed offsets (default 50 ms). */
@@ -37,7 +46,7 @@ export interface KafkaSinkOptions {
 
 export type KafkaSinkConfig = KafkaConfig & Pick<Config, 'MAX_PENDING_BYTES'>;
 
-/** One request's progress: its rows may span several sendBatch calls. */
+/** One request's progress: its rows may span several messages and sendBatch calls. */
 interface Pending {
   remaining: number;
   /** Highest produced offset per "topic\0partition". */
@@ -47,11 +56,19 @@ interface Pending {
   settled: boolean;
 }
 
-interface Entry {
+interface Row {
   topic: string;
-  message: Message;
-  bytes: number;
+  line: string;
+  /** The routing key (user_id) for events; null for quarantined rows. */
+  key: string | null;
   owner: Pending;
+}
+
+/** One packed message on its way: the rows it carries, for their owners' bookkeeping. */
+interface Outgoing {
+  topic: string;
+  partition: number;
+  rows: Row[];
 }
 
 interface Waiter {
@@ -81,10 +98,13 @@ export function userIdKey(line: string): string | null {
 const tp = (topic: string, partition: number) => `${topic}\0${partition}`;
 
 /**
- * The api's queue in Kafka mode: rows go to KAFKA_TOPIC (events, keyed by user_id) and
- * KAFKA_QUARANTINE_TOPIC, acks = all in-sync replicas. append() resolves once the broker
- * acknowledged every row; `committed` once the consumer group committed past them, which
- * the consumer does only after the rows are in ClickHouse.
+ * The api's queue in Kafka mode: rows go to KAFKA_TOPIC (events) and KAFKA_QUARANTINE_TOPIC,
+ * acks = all in-sync replicas, packed many to a message (see kafka-messages.ts). An event
+ * row goes to the partition its user_id key picks with Kafka's default partitioner (murmur2,
+ * the same as kafkajs' and the Java client's), so one user's rows stay in one partition and
+ * in order, whether they came packed from us or one per message from another producer.
+ * append() resolves once the broker acknowledged every row; `committed` once the consumer
+ * group committed past them, which the consumer does only after the rows are in ClickHouse.
  */
 export async function createKafkaSink(
   config: KafkaSinkConfig,
@@ -92,34 +112,23 @@ export async function createKafkaSink(
   opts: KafkaSinkOptions = {},
 ): Promise<EventSink> {
   const lingerMs = opts.lingerMs ?? 2;
-  const maxBatch = opts.maxBatchMessages ?? 5000;
+  const limits = { maxRows: opts.maxRowsPerMessage ?? 1000, maxBytes: opts.maxBytesPerMessage ?? 512 << 10 };
+  const maxRowsPerSend = opts.maxRowsPerSend ?? 50_000;
   const maxInFlightBytes = opts.maxInFlightBytes ?? config.MAX_PENDING_BYTES;
   const compression = opts.compression ?? CompressionTypes.GZIP;
   const idempotent = opts.idempotent ?? true;
   const kafka = createKafka(config, log, '-api');
-
-  // The partitioner tells us where each message went; with the per-partition base offsets
-  // of the reply that gives every message's offset (kafkajs keeps message order per partition).
-  const partitionOf = new WeakMap<Message, number>();
-  const createPartitioner = () => {
-    const inner = Partitioners.DefaultPartitioner();
-    return (args: Parameters<typeof inner>[0]) => {
-      const p = inner(args);
-      partitionOf.set(args.message, p);
-      return p;
-    };
-  };
   const producer: Producer = kafka.producer({
     idempotent,
     allowAutoTopicCreation: false,
-    createPartitioner,
     ...(idempotent ? { maxInFlightRequests: 1 } : {}),
   });
   const admin = kafka.admin();
   await producer.connect();
   await admin.connect();
+  const partitions = partitionCounts(admin);
 
-  const queue: Entry[] = [];
+  const queue: Row[] = [];
   let timer: NodeJS.Timeout | undefined;
   let inFlightBytes = 0;
   const sending = new Set<Promise<void>>();
@@ -143,48 +152,85 @@ export async function createKafkaSink(
     owner.reject(err);
   }
 
-  function acknowledged(entries: Entry[], results: RecordMetadata[]) {
+  /** Every message's offset is its partition's base offset plus its place among that partition's messages. */
+  function acknowledged(messages: Outgoing[], results: RecordMetadata[]) {
     const next = new Map<string, number>();
     for (const r of results) next.set(tp(r.topicName, r.partition), Number(r.baseOffset));
-    for (const e of entries) {
-      const key = tp(e.topic, partitionOf.get(e.message) ?? -1);
+    for (const m of messages) {
+      const key = tp(m.topic, m.partition);
       const offset = next.get(key);
       if (offset === undefined) {
-        fail(e.owner, new Error(`no acknowledgement for ${e.topic} partition ${key.split('\0')[1]}`));
+        const err = new Error(`no acknowledgement for ${m.topic} partition ${m.partition}`);
+        for (const row of m.rows) fail(row.owner, err);
         continue;
       }
       next.set(key, offset + 1);
-      if (offset > (e.owner.offsets.get(key) ?? -1)) e.owner.offsets.set(key, offset);
-      if (--e.owner.remaining === 0 && !e.owner.settled) {
-        e.owner.settled = true;
-        e.owner.resolve();
+      for (const { owner } of m.rows) {
+        if (offset > (owner.offsets.get(key) ?? -1)) owner.offsets.set(key, offset);
+        if (--owner.remaining === 0 && !owner.settled) {
+          owner.settled = true;
+          owner.resolve();
+        }
       }
     }
   }
 
-  function send(entries: Entry[]) {
-    // Entries grouped by topic, in order: that is the order kafkajs writes them per partition.
-    const byTopic = new Map<string, Entry[]>();
-    for (const e of entries) {
-      const list = byTopic.get(e.topic) ?? [];
-      list.push(e);
-      byTopic.set(e.topic, list);
+  /** Groups rows by target partition, in order, and packs each group into messages. */
+  async function pack(rows: Row[]): Promise<Outgoing[]> {
+    const groups = new Map<string, Outgoing>();
+    let spread = 0;
+    const counts = new Map<string, number>();
+    for (const topic of new Set(rows.map((r) => r.topic))) counts.set(topic, await partitions.of(topic));
+    for (const row of rows) {
+      const count = counts.get(row.topic) as number;
+      // Quarantined rows carry no key: spread them over the partitions, batch by batch.
+      const partition = row.key === null ? spread++ % count : partitionForKey(row.key, count);
+      const key = tp(row.topic, partition);
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { topic: row.topic, partition, rows: [] }));
+      group.rows.push(row);
     }
-    const ordered = [...byTopic.values()].flat();
-    const bytes = entries.reduce((n, e) => n + e.bytes, 0);
-    const p = producer
-      .sendBatch({
-        acks: -1,
-        compression,
-        topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list.map((e) => e.message) })),
+    const out: Outgoing[] = [];
+    for (const group of groups.values()) {
+      for (const [start, end] of packRanges(
+        group.rows.map((r) => Buffer.byteLength(r.line)),
+        limits,
+      ))
+        out.push({ topic: group.topic, partition: group.partition, rows: group.rows.slice(start, end) });
+    }
+    return out;
+  }
+
+  function send(rows: Row[]) {
+    const bytes = rows.reduce((n, r) => n + r.line.length, 0);
+    let messages: Outgoing[] = [];
+    const p = pack(rows)
+      .then((packed) => {
+        messages = packed;
+        const byTopic = new Map<string, Message[]>();
+        for (const m of packed) {
+          const list = byTopic.get(m.topic) ?? [];
+          list.push({
+            partition: m.partition,
+            value: m.rows.map((r) => r.line).join('\n'),
+            headers: PACKED_HEADERS,
+          });
+          byTopic.set(m.topic, list);
+        }
+        return producer.sendBatch({
+          acks: -1,
+          compression,
+          topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list })),
+        });
       })
       .then(
         (results) => {
           opts.health?.ok('kafka');
-          acknowledged(ordered, results);
+          acknowledged(messages, results);
         },
         (err: Error) => {
-          log('error', 'kafka produce failed', { error: err.message, messages: entries.length });
+          log('error', 'kafka produce failed', { error: err.message, rows: rows.length });
+          partitions.forget();
           // Probe: the topic's metadata comes back once a broker serves it again.
           opts.health?.fail(
             'kafka',
@@ -193,7 +239,7 @@ export async function createKafkaSink(
               await admin.fetchTopicMetadata({ topics: [config.KAFKA_TOPIC] });
             },
           );
-          for (const e of entries) fail(e.owner, err);
+          for (const r of rows) fail(r.owner, err);
         },
       )
       .finally(() => {
@@ -212,8 +258,12 @@ export async function createKafkaSink(
   const maxSends = idempotent ? 1 : 4;
   let lingerDue = false;
   function pump() {
-    while (queue.length > 0 && sending.size < maxSends && (queue.length >= maxBatch || lingerDue || closed)) {
-      send(queue.splice(0, maxBatch));
+    while (
+      queue.length > 0 &&
+      sending.size < maxSends &&
+      (queue.length >= maxRowsPerSend || lingerDue || closed)
+    ) {
+      send(queue.splice(0, maxRowsPerSend));
     }
     if (queue.length === 0) lingerDue = false;
     else if (!timer && !lingerDue) {
@@ -271,17 +321,11 @@ export async function createKafkaSink(
         owner = { remaining: total, offsets: new Map(), resolve, reject, settled: false };
       });
       for (const line of rows.events) {
-        const message = { key: userIdKey(line), value: line };
-        queue.push({ topic: config.KAFKA_TOPIC, message, bytes: line.length, owner });
+        queue.push({ topic: config.KAFKA_TOPIC, line, key: userIdKey(line) ?? '', owner });
         inFlightBytes += line.length;
       }
       for (const line of rows.quarantine) {
-        queue.push({
-          topic: config.KAFKA_QUARANTINE_TOPIC,
-          message: { value: line },
-          bytes: line.length,
-          owner,
-        });
+        queue.push({ topic: config.KAFKA_QUARANTINE_TOPIC, line, key: null, owner });
         inFlightBytes += line.length;
       }
       pump();
@@ -310,5 +354,44 @@ export async function createKafkaSink(
       await producer.disconnect();
       await admin.disconnect();
     },
+  };
+}
+
+/** Kafka's default partitioner for a keyed message: murmur2(key) mod the partition count. */
+const defaultPartitioner = Partitioners.DefaultPartitioner();
+const metadataFor = new Map<number, Parameters<typeof defaultPartitioner>[0]['partitionMetadata']>();
+function partitionForKey(key: string, count: number): number {
+  let partitionMetadata = metadataFor.get(count);
+  if (!partitionMetadata) {
+    partitionMetadata = Array.from({ length: count }, (_, i) => ({
+      partitionId: i,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+      partitionErrorCode: 0,
+    }));
+    metadataFor.set(count, partitionMetadata);
+  }
+  return defaultPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+}
+
+/** Partition counts per topic, asked once and asked again after a failed produce. */
+function partitionCounts(admin: Admin) {
+  const known = new Map<string, Promise<number>>();
+  return {
+    of(topic: string): Promise<number> {
+      let count = known.get(topic);
+      if (!count) {
+        count = admin.fetchTopicMetadata({ topics: [topic] }).then(({ topics }) => {
+          const n = topics[0]?.partitions.length ?? 0;
+          if (n === 0) throw new Error(`Kafka topic ${topic} has no partitions (does it exist?)`);
+          return n;
+        });
+        count.catch(() => known.delete(topic));
+        known.set(topic, count);
+      }
+      return count;
+    },
+    forget: () => known.clear(),
   };
 }
