@@ -5,7 +5,7 @@ import { KafkaContainer, type StartedKafkaContainer } from '@testcontainers/kafk
 import { getContainerRuntimeClient } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorageClient, migrate, type StorageClient } from '../src/clickhouse/index.js';
-import { type KafkaConsumerHandle, startKafkaConsumer } from '../src/consumer/kafka-consumer.js';
+import { type KafkaLoaderHandle, startKafkaLoader } from '../src/loader/kafka-loader.js';
 import { createKafkaSink } from '../src/queue/kafka-sink.js';
 import { eventLine } from './helpers/mock-kafka.js';
 
@@ -35,7 +35,7 @@ describe.skipIf(skip)('real Kafka + ClickHouse server (testcontainers)', () => {
   let kafka: StartedKafkaContainer;
   let clickhouse: StartedClickHouseContainer;
   let storage: StorageClient;
-  let consumer: KafkaConsumerHandle;
+  let consumer: KafkaLoaderHandle;
   let brokers: string;
 
   beforeAll(async () => {
@@ -83,7 +83,7 @@ describe.skipIf(skip)('real Kafka + ClickHouse server (testcontainers)', () => {
       waitForLeaders: true,
     });
     await admin.disconnect();
-    consumer = await startKafkaConsumer({ client: storage.client, config });
+    consumer = await startKafkaLoader({ store: storage.store, config });
     // A real broker serves the idempotent producer (the mock cannot).
     const sink = await createKafkaSink(config, undefined, { idempotent: true });
     const lines = Array.from({ length: 2000 }, (_, i) => eventLine(`tc${i}`, `user${i % 31}`));

@@ -2,11 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ClickHouseClient } from '@clickhouse/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStorageClient, migrate, type StorageClient } from '../src/clickhouse/index.js';
-import { type KafkaConsumerHandle, startKafkaConsumer } from '../src/consumer/kafka-consumer.js';
+import { createStorageClient, migrate, type StorageClient, type Store } from '../src/clickhouse/index.js';
+import { type KafkaLoaderHandle, startKafkaLoader } from '../src/loader/kafka-loader.js';
 import { createKafkaSink, type KafkaSinkConfig } from '../src/queue/kafka-sink.js';
 import {
   eventLine,
@@ -23,7 +22,7 @@ import {
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 let mock: MockKafka;
 let storage: StorageClient;
-const started: KafkaConsumerHandle[] = [];
+const started: KafkaLoaderHandle[] = [];
 
 beforeAll(async () => {
   mock = await startMockKafka({ topics: [] });
@@ -48,11 +47,11 @@ async function setup(name: string, partitions = 3): Promise<Setup> {
   return { ...(await mockTopics(mock, name, partitions)), BATCH_MAX_ROWS: 1000, BATCH_MAX_WAIT_MS: 100 };
 }
 
-async function consume(config: Setup, client: ClickHouseClient = storage.client) {
+async function consume(config: Setup, store: Store = storage.store) {
   // A short session: the mock broker waits up to a session timeout for every member to
   // rejoin a rebalance, which would make each membership change take 30 s.
-  const c = await startKafkaConsumer({
-    client,
+  const c = await startKafkaLoader({
+    store,
     config,
     retryMinMs: 20,
     retryMaxMs: 200,
@@ -76,7 +75,7 @@ async function counts(prefix: string, table = 'feature_events') {
 const lines = (prefix: string, n: number, from = 0) =>
   Array.from({ length: n }, (_, i) => eventLine(`${prefix}${from + i}`, `user${(from + i) % 17}`));
 
-/** A client whose inserts fail (or hang) on demand; every other call goes through. */
+/** A store whose inserts fail (or hang) on demand; reads go through. */
 function controllableClient() {
   const state = {
     fail: false,
@@ -84,27 +83,35 @@ function controllableClient() {
     /** When set, the next insert runs for real and then waits on this before answering. */
     holdAfter: undefined as undefined | { reached: boolean; release: Promise<void> },
   };
-  const client = new Proxy(storage.client, {
-    get(target, prop, receiver) {
-      if (prop === 'exec') {
-        return async (params: Parameters<ClickHouseClient['exec']>[0]) => {
-          state.attempts++;
-          if (state.fail) throw new Error('injected insert failure');
-          const result = await target.exec(params);
-          const hold = state.holdAfter;
-          if (hold && !hold.reached) {
-            hold.reached = true;
-            await new Promise((r) => result.stream.resume().once('end', r).once('close', r));
-            await hold.release; // rejects: the caller sees a failed insert that did land
-          }
-          return result;
-        };
+  const client: Store = {
+    ...storage.store,
+    async insert(table, lines, token) {
+      if (lines.length === 0) return;
+      state.attempts++;
+      if (state.fail) throw new Error('injected insert failure');
+      await storage.store.insert(table, lines, token);
+      const hold = state.holdAfter;
+      if (hold && !hold.reached) {
+        hold.reached = true;
+        await hold.release; // rejects: the caller sees a failed insert that did land
       }
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? v.bind(target) : v;
     },
-  });
+  };
   return { client, state };
+}
+
+/** The end offset of each partition of the events topic, as "partition:offset". */
+async function endOffsets(config: Setup) {
+  const kafka = new Kafka({
+    clientId: 'inspect',
+    brokers: mock.brokers.split(','),
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(config.KAFKA_TOPIC);
+  await admin.disconnect();
+  return ends.map((p) => `${p.partition}:${p.high}`).sort();
 }
 
 async function committedOffsets(config: Setup) {
@@ -164,8 +171,8 @@ describe('kafka consumer', () => {
     state.fail = false;
     await committed;
     expect(await counts('fail-')).toEqual({ n: 300, u: 300 });
-    const offsets = await committedOffsets(config);
-    expect(offsets.reduce((sum, o) => sum + Number(o.split(':')[1]), 0)).toBe(300);
+    // Committed past every message of every partition (the rows travel many to a message).
+    expect(await committedOffsets(config)).toEqual(await endOffsets(config));
     await sink.close();
   });
 
@@ -195,7 +202,8 @@ describe('kafka consumer', () => {
     // fetch that returns more) would cut elsewhere and get another dedup token without the
     // recorded range.
     const first = await consume({ ...config, BATCH_MAX_ROWS: 60 }, client);
-    const sink = await createKafkaSink(config, undefined, { idempotent: false });
+    // Ten rows to a message, so a 60-row cut falls between messages.
+    const sink = await createKafkaSink(config, undefined, { idempotent: false, maxRowsPerMessage: 10 });
     await sink.append({ events: lines('resume-', 100), quarantine: [] });
     await waitFor(() => state.holdAfter?.reached, 'the first insert');
     expect(await counts('resume-')).toEqual({ n: 60, u: 60 }); // landed, not committed
@@ -215,7 +223,7 @@ describe('kafka consumer', () => {
     const config = await setup('pair', 4);
     const a = await consume(config);
     const b = await consume(config);
-    const owned = (c: KafkaConsumerHandle) => c.assignment()[config.KAFKA_TOPIC]?.length ?? 0;
+    const owned = (c: KafkaLoaderHandle) => c.assignment()[config.KAFKA_TOPIC]?.length ?? 0;
     await waitFor(() => owned(a) > 0 && owned(b) > 0 && owned(a) + owned(b) === 4, 'both members assigned');
     const sink = await createKafkaSink(config, undefined, { idempotent: false });
     const acceptances = await Promise.all(
@@ -241,6 +249,30 @@ describe('kafka consumer', () => {
     await consume(config);
     await b.committed;
     expect(await counts('restart-')).toEqual({ n: 800, u: 800 });
+    await sink.close();
+  });
+
+  it('reads one row from a message of another producer (no packing header, even pretty-printed) beside packed ones', async () => {
+    const config = await setup('foreign', 2);
+    await consume(config);
+    const kafka = new Kafka({
+      clientId: 'foreign',
+      brokers: mock.brokers.split(','),
+      logLevel: logLevel.NOTHING,
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    const foreign = lines('foreign-', 30).map((l, i) => (i % 2 ? JSON.stringify(JSON.parse(l), null, 2) : l));
+    await producer.send({
+      topic: config.KAFKA_TOPIC,
+      messages: foreign.map((value) => ({ key: JSON.parse(value).user_id, value })),
+    });
+    await producer.disconnect();
+    const sink = await createKafkaSink(config, undefined, { idempotent: false, maxRowsPerMessage: 7 });
+    const { committed } = await sink.append({ events: lines('foreign-', 70, 30), quarantine: [] });
+    await committed;
+    await waitFor(async () => (await counts('foreign-')).n >= 100, 'all 100 rows');
+    expect(await counts('foreign-')).toEqual({ n: 100, u: 100 });
     await sink.close();
   });
 });

@@ -1,5 +1,6 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rowsOfMessage } from '../src/queue/kafka-messages.js';
 import { createKafkaSink, type KafkaSinkConfig, userIdKey } from '../src/queue/kafka-sink.js';
 import { BackpressureError } from '../src/queue/types.js';
 import {
@@ -23,7 +24,7 @@ afterAll(async () => {
 
 const topics = (name: string): Promise<KafkaSinkConfig> => mockTopics(mock, name);
 
-/** Reads every message of a topic with a throwaway consumer group. */
+/** Reads every row of a topic (unpacking packed messages) with a throwaway consumer group. */
 async function readTopic(topic: string, expected: number) {
   const kafka = new Kafka({
     clientId: 'reader',
@@ -31,15 +32,16 @@ async function readTopic(topic: string, expected: number) {
     logLevel: logLevel.NOTHING,
   });
   const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}`, maxWaitTimeInMs: 100 });
-  const got: Array<{ key: string | null; value: string; partition: number }> = [];
+  const got: Array<{ value: string; partition: number; packed: number }> = [];
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ message, partition }) => {
-      got.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', partition });
+      const rows = rowsOfMessage(message);
+      for (const value of rows) got.push({ value, partition, packed: rows.length });
     },
   });
-  await waitFor(() => got.length >= expected, `${expected} messages on ${topic}`);
+  await waitFor(() => got.length >= expected, `${expected} rows on ${topic}`);
   await consumer.disconnect();
   return got;
 }
@@ -68,11 +70,29 @@ describe('kafka sink', () => {
 
     const events = await readTopic(config.KAFKA_TOPIC, 200);
     expect(events.map((m) => m.value).sort()).toEqual([...lines].sort());
-    for (const m of events) expect(m.key).toBe(JSON.parse(m.value).user_id);
+    // Many rows to a message, each in the partition Kafka's default partitioner gives its
+    // user_id as a key: the partition a one-row message from any other producer would take.
+    expect(Math.max(...events.map((m) => m.packed))).toBeGreaterThan(1);
+    const partitioner = Partitioners.DefaultPartitioner();
+    const partitionMetadata = [0, 1, 2].map((partitionId) => ({
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+      partitionErrorCode: 0,
+    }));
+    for (const m of events) {
+      const key = JSON.parse(m.value).user_id as string;
+      expect(m.partition).toBe(
+        partitioner({ topic: config.KAFKA_TOPIC, partitionMetadata, message: { key, value: null } }),
+      );
+    }
     // Same user, same partition: one user's events stay in order.
     const partitionOfUser = new Map<string, Set<number>>();
-    for (const m of events)
-      partitionOfUser.set(m.key ?? '', (partitionOfUser.get(m.key ?? '') ?? new Set()).add(m.partition));
+    for (const m of events) {
+      const user = JSON.parse(m.value).user_id as string;
+      partitionOfUser.set(user, (partitionOfUser.get(user) ?? new Set()).add(m.partition));
+    }
     for (const parts of partitionOfUser.values()) expect(parts.size).toBe(1);
     expect(new Set(events.map((m) => m.partition)).size).toBeGreaterThan(1);
 

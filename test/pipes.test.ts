@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenStore } from '../src/auth/index.js';
-import { insertJsonLines, type StorageClient } from '../src/clickhouse/index.js';
+import { clientStore, type StorageClient } from '../src/clickhouse/index.js';
 import { trackWrites } from '../src/clickhouse/write-generation.js';
 import { createPipesApp, loadPipes } from '../src/pipes/index.js';
 import { SCHEMA_COLUMNS } from '../src/pipes/known-columns.js';
@@ -587,7 +587,7 @@ TYPE endpoint
 // Last: it stores one more event, which the comparisons above must not see.
 describe('result cache', () => {
   it('serves a stored answer until an insert stores rows; Cache-Control: no-cache skips it', async () => {
-    const writes = trackWrites(storage.client);
+    const writes = trackWrites(clientStore(storage.client));
     const cache = new ResultCache({ ttlMs: 60_000, maxBytes: 1 << 20, generation: writes.current });
     const { pipes } = loadPipes('pipes');
     const cached = new Hono().route(
@@ -614,7 +614,7 @@ describe('result cache', () => {
       session_id: 'sess_cache',
       metadata: '{}',
     };
-    await insertJsonLines(writes.client, 'feature_events', [JSON.stringify(event)], 'cache-test-1');
+    await writes.store.insert('feature_events', [JSON.stringify(event)], 'cache-test-1');
     expect(await get()).toEqual({ cache: 'MISS', rows: 1 });
     expect(await get()).toEqual({ cache: 'HIT', rows: 1 });
   });

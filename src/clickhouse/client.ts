@@ -4,11 +4,14 @@ import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import type { Config } from '../config/index.js';
 import { drainAfterError } from './chdb-drain.js';
 import { lockChdbSession, type ReadOnlyProfile, serverReaderSettings } from './read-only.js';
+import { clientStore, type Store } from './store.js';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 
 export interface StorageClient {
   client: ClickHouseClient;
+  /** The write path's narrow view of the same connection (see store.ts). */
+  store: Store;
   /** 'server' over HTTP, or 'embedded' chDB in this process. For logs only. */
   kind: 'server' | 'embedded';
   /** Where the data lives: the server URL or the chDB data directory. */
@@ -49,6 +52,7 @@ export async function createStorageClient(
     const readers: ClickHouseClient[] = [];
     return {
       client,
+      store: clientStore(client),
       kind: 'server',
       location: config.CLICKHOUSE_URL,
       readOnlySession: async (profile) => {
@@ -74,6 +78,7 @@ export async function createStorageClient(
   const sessions: ClickHouseClient[] = [];
   return {
     client,
+    store: clientStore(client),
     kind: 'embedded',
     location: path,
     readOnlySession: async (profile) => {

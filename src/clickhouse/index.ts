@@ -8,3 +8,4 @@ export {
   readMigrations,
   splitStatements,
 } from './migrate.js';
+export { clientStore, type Store } from './store.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertBatch } from '../consumer/insert-batch.js';
+import { insertBatch } from '../loader/insert-batch.js';
 import { createStorageClient, type StorageClient } from './client.js';
 import { migrate, readMigrations, splitStatements } from './migrate.js';
 
@@ -104,12 +104,12 @@ describe('migrate', () => {
         metadata: '',
       }),
     );
-    await insertBatch(storage.client, { events: lines, quarantine: [] }, 'batch-1');
-    await insertBatch(storage.client, { events: lines, quarantine: [] }, 'batch-1');
+    await insertBatch(storage.store, { events: lines, quarantine: [] }, 'batch-1');
+    await insertBatch(storage.store, { events: lines, quarantine: [] }, 'batch-1');
     expect(await scalar("SELECT count() FROM feature_events WHERE startsWith(event_id, 'd')")).toBe(100);
     expect(await scalar("SELECT sum(events) FROM feature_usage_hourly WHERE feature_id = 'f'")).toBe(100);
     expect(await scalar("SELECT sum(events) FROM feature_usage_by_user WHERE feature_id = 'f'")).toBe(100);
-    await insertBatch(storage.client, { events: lines, quarantine: [] }, 'batch-2');
+    await insertBatch(storage.store, { events: lines, quarantine: [] }, 'batch-2');
     expect(await scalar("SELECT count() FROM feature_events WHERE startsWith(event_id, 'd')")).toBe(200);
   });
 

@@ -1,35 +1,31 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Store } from './store.js';
 
 /**
- * Counts the inserts made through a client, so readers can tell whether stored data may
+ * Counts the inserts made through a store, so readers can tell whether stored data may
  * have changed (the pipe result cache keys its entries to this number). The count moves
  * when an insert starts and again when it ends, failed or not: an insert that reported an
  * error may still have committed, and an answer computed while an insert ran may or may
  * not include its rows.
  */
 export interface WriteGeneration {
-  client: ClickHouseClient;
+  store: Store;
   current(): number;
 }
 
-export function trackWrites(client: ClickHouseClient): WriteGeneration {
+export function trackWrites(store: Store): WriteGeneration {
   let generation = 0;
-  const exec = client.exec.bind(client);
-  const insert = client.insert.bind(client);
-  const wrapped = Object.create(client) as ClickHouseClient;
-  const around = async <T>(run: () => Promise<T>): Promise<T> => {
-    generation++;
-    try {
-      return await run();
-    } finally {
-      generation++;
-    }
+  return {
+    store: {
+      ...store,
+      async insert(table, lines, token) {
+        generation++;
+        try {
+          await store.insert(table, lines, token);
+        } finally {
+          generation++;
+        }
+      },
+    },
+    current: () => generation,
   };
-  wrapped.exec = ((params: Parameters<ClickHouseClient['exec']>[0]) =>
-    /^\s*INSERT\b/i.test(params.query)
-      ? around(() => exec(params))
-      : exec(params)) as ClickHouseClient['exec'];
-  wrapped.insert = ((params: Parameters<ClickHouseClient['insert']>[0]) =>
-    around(() => insert(params))) as ClickHouseClient['insert'];
-  return { client: wrapped, current: () => generation };
 }

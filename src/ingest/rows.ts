@@ -1,11 +1,8 @@
 import type { IngestRows } from '../queue/types.js';
 import { fastEventLine, isCanonicalEventLine } from './fast-row.js';
 import { depthOver, scanJson } from './json-scan.js';
+import { hasLoneSurrogate, quarantineLine } from './quarantine-row.js';
 import { FEATURE_EVENT_COLUMNS, featureEventSchema } from './row-schema.js';
-
-// A quarantined line keeps at most this much of its raw text: enough to see what was
-// sent, bounded so garbage cannot fill the disk.
-export const MAX_RAW_IN_QUARANTINE = 64 * 1024;
 
 // Objects and arrays nested deeper than this (the row itself is level 1) are quarantined
 // before they are parsed: serialising a metadata object, zod and the quarantine row all walk
@@ -19,47 +16,10 @@ export const MAX_ROW_CHARS = 1024 * 1024;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const lenientUtf8 = new TextDecoder('utf-8');
 
-// In JSON.stringify's output a \uD800-\uDFFF escape is always a lone surrogate (pairs are
-// written as characters). ClickHouse refuses such a row (CANNOT_PARSE_ESCAPE_SEQUENCE).
-const LONE_SURROGATE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/gi;
-
-/** Replaces lone surrogates with U+FFFD in a serialised line, so ClickHouse can store it. */
-export function wellFormedJson(line: string): string {
-  return line.replace(LONE_SURROGATE, '$1\\ufffd');
-}
-
-function quarantineRow(raw: string, value: unknown, columns: string[], errors: string[]): string {
-  return wellFormedJson(quarantineRowRaw(raw, value, columns, errors));
-}
-
-function quarantineRowRaw(raw: string, value: unknown, columns: string[], errors: string[]): string {
-  const row: Record<string, unknown> = {
-    raw: raw.length > MAX_RAW_IN_QUARANTINE ? `${raw.slice(0, MAX_RAW_IN_QUARANTINE)}…(truncated)` : raw,
-    c__error_column: columns,
-    c__error: errors,
-  };
-  if (value && typeof value === 'object' && !Array.isArray(value)) {
-    for (const col of FEATURE_EVENT_COLUMNS) {
-      const v = (value as Record<string, unknown>)[col];
-      if (v === undefined || v === null) continue;
-      const text = typeof v === 'string' ? v : JSON.stringify(v);
-      row[col] = text.length > MAX_RAW_IN_QUARANTINE ? text.slice(0, MAX_RAW_IN_QUARANTINE) : text;
-    }
-  }
-  return JSON.stringify(row);
-}
-
-/** LONE_SURROGATE.test, skipped for the usual line with no \\u escape at all. */
-function hasLoneSurrogate(line: string): boolean {
-  if (!line.includes('\\u')) return false;
-  LONE_SURROGATE.lastIndex = 0;
-  return LONE_SURROGATE.test(line);
-}
-
 /** Validates one parsed value and files it as an event line or a quarantine line. */
 function addValue(out: IngestRows, raw: string, value: unknown): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    out.quarantine.push(quarantineRow(raw, undefined, [], ['a row must be a JSON object']));
+    out.quarantine.push(quarantineLine(raw, undefined, [], ['a row must be a JSON object']));
     return;
   }
   const fast = fastEventLine(value as Record<string, unknown>);
@@ -68,7 +28,7 @@ function addValue(out: IngestRows, raw: string, value: unknown): void {
     const line = parsed === undefined ? (fast as string) : JSON.stringify(parsed.data);
     if (hasLoneSurrogate(line)) {
       out.quarantine.push(
-        quarantineRow(raw, value, [], ['not valid Unicode: a lone UTF-16 surrogate (\\uD800-\\uDFFF)']),
+        quarantineLine(raw, value, [], ['not valid Unicode: a lone UTF-16 surrogate (\\uD800-\\uDFFF)']),
       );
       return;
     }
@@ -83,7 +43,7 @@ function addValue(out: IngestRows, raw: string, value: unknown): void {
     const missing = (value as Record<string, unknown>)[column] === undefined;
     errors.push(missing ? `${column}: required` : `${column}: ${issue.message}`);
   }
-  out.quarantine.push(quarantineRow(raw, value, columns, errors));
+  out.quarantine.push(quarantineLine(raw, value, columns, errors));
 }
 
 /**
@@ -93,7 +53,7 @@ function addValue(out: IngestRows, raw: string, value: unknown): void {
  * reason, and never fails the request.
  */
 function addText(out: IngestRows, text: string, parsed?: { value: unknown }): void {
-  const reject = (reason: string) => out.quarantine.push(quarantineRow(text, undefined, [], [reason]));
+  const reject = (reason: string) => out.quarantine.push(quarantineLine(text, undefined, [], [reason]));
   try {
     if (text.length > MAX_ROW_CHARS) return void reject(`a row longer than ${MAX_ROW_CHARS} characters`);
     const depth = depthOver(text, MAX_JSON_DEPTH);
@@ -192,7 +152,7 @@ export function parseEventsBody(body: Buffer): IngestRows {
   for (let i = 0; i < nonBlank.length; i++) {
     const line = nonBlank[i]!;
     if (!line.valid) {
-      out.quarantine.push(quarantineRow(line.text, undefined, [], ['not valid UTF-8']));
+      out.quarantine.push(quarantineLine(line.text, undefined, [], ['not valid UTF-8']));
       continue;
     }
     if (nonBlank.length === 1 && line.text.startsWith('[')) {

@@ -26,6 +26,16 @@ export function rowsOfMessage(message: Pick<KafkaMessage, 'value' | 'headers'>):
   return lines.filter((l) => l.length > 0);
 }
 
+/** How many rows a message carries, without decoding it (newlines + 1 in a packed message). */
+export function rowCount(message: Pick<KafkaMessage, 'value' | 'headers'>): number {
+  const value = message.value;
+  if (!value || value.length === 0) return 0;
+  if (!isPacked(message.headers)) return 1;
+  let n = 1;
+  for (let at = value.indexOf(10); at !== -1; at = value.indexOf(10, at + 1)) n++;
+  return n;
+}
+
 function isPacked(headers: IHeaders | undefined): boolean {
   const h = headers?.[ROWS_FORMAT_HEADER];
   if (h === undefined) return false;

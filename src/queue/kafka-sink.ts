@@ -186,8 +186,8 @@ export async function createKafkaSink(
       // Quarantined rows carry no key: spread them over the partitions, batch by batch.
       const partition = row.key === null ? spread++ % count : partitionForKey(row.key, count);
       const key = tp(row.topic, partition);
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { topic: row.topic, partition, rows: [] }));
+      const group = groups.get(key) ?? { topic: row.topic, partition, rows: [] };
+      groups.set(key, group);
       group.rows.push(row);
     }
     const out: Outgoing[] = [];

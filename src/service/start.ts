@@ -14,16 +14,13 @@ import { PIPE_READER, userSqlReader } from '../clickhouse/read-only.js';
 import { sessionPool } from '../clickhouse/session-pool.js';
 import { trackWrites, type WriteGeneration } from '../clickhouse/write-generation.js';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
-import { BatchWriter } from '../consumer/batch-writer.js';
-import { type KafkaConsumerHandle, startKafkaConsumer } from '../consumer/kafka-consumer.js';
 import { createApp, type ServiceState } from '../http/app.js';
-import { createLog, type Log } from '../log/index.js';
+import { retry } from '../lib/retry.js';
+import { createPipeline, type Pipeline, STARTUP_RETRY } from '../loader/pipeline.js';
+import { createLog } from '../log/index.js';
 import { createPipesApp, formatLoadErrors, loadPipes } from '../pipes/index.js';
 import { ResultCache } from '../pipes/result-cache.js';
 import { StoreHealth } from '../queue/health.js';
-import { createKafkaSink } from '../queue/kafka-sink.js';
-import { SpoolSink } from '../queue/spool/spool-sink.js';
-import type { EventSink } from '../queue/types.js';
 import { banner } from './banner.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -42,18 +39,6 @@ export interface RunningService {
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(2);
-}
-
-async function withRetry<T>(what: string, log: Log, fn: () => Promise<T>, attempts = 30): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (i >= attempts) throw err;
-      log('warn', `${what} failed, retrying`, { attempt: i, error: (err as Error).message.slice(0, 200) });
-      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * i)));
-    }
-  }
 }
 
 export async function startService(
@@ -100,45 +85,23 @@ export async function startService(
 
   let storage: StorageClient;
   let pipeReaders: ClickHouseClient[];
-  let sink: (EventSink & { stats?: () => Record<string, unknown> }) | undefined;
-  let consumer: KafkaConsumerHandle | undefined;
+  let pipeline: Pipeline;
   let writes: WriteGeneration;
   const health = new StoreHealth();
   try {
     storage = await createStorageClient(config);
-    const report = await withRetry('migrations', log, () => migrate(storage.client, MIGRATIONS_DIR));
-    writes = trackWrites(storage.client);
-    // TEST ONLY (FAULT_INSERT_FAIL_EVERY): the batchers' inserts fail now and then.
-    const insertClient = withInsertFaults(writes.client, config.FAULT_INSERT_FAIL_EVERY, (n) =>
+    const report = await retry(() => migrate(storage.client, MIGRATIONS_DIR), {
+      ...STARTUP_RETRY,
+      onError: (err, attempt) =>
+        log('warn', 'migrations failed, retrying', { attempt, error: (err as Error).message.slice(0, 200) }),
+    });
+    log('info', 'migrations done', { applied: report.applied, already_applied: report.skipped.length });
+    writes = trackWrites(storage.store);
+    // TEST ONLY (FAULT_INSERT_FAIL_EVERY): the loaders' inserts fail now and then.
+    const store = withInsertFaults(writes.store, config.FAULT_INSERT_FAIL_EVERY, (n) =>
       log('warn', 'injected insert fault', { fault: n }),
     );
-    log('info', 'migrations done', { applied: report.applied, already_applied: report.skipped.length });
-    if (config.KAFKA_BROKERS) {
-      // Kafka mode: the api produces, the consumer inserts; ROLE=all runs both here.
-      if (config.ROLE !== 'api')
-        consumer = await startKafkaConsumer({
-          client: insertClient,
-          config,
-          log,
-          sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
-          dedupWindow: config.DEDUP_WINDOW,
-          health,
-        });
-      if (config.ROLE !== 'consumer')
-        sink = await createKafkaSink(config, log, { idempotent: config.KAFKA_IDEMPOTENT, health });
-    } else {
-      const writer = new BatchWriter(insertClient, { dedupWindow: config.DEDUP_WINDOW, log });
-      await withRetry('dedup window', log, () => writer.warm());
-      sink = await SpoolSink.open({
-        dir: join(config.DATA_DIR, 'spool'),
-        writer,
-        batchMaxRows: config.BATCH_MAX_ROWS,
-        batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,
-        maxPendingBytes: config.MAX_PENDING_BYTES,
-        log,
-        health,
-      });
-    }
+    pipeline = await createPipeline({ config, store, log, health });
     // Every reader is read-only from its creation: PIPE_SESSIONS sessions for the pipes (so
     // queries run side by side) and one for user SQL, with limits it cannot lift.
     pipeReaders = [];
@@ -177,8 +140,8 @@ export async function startService(
     exportMaxRows: config.EXPORT_MAX_ROWS,
   });
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
-  state.sink = sink;
-  state.stats = () => sink?.stats?.() ?? {};
+  state.sink = pipeline.sink;
+  state.stats = () => pipeline.stats();
   state.storeProblems = () => health.check();
   state.ready = true;
   if (config.LOG_LEVEL !== 'silent') {
@@ -206,8 +169,7 @@ export async function startService(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Waiting requests (wait=true) finish as the sink drains.
-      await sink?.close(config.SHUTDOWN_DRAIN_MS);
-      await consumer?.stop();
+      await pipeline.close(config.SHUTDOWN_DRAIN_MS);
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       server.closeAllConnections();
       await storage.close();

@@ -1,12 +1,11 @@
 import { appendFileSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import type { ClickHouseClient } from '@clickhouse/client';
 import { describe, expect, it } from 'vitest';
-import { BatchWriter } from '../../consumer/batch-writer.js';
-import { BackpressureError } from '../types.js';
-import { SpoolSink } from './spool-sink.js';
+import type { Store } from '../clickhouse/store.js';
+import { BackpressureError } from '../queue/types.js';
+import { BatchWriter } from './batch-writer.js';
+import { SpoolLoader } from './spool-loader.js';
 
 interface Insert {
   table: string;
@@ -14,24 +13,18 @@ interface Insert {
   lines: string[];
 }
 
-/** A stand-in for the ClickHouse client that records inserts; `hang` makes them never finish. */
+/** A stand-in for ClickHouse that records inserts; `hang` makes them never finish. */
 function fakeClient(opts: { hang?: () => boolean; fail?: () => boolean } = {}) {
   const inserts: Insert[] = [];
-  const client = {
-    async exec(params: { query: string; values: Readable; clickhouse_settings: Record<string, string> }) {
-      let body = '';
-      for await (const chunk of params.values) body += chunk.toString();
+  const client: Store = {
+    async insert(table, lines, token) {
+      if (lines.length === 0) return;
       if (opts.hang?.()) return new Promise(() => {});
       if (opts.fail?.()) throw new Error('ClickHouse is down');
-      inserts.push({
-        table: params.query.split(' ')[2] as string,
-        token: params.clickhouse_settings.insert_deduplication_token as string,
-        lines: body.trim().split('\n'),
-      });
-      const { Readable } = await import('node:stream');
-      return { stream: Readable.from([]) };
+      inserts.push({ table, token, lines: [...lines] });
     },
-  } as unknown as ClickHouseClient;
+    query: async () => [],
+  };
   return { client, inserts };
 }
 
@@ -39,12 +32,8 @@ const rows = (ids: string[]) => ({
   events: ids.map((id) => JSON.stringify({ event_id: id })),
   quarantine: [],
 });
-const open = (
-  dir: string,
-  client: ClickHouseClient,
-  extra: Partial<Parameters<typeof SpoolSink.open>[0]> = {},
-) =>
-  SpoolSink.open({
+const open = (dir: string, client: Store, extra: Partial<Parameters<typeof SpoolLoader.open>[0]> = {}) =>
+  SpoolLoader.open({
     dir,
     writer: new BatchWriter(client, { dedupWindow: 0 }),
     batchMaxRows: 1000,
@@ -53,7 +42,7 @@ const open = (
     ...extra,
   });
 
-describe('SpoolSink', () => {
+describe('SpoolLoader', () => {
   it('inserts appended rows in one batch named by its spool byte range', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spool-'));
     const { client, inserts } = fakeClient();
@@ -74,12 +63,13 @@ describe('SpoolSink', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    const slow = {
-      exec: async (params: Parameters<typeof client.exec>[0]) => {
+    const slow: Store = {
+      ...client,
+      insert: async (table, lines, token) => {
         if (inserts.length === 0) await gate;
-        return client.exec(params);
+        return client.insert(table, lines, token);
       },
-    } as unknown as ClickHouseClient;
+    };
     const sink = await open(dir, slow, { batchMaxWaitMs: 150 });
     const first = await sink.append(rows(['a1']));
     await new Promise((r) => setTimeout(r, 200)); // the first batch is due and in flight

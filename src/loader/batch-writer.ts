@@ -1,7 +1,8 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Store } from '../clickhouse/store.js';
+import { EVENTS_TABLE } from '../clickhouse/tables.js';
 import { type Log, silentLog } from '../log/index.js';
 import type { IngestRows } from '../queue/types.js';
-import { EVENTS_TABLE, insertBatchIsolating } from './insert-batch.js';
+import { insertBatchIsolating } from './insert-batch.js';
 import { eventIdOf, RecentIds } from './recent-ids.js';
 
 export interface WriteReport {
@@ -27,7 +28,7 @@ export class BatchWriter {
   private readonly log: Log;
 
   constructor(
-    private readonly client: ClickHouseClient,
+    private readonly store: Store,
     options: { dedupWindow: number; log?: Log },
   ) {
     this.recent = new RecentIds(options.dedupWindow);
@@ -40,12 +41,10 @@ export class BatchWriter {
    */
   async warm(): Promise<void> {
     if (this.recent.capacity <= 0) return;
-    const rs = await this.client.query({
-      query: `SELECT event_id FROM (SELECT event_id, inserted_at FROM ${EVENTS_TABLE} WHERE inserted_at >= now() - INTERVAL 1 DAY ORDER BY inserted_at DESC LIMIT ${Math.floor(this.recent.capacity)}) ORDER BY inserted_at`,
-      format: 'JSONCompactEachRow',
-    });
-    const rows = await rs.json<[string]>();
-    for (const [id] of rows) this.recent.add(id);
+    const rows = await this.store.query<{ event_id: string }>(
+      `SELECT event_id FROM (SELECT event_id, inserted_at FROM ${EVENTS_TABLE} WHERE inserted_at >= now() - INTERVAL 1 DAY ORDER BY inserted_at DESC LIMIT ${Math.floor(this.recent.capacity)}) ORDER BY inserted_at`,
+    );
+    for (const { event_id } of rows) this.recent.add(event_id);
     this.log('info', 'dedup window loaded', { event_ids: this.recent.size, capacity: this.recent.capacity });
   }
 
@@ -76,7 +75,7 @@ export class BatchWriter {
     const events = dropped.size > 0 ? rows.events.filter((_, i) => !dropped.has(i)) : rows.events;
     const duplicates = rows.events.length - events.length;
     const report = await insertBatchIsolating(
-      this.client,
+      this.store,
       duplicates > 0 ? { events, quarantine: rows.quarantine } : rows,
       batchId,
     );

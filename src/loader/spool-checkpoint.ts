@@ -1,20 +1,17 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { BatchIntent } from './batch-intent.js';
 
 /**
- * How far the spool is safely in ClickHouse. `inflight` is written before each insert:
- * after a crash the same byte range is inserted again with the same deduplication
+ * How far the spool is safely in ClickHouse, in the spool's own file: the spool's encoding
+ * of the batch intent (see batch-intent.ts). `inflight` is written before each insert: after
+ * a crash the same byte range of the same segment is inserted again with the same rows and
  * token, so ClickHouse drops it if the first attempt had in fact committed.
  */
 export interface Checkpoint {
   segment: number;
   offset: number;
-  /**
-   * `skip`: indexes (in the batch's event rows) the dedup window dropped on the first
-   * attempt. A replay must send exactly the same rows: materialized views deduplicate by
-   * token and content, so a replay with other rows would count them twice in the rollups.
-   */
-  inflight?: { segment: number; start: number; end: number; skip?: number[] };
+  inflight?: BatchIntent & { segment: number };
 }
 
 const FILE = 'checkpoint.json';

@@ -1,24 +1,17 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { insertErrorReason, isRetryableInsertError } from '../clickhouse/errors.js';
-import { insertJsonLines } from '../clickhouse/insert.js';
-import { wellFormedJson } from '../ingest/rows.js';
+import type { Store } from '../clickhouse/store.js';
+import { EVENTS_TABLE, QUARANTINE_TABLE } from '../clickhouse/tables.js';
+import { rejectedLine } from '../ingest/quarantine-row.js';
 import type { IngestRows } from '../queue/types.js';
-
-export const EVENTS_TABLE = 'feature_events';
-export const QUARANTINE_TABLE = 'feature_events_quarantine';
 
 /**
  * One batch, two inserts (quarantine first, then events), each with a token derived from
  * the batch's deterministic identity (spool offsets or Kafka topic/partition/offsets), so
  * replaying the same batch after a crash stores nothing twice.
  */
-export async function insertBatch(
-  client: ClickHouseClient,
-  rows: IngestRows,
-  batchId: string,
-): Promise<void> {
-  await insertJsonLines(client, QUARANTINE_TABLE, rows.quarantine, `${batchId}:q`);
-  await insertJsonLines(client, EVENTS_TABLE, rows.events, `${batchId}:e`);
+export async function insertBatch(store: Store, rows: IngestRows, batchId: string): Promise<void> {
+  await store.insert(QUARANTINE_TABLE, rows.quarantine, `${batchId}:q`);
+  await store.insert(EVENTS_TABLE, rows.events, `${batchId}:e`);
 }
 
 export interface InsertReport {
@@ -43,24 +36,24 @@ export interface InsertReport {
  * before a crash is dropped by ClickHouse on the replay.
  */
 export async function insertBatchIsolating(
-  client: ClickHouseClient,
+  store: Store,
   rows: IngestRows,
   batchId: string,
 ): Promise<InsertReport> {
   const report: InsertReport = { poisoned: 0, dropped: 0, rejectedEvents: [] };
   // Quarantine lines first: a rejected one is wrapped as a plain {raw, c__error} row.
-  const badQ = await insertOrSplit(client, QUARANTINE_TABLE, rows.quarantine, `${batchId}:q`);
+  const badQ = await insertOrSplit(store, QUARANTINE_TABLE, rows.quarantine, `${batchId}:q`);
   if (badQ.length > 0) {
     const wrapped = badQ.map(({ line, err }) => poisonRow(line, err));
-    const again = await insertOrSplit(client, QUARANTINE_TABLE, wrapped, `${batchId}:q:poison`);
+    const again = await insertOrSplit(store, QUARANTINE_TABLE, wrapped, `${batchId}:q:poison`);
     report.poisoned += badQ.length - again.length;
     report.dropped += again.length;
   }
-  const badE = await insertOrSplit(client, EVENTS_TABLE, rows.events, `${batchId}:e`);
+  const badE = await insertOrSplit(store, EVENTS_TABLE, rows.events, `${batchId}:e`);
   if (badE.length > 0) {
     report.rejectedEvents = badE.map((b) => b.line);
     const wrapped = badE.map(({ line, err }) => poisonRow(line, err));
-    const again = await insertOrSplit(client, QUARANTINE_TABLE, wrapped, `${batchId}:e:poison`);
+    const again = await insertOrSplit(store, QUARANTINE_TABLE, wrapped, `${batchId}:e:poison`);
     report.poisoned += badE.length - again.length;
     report.dropped += again.length;
   }
@@ -73,42 +66,24 @@ interface Rejected {
 }
 
 async function insertOrSplit(
-  client: ClickHouseClient,
+  store: Store,
   table: string,
   lines: readonly string[],
   token: string,
 ): Promise<Rejected[]> {
   try {
-    await insertJsonLines(client, table, lines, token);
+    await store.insert(table, lines, token);
     return [];
   } catch (err) {
     if (isRetryableInsertError(err)) throw err;
     if (lines.length === 1) return [{ line: lines[0]!, err }];
     const mid = lines.length >>> 1;
-    const left = await insertOrSplit(client, table, lines.slice(0, mid), `${token}/0`);
-    const right = await insertOrSplit(client, table, lines.slice(mid), `${token}/1`);
+    const left = await insertOrSplit(store, table, lines.slice(0, mid), `${token}/0`);
+    const right = await insertOrSplit(store, table, lines.slice(mid), `${token}/1`);
     return left.concat(right);
   }
 }
 
-const MAX_RAW = 64 * 1024;
-
 function poisonRow(line: string, err: unknown): string {
-  let fields: Record<string, unknown> = {};
-  try {
-    const v = JSON.parse(line) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v)) fields = v as Record<string, unknown>;
-  } catch {
-    // unparsable: only raw is kept
-  }
-  const row: Record<string, unknown> = {
-    raw: line.length > MAX_RAW ? `${line.slice(0, MAX_RAW)}…(truncated)` : line,
-    c__error_column: [],
-    c__error: [insertErrorReason(err)],
-  };
-  for (const col of ['event_id', 'user_id', 'feature_id', 'product_version', 'event_type', 'timestamp']) {
-    const v = fields[col];
-    if (typeof v === 'string') row[col] = v.slice(0, 1024);
-  }
-  return wellFormedJson(JSON.stringify(row));
+  return rejectedLine(line, insertErrorReason(err));
 }

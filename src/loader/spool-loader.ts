@@ -1,13 +1,15 @@
 import { open as openFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BatchWriter } from '../../consumer/batch-writer.js';
-import type { StoreHealth } from '../health.js';
-import { type Acceptance, BackpressureError, type EventSink, type IngestRows } from '../types.js';
-import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { encodeRecord } from './record.js';
-import { type Position, SpoolLog } from './spool-log.js';
+import { retry, STOPPED, sleep } from '../lib/retry.js';
+import type { StoreHealth } from '../queue/health.js';
+import { encodeRecord } from '../queue/spool/record.js';
+import { type Position, SpoolLog } from '../queue/spool/spool-log.js';
+import { type Acceptance, BackpressureError, type EventSink, type IngestRows } from '../queue/types.js';
+import { batchToken } from './batch-intent.js';
+import type { BatchWriter } from './batch-writer.js';
+import { type Checkpoint, readCheckpoint, writeCheckpoint } from './spool-checkpoint.js';
 
-export interface SpoolSinkOptions {
+export interface SpoolLoaderOptions {
   dir: string;
   batchMaxRows: number;
   batchMaxWaitMs: number;
@@ -32,7 +34,8 @@ const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5_000;
 
 /**
- * Embedded mode's queue. Why a durable spool rather than acknowledging after the insert:
+ * Embedded mode's loader: requests' rows go to the spool (queue/spool, the transport) and
+ * from there, in batches, into ClickHouse. Why a durable spool rather than acknowledging after the insert:
  * a 202 must survive a SIGKILL the next instant, and waiting for a ClickHouse insert per
  * request would make every request pay a batch interval. So a request is acknowledged
  * once its rows are fsynced to the spool (group-committed across concurrent requests);
@@ -40,7 +43,7 @@ const RETRY_MAX_MS = 5_000;
  * byte range, and a restart replays whatever was not yet inserted. wait=true waits for
  * the insert itself (200).
  */
-export class SpoolSink implements EventSink {
+export class SpoolLoader implements EventSink {
   private readonly log: SpoolLog;
   private pending: Chunk[] = [];
   private pendingRows = 0;
@@ -51,14 +54,14 @@ export class SpoolSink implements EventSink {
   private checkpoint: Checkpoint = { segment: 1, offset: 0 };
   private readonly writer: BatchWriter;
 
-  private constructor(private readonly options: SpoolSinkOptions) {
+  private constructor(private readonly options: SpoolLoaderOptions) {
     this.log = new SpoolLog(options.dir, options.segmentBytes);
     this.writer = options.writer;
   }
 
   /** Opens the spool and inserts whatever a previous process accepted but did not store. */
-  static async open(options: SpoolSinkOptions): Promise<SpoolSink> {
-    const sink = new SpoolSink(options);
+  static async open(options: SpoolLoaderOptions): Promise<SpoolLoader> {
+    const sink = new SpoolLoader(options);
     await sink.recover();
     return sink;
   }
@@ -278,28 +281,24 @@ export class SpoolSink implements EventSink {
    * shutdown deadline, so a stop under failing inserts keeps its bound.
    */
   private async withRetry(id: string, attempt: () => Promise<void>, giveUp: () => boolean): Promise<boolean> {
-    for (let n = 0; ; n++) {
-      try {
-        await attempt();
-        this.options.health?.ok('inserts');
-        return true;
-      } catch (err) {
-        this.options.health?.insertFailed(n + 1, err);
-        if (giveUp()) return false;
-        const delay = Math.min(
-          RETRY_MAX_MS,
-          RETRY_MIN_MS * 2 ** n,
-          Math.max(0, this.closeDeadline - Date.now()),
-        );
+    const done = await retry(attempt, {
+      minMs: RETRY_MIN_MS,
+      maxMs: RETRY_MAX_MS,
+      stop: giveUp,
+      wait: (ms) => sleep(Math.min(ms, Math.max(0, this.closeDeadline - Date.now()))),
+      onError: (err, n, delay) => {
+        this.options.health?.insertFailed(n, err);
         this.options.log?.('warn', 'insert failed, will retry', {
           batch: id,
-          attempt: n + 1,
+          attempt: n,
           retry_in_ms: delay,
           error: (err as Error).message.slice(0, 300),
         });
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+      },
+    });
+    if (done === STOPPED) return false;
+    this.options.health?.ok('inserts');
+    return true;
   }
 
   /** Rows accepted and not yet in ClickHouse (for /v0/health and metrics). */
@@ -352,7 +351,7 @@ async function probeWrite(dir: string): Promise<void> {
 }
 
 function batchId(range: { segment: number; start: number; end: number }): string {
-  return `spool:${range.segment}:${range.start}-${range.end}`;
+  return batchToken(`spool:${range.segment}`, range);
 }
 
 function mergeRows(parts: IngestRows[]): IngestRows {

@@ -41,10 +41,10 @@ describe('insertBatchIsolating', () => {
     const events = Array.from({ length: 40 }, (_, i) => line(`pz_${i}`));
     events[7] = 'not json at all';
     events[23] = line('pz_bad_ts', { timestamp: 'garbage' });
-    const report = await insertBatchIsolating(storage.client, { events, quarantine: ['{"raw":'] }, 'pz:1');
+    const report = await insertBatchIsolating(storage.store, { events, quarantine: ['{"raw":'] }, 'pz:1');
     expect(report.poisoned).toBe(3);
     // a replay (crash after the insert, before the checkpoint) stores nothing twice
-    await insertBatchIsolating(storage.client, { events, quarantine: ['{"raw":'] }, 'pz:1');
+    await insertBatchIsolating(storage.store, { events, quarantine: ['{"raw":'] }, 'pz:1');
     const [stored] = await q<{ n: string; u: string }>(
       "SELECT count() AS n, uniqExact(event_id) AS u FROM feature_events WHERE startsWith(event_id, 'pz_')",
     );
@@ -58,7 +58,7 @@ describe('insertBatchIsolating', () => {
   });
 
   it('classifies parse errors as data errors and anything else as transient', async () => {
-    const err = await insertBatchIsolating(storage.client, { events: [], quarantine: [] }, 'x').then(
+    const err = await insertBatchIsolating(storage.store, { events: [], quarantine: [] }, 'x').then(
       () => undefined,
     );
     expect(err).toBeUndefined();
@@ -71,7 +71,7 @@ describe('insertBatchIsolating', () => {
 
 describe('BatchWriter dedup window', () => {
   it('drops event_ids stored recently or repeated in the batch, and survives a restart via warm()', async () => {
-    const w = new BatchWriter(storage.client, { dedupWindow: 1000 });
+    const w = new BatchWriter(storage.store, { dedupWindow: 1000 });
     const write = (writer: BatchWriter, ids: string[], token: string) => {
       const rows = { events: ids.map((id) => line(id)), quarantine: [] };
       return writer.write(rows, token, writer.select(rows));
@@ -80,7 +80,7 @@ describe('BatchWriter dedup window', () => {
     expect(r1).toMatchObject({ events: 2, duplicates: 1 });
     const r2 = await write(w, ['dd_2', 'dd_3'], 'dd:2');
     expect(r2).toMatchObject({ events: 1, duplicates: 1 });
-    const fresh = new BatchWriter(storage.client, { dedupWindow: 1000 });
+    const fresh = new BatchWriter(storage.store, { dedupWindow: 1000 });
     await fresh.warm();
     const r3 = await write(fresh, ['dd_1', 'dd_4'], 'dd:3');
     expect(r3).toMatchObject({ events: 1, duplicates: 1 });

@@ -1,17 +1,26 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin, Batch, Consumer, KafkaMessage } from 'kafkajs';
+import type { Store } from '../clickhouse/store.js';
 import type { Config } from '../config/index.js';
+import { retry, STOPPED, sleep } from '../lib/retry.js';
 import { type Log, silentLog } from '../log/index.js';
 import type { StoreHealth } from '../queue/health.js';
 import { createKafka, type KafkaConfig } from '../queue/kafka.js';
+import { rowCount, rowsOfMessage } from '../queue/kafka-messages.js';
 import type { IngestRows } from '../queue/types.js';
+import {
+  type BatchIntent,
+  batchToken,
+  fitsKafkaMetadata,
+  intentFromKafkaMetadata,
+  intentToKafkaMetadata,
+} from './batch-intent.js';
 import { BatchWriter } from './batch-writer.js';
 
-export type KafkaConsumerConfig = KafkaConfig & Pick<Config, 'BATCH_MAX_ROWS' | 'BATCH_MAX_WAIT_MS'>;
+export type KafkaLoaderConfig = KafkaConfig & Pick<Config, 'BATCH_MAX_ROWS' | 'BATCH_MAX_WAIT_MS'>;
 
-export interface KafkaConsumerOptions {
-  client: ClickHouseClient;
-  config: KafkaConsumerConfig;
+export interface KafkaLoaderOptions {
+  store: Store;
+  config: KafkaLoaderConfig;
   log?: Log;
   /** Backoff between failed insert attempts, doubling from min to max (default 100 ms .. 5 s). */
   retryMinMs?: number;
@@ -28,36 +37,19 @@ export interface KafkaConsumerOptions {
   health?: StoreHealth;
 }
 
-export interface KafkaConsumerHandle {
+export interface KafkaLoaderHandle {
   /** Leaves the group after the batch in hand is stored (or abandoned, uncommitted). */
   stop(): Promise<void>;
   /** The partitions this member owns since the last rebalance, by topic. */
   assignment(): Record<string, number[]>;
 }
 
-/** The range a member is about to insert, recorded in the commit metadata beforehand. */
-interface Intent {
-  start: number;
-  end: number;
-  /**
-   * Indexes of the range's event rows the dedup window dropped: a redelivery must insert
-   * exactly the rows of the first attempt (materialized views deduplicate by token and
-   * content).
-   */
-  skip?: number[];
-}
-
-const INTENT = /^insert:(\d+)-(\d+)(?:;skip:([\d,]+))?$/;
-// Kafka brokers accept 4096 bytes of commit metadata by default: past this many bytes of
-// skip list the batch is inserted unfiltered (re-sent rows in it may be counted twice).
-const MAX_SKIP_METADATA = 3500;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * The consumer role in Kafka mode: a consumer group over KAFKA_TOPIC and
- * KAFKA_QUARANTINE_TOPIC that turns each fetched batch into insertBatch calls
- * (at most BATCH_MAX_ROWS rows each) and commits a partition's offset only after its rows
- * are in ClickHouse. A failed insert is retried with backoff, never skipped.
+ * KAFKA_QUARANTINE_TOPIC that turns each fetched batch into inserts of at most
+ * BATCH_MAX_ROWS rows (a message may carry many rows, see queue/kafka-messages.ts; a batch
+ * is cut between messages) and commits a partition's offset only after its rows are in
+ * ClickHouse. A failed insert is retried with backoff, never skipped.
  *
  * Exactly once: each insert carries the token "<topic>:<partition>:<first>-<last>". For a
  * redelivered range to get the same token it must be cut at the same offsets, but a later
@@ -66,8 +58,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * (this member after a restart, or another one after a rebalance) re-inserts exactly that
  * range first, and ClickHouse drops it if it had landed.
  */
-export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<KafkaConsumerHandle> {
-  const { client, config } = opts;
+export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaLoaderHandle> {
+  const { store, config } = opts;
   const log = opts.log ?? silentLog;
   const retryMinMs = opts.retryMinMs ?? 100;
   const retryMaxMs = opts.retryMaxMs ?? 5_000;
@@ -76,7 +68,7 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
     opts.maxBytesPerPartition ?? Math.min(64 << 20, Math.max(1 << 20, config.BATCH_MAX_ROWS * 400));
   const topics = [config.KAFKA_TOPIC, config.KAFKA_QUARANTINE_TOPIC];
 
-  const writer = new BatchWriter(client, { dedupWindow: opts.dedupWindow ?? 0, log });
+  const writer = new BatchWriter(store, { dedupWindow: opts.dedupWindow ?? 0, log });
   await writer.warm();
 
   const kafka = createKafka(config, log, '-consumer');
@@ -95,7 +87,7 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
   });
 
   // Intents known for this generation, "topic:partition" -> intent (null: none pending).
-  const intents = new Map<string, Intent | null>();
+  const intents = new Map<string, BatchIntent | null>();
   let assigned: Record<string, number[]> = {};
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     intents.clear(); // another member may have left intents on partitions we now own
@@ -106,40 +98,42 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
     log('error', 'kafka consumer crashed', { error: e.payload.error.message, restart: e.payload.restart }),
   );
 
-  async function intentFor(topic: string, partition: number): Promise<Intent | null> {
+  async function intentFor(topic: string, partition: number): Promise<BatchIntent | null> {
     const key = `${topic}:${partition}`;
     const known = intents.get(key);
     if (known !== undefined) return known;
     const [offsets] = await admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [topic] });
-    const meta = offsets?.partitions.find((p) => p.partition === partition)?.metadata ?? '';
-    const m = INTENT.exec(meta);
-    const intent = m
-      ? { start: Number(m[1]), end: Number(m[2]), skip: m[3] ? m[3].split(',').map(Number) : [] }
-      : null;
+    const intent = intentFromKafkaMetadata(
+      offsets?.partitions.find((p) => p.partition === partition)?.metadata,
+    );
     intents.set(key, intent);
     return intent;
   }
 
-  async function commit(topic: string, partition: number, offset: number, intent: Intent | null) {
+  async function commit(topic: string, partition: number, offset: number, intent: BatchIntent | null) {
     await consumer.commitOffsets([
-      {
-        topic,
-        partition,
-        offset: String(offset),
-        metadata: intent
-          ? `insert:${intent.start}-${intent.end}${intent.skip?.length ? `;skip:${intent.skip.join(',')}` : ''}`
-          : null,
-      },
+      { topic, partition, offset: String(offset), metadata: intent ? intentToKafkaMetadata(intent) : null },
     ]);
     intents.set(`${topic}:${partition}`, intent);
   }
 
   function toRows(topic: string, messages: KafkaMessage[]): IngestRows {
     const lines: string[] = [];
-    for (const m of messages) if (m.value) lines.push(m.value.toString('utf8'));
+    for (const m of messages) for (const row of rowsOfMessage(m)) lines.push(row);
     return topic === config.KAFKA_TOPIC
       ? { events: lines, quarantine: [] }
       : { events: [], quarantine: lines };
+  }
+
+  /** Messages from i on whose rows make one insert: up to maxRows rows, at least one message. */
+  function cutByRows(messages: KafkaMessage[], i: number): number {
+    let rows = 0;
+    let j = i;
+    while (j < messages.length && (j === i || rows + rowCount(messages[j] as KafkaMessage) <= maxRows)) {
+      rows += rowCount(messages[j] as KafkaMessage);
+      j++;
+    }
+    return j;
   }
 
   /** Inserts until it succeeds; false if the partition was lost or the consumer stops first. */
@@ -149,25 +143,37 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
     ctx: { heartbeat(): Promise<void>; isRunning(): boolean; isStale(): boolean },
     skip: readonly number[],
   ): Promise<boolean> {
-    for (let attempt = 0, delay = retryMinMs; ; attempt++, delay = Math.min(delay * 2, retryMaxMs)) {
-      try {
+    const lost = () => !ctx.isRunning() || ctx.isStale();
+    const done = await retry(
+      async (attempt) => {
         // Transient errors throw and are retried here; poison rows go to quarantine inside.
         await writer.write(rows, batchId, skip);
         opts.health?.ok('inserts');
-        if (attempt > 0) log('info', 'insert succeeded after retries', { batchId, attempts: attempt + 1 });
-        return true;
-      } catch (err) {
-        opts.health?.insertFailed(attempt + 1, err);
-        log('warn', 'insert failed, will retry', { batchId, attempt, error: (err as Error).message, delay });
-      }
-      // Sleep in short steps, heartbeating, so a stop or a rebalance is noticed promptly.
-      for (const until = Date.now() + delay; Date.now() < until; ) {
-        if (!ctx.isRunning() || ctx.isStale()) return false;
-        await sleep(Math.min(100, until - Date.now()));
-        await ctx.heartbeat().catch(() => {});
-      }
-      if (!ctx.isRunning() || ctx.isStale()) return false;
-    }
+        if (attempt > 1) log('info', 'insert succeeded after retries', { batchId, attempts: attempt });
+      },
+      {
+        minMs: retryMinMs,
+        maxMs: retryMaxMs,
+        stop: lost,
+        onError: (err, attempt, delay) => {
+          opts.health?.insertFailed(attempt, err);
+          log('warn', 'insert failed, will retry', {
+            batchId,
+            attempt,
+            error: (err as Error).message,
+            delay,
+          });
+        },
+        // Sleep in short steps, heartbeating, so a stop or a rebalance is noticed promptly.
+        wait: async (delay) => {
+          for (const until = Date.now() + delay; Date.now() < until && !lost(); ) {
+            await sleep(Math.min(100, until - Date.now()));
+            await ctx.heartbeat().catch(() => {});
+          }
+        },
+      },
+    );
+    return done !== STOPPED;
   }
 
   async function handleBatch(
@@ -186,9 +192,9 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
       const first = Number(messages[i]?.offset);
       const pending = await intentFor(topic, partition);
       const redo = pending !== null && pending.start === first;
-      const want = redo ? pending.end : Number(messages[Math.min(i + maxRows, messages.length) - 1]?.offset);
       let j = i;
-      while (j < messages.length && Number(messages[j]?.offset) <= want) j++;
+      if (redo) while (j < messages.length && Number(messages[j]?.offset) <= pending.end) j++;
+      else j = cutByRows(messages, i);
       const last = Number(messages[j - 1]?.offset);
       if (redo && last < pending.end) {
         log('warn', 'fetched batch ends before the recorded range; duplicates possible', {
@@ -201,10 +207,17 @@ export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<Ka
       const rows = toRows(topic, messages.slice(i, j));
       // A recorded range is re-inserted exactly as first attempted, with its recorded skips.
       let skip = redo ? (pending.skip ?? []).filter((k) => k < rows.events.length) : writer.select(rows);
-      if (skip.join(',').length > MAX_SKIP_METADATA) skip = [];
+      if (!fitsKafkaMetadata({ start: first, end: last, skip })) {
+        log('warn', 'too many re-sent rows to record in the commit metadata; inserting them unfiltered', {
+          topic,
+          partition,
+          skipped: skip.length,
+        });
+        skip = [];
+      }
       const range = { start: first, end: last, skip };
       if (!redo || last !== pending.end) await commit(topic, partition, first, range);
-      const batchId = `${topic}:${partition}:${first}-${last}`;
+      const batchId = batchToken(`${topic}:${partition}`, range);
       if (!(await insertWithRetry(rows, batchId, ctx, skip))) return;
       ctx.resolveOffset(String(last));
       await commit(topic, partition, last + 1, null);

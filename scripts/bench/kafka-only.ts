@@ -1,0 +1,43 @@
+/**
+ * The Kafka stage alone (npm run bench:kafka [-- --rows N]): for working on the Kafka path
+ * without the full run's hour. The full run (npm run bench) includes the same stage.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { makeGenerator } from '../generate-events.js';
+import { BATCH_ROWS, freshness, ingestBatches, makeBatches } from './ingest.js';
+import { measureKafka } from './kafka.js';
+import { log, peakRssMb } from './lib.js';
+
+const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' } } });
+const rows = Number(args.rows);
+const dirs: string[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+const tmp = (prefix: string) => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+};
+try {
+  const result = await measureKafka({
+    rows,
+    rowsPerMessage: 1000,
+    batches: (n) =>
+      makeBatches(
+        makeGenerator({ seed: 1000, plannedRows: n, endMs: Date.now() - 120_000, users: 100_000 }),
+        n,
+        BATCH_ROWS,
+      ),
+    ingest: ingestBatches,
+    freshness: (svc) => freshness(svc, 20, 'kafka'),
+    peakRss: peakRssMb,
+    tmp,
+    cleanups,
+  });
+  log(JSON.stringify(result));
+} finally {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}

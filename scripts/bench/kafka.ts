@@ -1,0 +1,136 @@
+/**
+ * The Kafka stage: NDJSON ingest through the service in Kafka mode (librdkafka's mock
+ * broker), beside kafkajs alone on the same broker in the same run — the same rows, packed
+ * the same way, produced (gzip, acks=all) and consumed (eachBatch) with nothing else. The
+ * ratio says how much of the broker-and-client ceiling the service keeps, on a machine whose
+ * absolute speed drifts.
+ */
+import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import { rowCount } from '../../src/queue/kafka-messages.js';
+import { log, type Service, sleep, startMockKafka, startService } from './lib.js';
+
+export interface KafkaStage {
+  /** Our service: events/s from the first POST until every row is queryable. */
+  ingest_eps: number;
+  freshness?: { p50: number; p95: number; n: number };
+  rss_peak_mb?: number;
+  /** kafkajs alone, same broker, same rows and packing: produce, then consume everything. */
+  kafkajs_produce_eps: number;
+  kafkajs_consume_eps: number;
+  /** Both phases back to back: the rows/s a loader without any work of its own would reach. */
+  kafkajs_eps: number;
+  ratio_vs_kafkajs: number;
+}
+
+export interface KafkaStageDeps {
+  rows: number;
+  /** Rows per packed message, as our producer packs them (KAFKA_ROWS_PER_MESSAGE's default). */
+  rowsPerMessage: number;
+  batches: (rows: number) => Buffer[];
+  ingest: (svc: Service, label: string, batches: Buffer[], rows: number) => Promise<number>;
+  freshness: (svc: Service) => Promise<{ p50: number; p95: number; n: number }>;
+  peakRss: (pid: number | undefined) => number;
+  tmp: (prefix: string) => string;
+  cleanups: Array<() => Promise<void>>;
+}
+
+export async function measureKafka(deps: KafkaStageDeps): Promise<KafkaStage> {
+  log('Kafka mode: starting the mock broker');
+  const kafka = await startMockKafka({ partitions: 3, topics: [] });
+  deps.cleanups.push(() => kafka.stop());
+  try {
+    const batches = deps.batches(deps.rows);
+    const alone = await kafkajsAlone(kafka, batches, deps.rows, deps.rowsPerMessage);
+    await kafka.inject('topic feature_events 3');
+    await kafka.inject('topic feature_events_quarantine 3');
+    log('Kafka mode: the service');
+    const svc = await startService(deps.tmp('fe-bench-kafka-'), {
+      KAFKA_BROKERS: kafka.brokers,
+      KAFKA_IDEMPOTENT: 'false',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+    });
+    deps.cleanups.push(() => svc.stop());
+    const ingest = await deps.ingest(svc, 'NDJSON x1000 kafka', batches, deps.rows);
+    const freshness = await deps.freshness(svc);
+    const rss = deps.peakRss(svc.proc.pid);
+    await svc.stop();
+    const result = {
+      ingest_eps: ingest,
+      freshness,
+      rss_peak_mb: rss,
+      ...alone,
+      ratio_vs_kafkajs: Math.round((ingest / alone.kafkajs_eps) * 100) / 100,
+    };
+    log(
+      `Kafka: service ${ingest.toLocaleString('en')} events/s until queryable; kafkajs alone ${alone.kafkajs_eps.toLocaleString('en')} rows/s (produce ${alone.kafkajs_produce_eps.toLocaleString('en')}, consume ${alone.kafkajs_consume_eps.toLocaleString('en')}); ratio ${result.ratio_vs_kafkajs}`,
+    );
+    return result;
+  } finally {
+    await kafka.stop();
+  }
+}
+
+/** kafkajs with nothing else: the rows packed as our producer packs them, produced, then consumed. */
+async function kafkajsAlone(
+  mock: { brokers: string; inject(cmd: string): Promise<void> },
+  batches: Buffer[],
+  rows: number,
+  rowsPerMessage: number,
+) {
+  const topic = 'kafkajs_alone';
+  await mock.inject(`topic ${topic} 3`);
+  const client = new Kafka({
+    clientId: 'bench-alone',
+    brokers: mock.brokers.split(','),
+    logLevel: logLevel.NOTHING,
+  });
+  const lines: string[] = [];
+  for (const b of batches) for (const l of b.toString('utf8').split('\n')) if (l) lines.push(l);
+  const producer = client.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const t0 = performance.now();
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < lines.length; i += 50_000) {
+    const messages = [];
+    for (let j = i; j < Math.min(i + 50_000, lines.length); j += rowsPerMessage)
+      messages.push({
+        partition: (j / rowsPerMessage) % 3,
+        value: lines.slice(j, Math.min(j + rowsPerMessage, i + 50_000, lines.length)).join('\n'),
+        headers: { 'content-type': 'application/x-ndjson' },
+      });
+    sends.push(
+      producer.sendBatch({
+        acks: -1,
+        compression: CompressionTypes.GZIP,
+        topicMessages: [{ topic, messages }],
+      }),
+    );
+    if (sends.length >= 4) await sends.shift();
+  }
+  await Promise.all(sends);
+  const produced = performance.now();
+  await producer.disconnect();
+  const consumer = client.consumer({
+    groupId: 'bench-alone',
+    maxWaitTimeInMs: 100,
+    maxBytesPerPartition: 16 << 20,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let seen = 0;
+  const t1 = performance.now();
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) seen += rowCount(m);
+    },
+  });
+  while (seen < rows) await sleep(5);
+  const consumed = performance.now();
+  await consumer.disconnect();
+  const rate = (ms: number) => Math.round(rows / (ms / 1000));
+  return {
+    kafkajs_produce_eps: rate(produced - t0),
+    kafkajs_consume_eps: rate(consumed - t1),
+    kafkajs_eps: rate(produced - t0 + (consumed - t1)),
+  };
+}
