@@ -352,7 +352,6 @@ async function main() {
     try {
       kafkaStage = await measureKafka({
         rows: P.kafkaRows,
-        rowsPerMessage: 1000,
         batches: (rows) => makeBatches(stageGen(0), rows, BATCH_ROWS),
         ingest: ingestBatches,
         freshness: (svc) => freshness(svc, Math.min(20, P.freshnessSamples), 'kafka'),

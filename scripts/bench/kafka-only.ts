@@ -1,6 +1,7 @@
 /**
  * The Kafka stage alone (npm run bench:kafka [-- --rows N]): for working on the Kafka path
  * without the full run's hour. The full run (npm run bench) includes the same stage.
+ * --prof DIR writes the service's CPU profile there.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,13 @@ import { BATCH_ROWS, freshness, ingestBatches, makeBatches } from './ingest.js';
 import { measureKafka } from './kafka.js';
 import { log, peakRssMb } from './lib.js';
 
-const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' } } });
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    prof: { type: 'string' },
+    'log-level': { type: 'string' },
+  },
+});
 const rows = Number(args.rows);
 const dirs: string[] = [];
 const cleanups: Array<() => Promise<void>> = [];
@@ -23,7 +30,6 @@ const tmp = (prefix: string) => {
 try {
   const result = await measureKafka({
     rows,
-    rowsPerMessage: 1000,
     batches: (n) =>
       makeBatches(
         makeGenerator({ seed: 1000, plannedRows: n, endMs: Date.now() - 120_000, users: 100_000 }),
@@ -34,6 +40,11 @@ try {
     freshness: (svc) => freshness(svc, 20, 'kafka'),
     peakRss: peakRssMb,
     tmp,
+    onServiceOutput: (text) => {
+      if (args['log-level']) process.stdout.write(text);
+    },
+    serviceEnv: args['log-level'] ? { LOG_LEVEL: args['log-level'] } : {},
+    nodeArgs: args.prof ? ['--cpu-prof', `--cpu-prof-dir=${args.prof}`] : [],
     cleanups,
   });
   log(JSON.stringify(result));

@@ -6,7 +6,9 @@
  * absolute speed drifts.
  */
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
-import { rowCount } from '../../src/queue/kafka-messages.js';
+import { PACKED_HEADERS, packRanges, rowCount } from '../../src/queue/kafka-messages.js';
+import { PACKING } from '../../src/queue/kafka-sink.js';
+import { progress } from '../generate-events.js';
 import { log, type Service, sleep, startMockKafka, startService } from './lib.js';
 
 export interface KafkaStage {
@@ -24,13 +26,17 @@ export interface KafkaStage {
 
 export interface KafkaStageDeps {
   rows: number;
-  /** Rows per packed message, as our producer packs them (KAFKA_ROWS_PER_MESSAGE's default). */
-  rowsPerMessage: number;
   batches: (rows: number) => Buffer[];
   ingest: (svc: Service, label: string, batches: Buffer[], rows: number) => Promise<number>;
   freshness: (svc: Service) => Promise<{ p50: number; p95: number; n: number }>;
   peakRss: (pid: number | undefined) => number;
   tmp: (prefix: string) => string;
+  /** Told the service's log once it stopped. */
+  onServiceOutput?: (text: string) => void;
+  /** Extra environment for the service (e.g. LOG_LEVEL). */
+  serviceEnv?: Record<string, string>;
+  /** Extra node arguments for the service (e.g. --cpu-prof). */
+  nodeArgs?: string[];
   cleanups: Array<() => Promise<void>>;
 }
 
@@ -40,20 +46,26 @@ export async function measureKafka(deps: KafkaStageDeps): Promise<KafkaStage> {
   deps.cleanups.push(() => kafka.stop());
   try {
     const batches = deps.batches(deps.rows);
-    const alone = await kafkajsAlone(kafka, batches, deps.rows, deps.rowsPerMessage);
+    const alone = await kafkajsAlone(kafka, batches, deps.rows);
     await kafka.inject('topic feature_events 3');
     await kafka.inject('topic feature_events_quarantine 3');
     log('Kafka mode: the service');
-    const svc = await startService(deps.tmp('fe-bench-kafka-'), {
-      KAFKA_BROKERS: kafka.brokers,
-      KAFKA_IDEMPOTENT: 'false',
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-    });
+    const svc = await startService(
+      deps.tmp('fe-bench-kafka-'),
+      {
+        KAFKA_BROKERS: kafka.brokers,
+        KAFKA_IDEMPOTENT: 'false',
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
+        ...deps.serviceEnv,
+      },
+      deps.nodeArgs,
+    );
     deps.cleanups.push(() => svc.stop());
     const ingest = await deps.ingest(svc, 'NDJSON x1000 kafka', batches, deps.rows);
     const freshness = await deps.freshness(svc);
     const rss = deps.peakRss(svc.proc.pid);
     await svc.stop();
+    deps.onServiceOutput?.(svc.output());
     const result = {
       ingest_eps: ingest,
       freshness,
@@ -75,7 +87,6 @@ async function kafkajsAlone(
   mock: { brokers: string; inject(cmd: string): Promise<void> },
   batches: Buffer[],
   rows: number,
-  rowsPerMessage: number,
 ) {
   const topic = 'kafkajs_alone';
   await mock.inject(`topic ${topic} 3`);
@@ -88,44 +99,53 @@ async function kafkajsAlone(
   for (const b of batches) for (const l of b.toString('utf8').split('\n')) if (l) lines.push(l);
   const producer = client.producer({ allowAutoTopicCreation: false });
   await producer.connect();
+  const produceBar = progress('kafkajs alone: produce', lines.length);
   const t0 = performance.now();
-  const sends: Promise<unknown>[] = [];
-  for (let i = 0; i < lines.length; i += 50_000) {
+  const sends = new Set<Promise<unknown>>();
+  // The same packing as our producer: messages by packRanges, requests up to maxBytesPerSend.
+  const ranges = packRanges(
+    lines.map((l) => Buffer.byteLength(l)),
+    { maxRows: PACKING.maxRowsPerMessage, maxBytes: PACKING.maxBytesPerMessage },
+  );
+  for (let r = 0; r < ranges.length; ) {
     const messages = [];
-    for (let j = i; j < Math.min(i + 50_000, lines.length); j += rowsPerMessage)
-      messages.push({
-        partition: (j / rowsPerMessage) % 3,
-        value: lines.slice(j, Math.min(j + rowsPerMessage, i + 50_000, lines.length)).join('\n'),
-        headers: { 'content-type': 'application/x-ndjson' },
-      });
-    sends.push(
-      producer.sendBatch({
-        acks: -1,
-        compression: CompressionTypes.GZIP,
-        topicMessages: [{ topic, messages }],
-      }),
-    );
-    if (sends.length >= 4) await sends.shift();
+    let bytes = 0;
+    let end = 0;
+    for (; r < ranges.length && (messages.length === 0 || bytes < PACKING.maxBytesPerSend); r++) {
+      const [start, stop] = ranges[r] as [number, number];
+      const value = lines.slice(start, stop).join('\n');
+      if (messages.length > 0 && bytes + value.length > PACKING.maxBytesPerSend) break;
+      bytes += value.length;
+      end = stop;
+      messages.push({ partition: r % 3, value, headers: PACKED_HEADERS });
+    }
+    const send: Promise<unknown> = producer
+      .sendBatch({ acks: -1, compression: CompressionTypes.GZIP, topicMessages: [{ topic, messages }] })
+      .finally(() => sends.delete(send));
+    sends.add(send);
+    // As many in flight as our producer allows itself (4, without idempotence).
+    if (sends.size >= 4) await Promise.race(sends);
+    produceBar.tick(end);
   }
   await Promise.all(sends);
   const produced = performance.now();
+  produceBar.done();
   await producer.disconnect();
-  const consumer = client.consumer({
-    groupId: 'bench-alone',
-    maxWaitTimeInMs: 100,
-    maxBytesPerPartition: 16 << 20,
-  });
+  const consumer = client.consumer({ groupId: 'bench-alone', maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let seen = 0;
+  const consumeBar = progress('kafkajs alone: consume', rows);
   const t1 = performance.now();
   await consumer.run({
     eachBatch: async ({ batch }) => {
       for (const m of batch.messages) seen += rowCount(m);
+      consumeBar.tick(seen);
     },
   });
   while (seen < rows) await sleep(5);
   const consumed = performance.now();
+  consumeBar.done();
   await consumer.disconnect();
   const rate = (ms: number) => Math.round(rows / (ms / 1000));
   return {

@@ -2,7 +2,7 @@ import type { IngestRows } from '../queue/types.js';
 import { fastEventLine, isCanonicalEventLine } from './fast-row.js';
 import { depthOver, scanJson } from './json-scan.js';
 import { hasLoneSurrogate, quarantineLine } from './quarantine-row.js';
-import { FEATURE_EVENT_COLUMNS, featureEventSchema } from './row-schema.js';
+import { featureEventSchema } from './row-schema.js';
 
 // Objects and arrays nested deeper than this (the row itself is level 1) are quarantined
 // before they are parsed: serialising a metadata object, zod and the quarantine row all walk

@@ -32,8 +32,13 @@ export interface KafkaSinkOptions {
   maxRowsPerMessage?: number;
   /** Bytes per packed message at most, before compression (default 512 KiB; brokers refuse > 1 MB). */
   maxBytesPerMessage?: number;
-  /** Rows per sendBatch at most (default 50,000): bounds one produce request. */
-  maxRowsPerSend?: number;
+  /**
+   * Bytes per produce request at most, before compression (default 900 KiB): a broker refuses
+   * a record batch over its message.max.bytes (1 MB by default), and kafkajs puts all of a
+   * request's messages for one partition in one record batch. Bounding the uncompressed
+   * bytes keeps under it whatever the data's compression ratio.
+   */
+  maxBytesPerSend?: number;
   /** Bytes sent but not yet acknowledged before checkCapacity refuses (default MAX_PENDING_BYTES). */
   maxInFlightBytes?: number;
   /** How often `committed` waiters poll the group's committed offsets (default 50 ms). */
@@ -45,6 +50,9 @@ export interface KafkaSinkOptions {
 }
 
 export type KafkaSinkConfig = KafkaConfig & Pick<Config, 'MAX_PENDING_BYTES'>;
+
+/** How rows are packed by default (see the options above). */
+export const PACKING = { maxRowsPerMessage: 1000, maxBytesPerMessage: 512 << 10, maxBytesPerSend: 900 << 10 };
 
 /** One request's progress: its rows may span several messages and sendBatch calls. */
 interface Pending {
@@ -112,8 +120,11 @@ export async function createKafkaSink(
   opts: KafkaSinkOptions = {},
 ): Promise<EventSink> {
   const lingerMs = opts.lingerMs ?? 2;
-  const limits = { maxRows: opts.maxRowsPerMessage ?? 1000, maxBytes: opts.maxBytesPerMessage ?? 512 << 10 };
-  const maxRowsPerSend = opts.maxRowsPerSend ?? 50_000;
+  const limits = {
+    maxRows: opts.maxRowsPerMessage ?? PACKING.maxRowsPerMessage,
+    maxBytes: opts.maxBytesPerMessage ?? PACKING.maxBytesPerMessage,
+  };
+  const maxBytesPerSend = opts.maxBytesPerSend ?? PACKING.maxBytesPerSend;
   const maxInFlightBytes = opts.maxInFlightBytes ?? config.MAX_PENDING_BYTES;
   const compression = opts.compression ?? CompressionTypes.GZIP;
   const idempotent = opts.idempotent ?? true;
@@ -129,6 +140,7 @@ export async function createKafkaSink(
   const partitions = partitionCounts(admin);
 
   const queue: Row[] = [];
+  let queuedBytes = 0;
   let timer: NodeJS.Timeout | undefined;
   let inFlightBytes = 0;
   const sending = new Set<Promise<void>>();
@@ -261,9 +273,9 @@ export async function createKafkaSink(
     while (
       queue.length > 0 &&
       sending.size < maxSends &&
-      (queue.length >= maxRowsPerSend || lingerDue || closed)
+      (queuedBytes >= maxBytesPerSend || lingerDue || closed)
     ) {
-      send(queue.splice(0, maxRowsPerSend));
+      send(takeSend());
     }
     if (queue.length === 0) lingerDue = false;
     else if (!timer && !lingerDue) {
@@ -273,6 +285,16 @@ export async function createKafkaSink(
         pump();
       }, lingerMs);
     }
+  }
+
+  /** The next produce request's rows: at least one, at most maxBytesPerSend bytes. */
+  function takeSend(): Row[] {
+    let bytes = 0;
+    let n = 0;
+    while (n < queue.length && (n === 0 || bytes + (queue[n] as Row).line.length <= maxBytesPerSend))
+      bytes += (queue[n++] as Row).line.length;
+    queuedBytes -= bytes;
+    return queue.splice(0, n);
   }
 
   // One poll of the group's committed offsets serves every waiting request.
@@ -323,10 +345,12 @@ export async function createKafkaSink(
       for (const line of rows.events) {
         queue.push({ topic: config.KAFKA_TOPIC, line, key: userIdKey(line) ?? '', owner });
         inFlightBytes += line.length;
+        queuedBytes += line.length;
       }
       for (const line of rows.quarantine) {
         queue.push({ topic: config.KAFKA_QUARANTINE_TOPIC, line, key: null, owner });
         inFlightBytes += line.length;
+        queuedBytes += line.length;
       }
       pump();
       await acked;
