@@ -26,6 +26,19 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a database name: letters, digits and _')
     .default('default'),
+  // Cluster profile: tables are Replicated* behind Distributed tables, DDL runs ON CLUSTER
+  // (docs/scaling.md). The cluster's name in the servers' remote_servers configuration.
+  CLICKHOUSE_CLUSTER: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'a cluster name from remote_servers: letters, digits, _ and -')
+      .optional(),
+  ),
+  // Who applies clickhouse/*.sql. auto: ROLE=all migrates at start (under the migration lock);
+  // api and consumer roles only wait until `npm run migrate` has made the schema current.
+  MIGRATE_ON_START: z.enum(['auto', 'true', 'false']).default('auto'),
+  // How long a role waits for a current schema (and a free migration lock) before it exits.
+  SCHEMA_WAIT_SECONDS: positiveInt.default(300),
   KAFKA_BROKERS: optionalString,
   KAFKA_TOPIC: z.string().min(1).default('feature_events'),
   KAFKA_QUARANTINE_TOPIC: z.string().min(1).default('feature_events_quarantine'),

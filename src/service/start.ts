@@ -4,12 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { serve as honoServe } from '@hono/node-server';
 import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from '../auth/index.js';
 import { withInsertFaults } from '../clickhouse/fault-injection.js';
-import {
-  type ClickHouseClient,
-  createStorageClient,
-  migrate,
-  type StorageClient,
-} from '../clickhouse/index.js';
+import { type ClickHouseClient, createStorageClient, type StorageClient } from '../clickhouse/index.js';
+import { type SchemaGate, serviceSchemaGate } from '../clickhouse/migrations/schema-gate.js';
 import { PIPE_READER, userSqlReader } from '../clickhouse/read-only.js';
 import { sessionPool } from '../clickhouse/session-pool.js';
 import { trackWrites, type WriteGeneration } from '../clickhouse/write-generation.js';
@@ -103,10 +99,13 @@ export async function startService(
   let sink: (EventSink & { stats?: () => Record<string, unknown> }) | undefined;
   let consumer: KafkaConsumerHandle | undefined;
   let writes: WriteGeneration;
+  let schema: SchemaGate | undefined;
   const health = new StoreHealth();
   try {
     storage = await createStorageClient(config);
-    const report = await withRetry('migrations', log, () => migrate(storage.client, MIGRATIONS_DIR));
+    // Migrates (ROLE=all) or waits for `npm run migrate`; a writer also takes its lease.
+    schema = await serviceSchemaGate(config, storage, MIGRATIONS_DIR, log);
+    const report = schema.report ?? { applied: [], skipped: [] };
     writes = trackWrites(storage.client);
     // TEST ONLY (FAULT_INSERT_FAIL_EVERY): the batchers' inserts fail now and then.
     const insertClient = withInsertFaults(writes.client, config.FAULT_INSERT_FAIL_EVERY, (n) =>
@@ -208,6 +207,7 @@ export async function startService(
       // Waiting requests (wait=true) finish as the sink drains.
       await sink?.close(config.SHUTDOWN_DRAIN_MS);
       await consumer?.stop();
+      await schema?.stop();
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       server.closeAllConnections();
       await storage.close();
