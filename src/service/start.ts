@@ -20,6 +20,7 @@ import { StoreHealth } from '../queue/health.js';
 import { createKafkaSink } from '../queue/kafka-sink.js';
 import { SpoolSink } from '../queue/spool/spool-sink.js';
 import type { EventSink } from '../queue/types.js';
+import { startSqlHttpListener } from '../sql-http/listen.js';
 import { banner } from './banner.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -180,6 +181,24 @@ export async function startService(
   state.stats = () => sink?.stats?.() ?? {};
   state.storeProblems = () => health.check();
   state.ready = true;
+  let sqlListener: { close(): Promise<void> } | undefined;
+  if (config.CLICKHOUSE_HTTP_PORT) {
+    sqlListener = await startSqlHttpListener({
+      port: config.CLICKHOUSE_HTTP_PORT,
+      host: config.HOST,
+      mode: config.CLICKHOUSE_HTTP_MODE,
+      tokens,
+      reader: () => (state.stopping ? undefined : state.sqlReader),
+      openSession: storage.openSession,
+      maxBodyBytes: 1024 * 1024,
+      log,
+      serve: deps.serve,
+    }).catch((err: Error) =>
+      fail(
+        `CLICKHOUSE_HTTP_PORT=${config.CLICKHOUSE_HTTP_PORT}: cannot start the SQL listener: ${err.message}`,
+      ),
+    );
+  }
   if (config.LOG_LEVEL !== 'silent') {
     process.stdout.write(
       `${banner({
@@ -210,6 +229,7 @@ export async function startService(
       await schema?.stop();
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       server.closeAllConnections();
+      await sqlListener?.close();
       await storage.close();
       log('info', 'stopped', { signal });
       return 0;
