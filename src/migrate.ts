@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createStorageClient } from './clickhouse/index.js';
 import { type MigrateProgress, migrate, readMigrations } from './clickhouse/migrate.js';
@@ -5,15 +6,15 @@ import { clusterMigrations } from './clickhouse/migrations/cluster-ddl.js';
 import { schemaProfile } from './clickhouse/migrations/profile.js';
 import { readSchemaStatus } from './clickhouse/migrations/status.js';
 import { ConfigError, loadConfig } from './config/index.js';
-import { MIGRATIONS_DIR } from './service/start.js';
 
 // Entry point of the one-shot migration runner (`npm run migrate`; the `migrate` service in
 // docker-compose*.yml). Any number may run at once: the lock in ClickHouse lets one apply.
-const USAGE = `usage: npm run migrate [-- --status | --print]
+const USAGE = `usage: npm run migrate [-- --status | --print] [--dir <folder>]
   (no flag)  apply pending clickhouse/*.sql files under the migration lock, then exit
   --status   list applied and pending files; exit 0 if the schema is current, 3 if not
   --print    print the statements for this configuration without connecting
-             (CLICKHOUSE_CLUSTER=<name> prints the cluster profile's DDL)`;
+             (CLICKHOUSE_CLUSTER=<name> prints the cluster profile's DDL)
+  --dir      the migration files' folder (default: the clickhouse/ folder of this checkout)`;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 function fail(message: string, code: number): never {
@@ -21,12 +22,13 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-let args: { status?: boolean; print?: boolean; help?: boolean };
+let args: { status?: boolean; print?: boolean; help?: boolean; dir?: string };
 try {
   ({ values: args } = parseArgs({
     options: {
       status: { type: 'boolean' },
       print: { type: 'boolean' },
+      dir: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }));
@@ -45,9 +47,11 @@ try {
   fail(err instanceof ConfigError ? err.message : String(err), 2);
 }
 const profile = schemaProfile(config);
+// Not imported from service/start.ts: the runner loads only the storage code it needs.
+const dir = args.dir ?? fileURLToPath(new URL('../clickhouse', import.meta.url));
 
 if (args.print) {
-  const files = readMigrations(MIGRATIONS_DIR);
+  const files = readMigrations(dir);
   for (const m of profile.kind === 'cluster' ? clusterMigrations(files, profile) : files) {
     say(`-- ${m.name} (checksum ${m.checksum})`);
     for (const s of m.statements) say(`${s};\n`);
@@ -64,7 +68,7 @@ say(
 let code = 0;
 try {
   if (args.status) {
-    const status = await readSchemaStatus(storage.client, readMigrations(MIGRATIONS_DIR), profile);
+    const status = await readSchemaStatus(storage.client, readMigrations(dir), profile);
     say(`applied: ${status.applied.join(', ') || '(none)'}`);
     say(`pending: ${status.pending.join(', ') || '(none)'}`);
     for (const c of status.changed)
@@ -84,7 +88,7 @@ try {
         say(`lock taken (epoch ${p.epoch}); pending: ${p.pending.join(', ') || '(none)'}`);
       else if (p.kind === 'statement') say(`  ${p.migration}: statement ${p.index}/${p.total}`);
     };
-    const report = await migrate(storage.client, MIGRATIONS_DIR, { profile, onProgress: progress });
+    const report = await migrate(storage.client, dir, { profile, onProgress: progress });
     say(
       `done in ${((Date.now() - started) / 1000).toFixed(1)} s: applied ${report.applied.length} (${report.applied.join(', ') || 'none'}), already applied ${report.skipped.length}`,
     );
