@@ -27,6 +27,7 @@ interface Service {
   deploy?: { replicas?: number };
   volumes?: string[];
   image?: string;
+  hostname?: string;
 }
 interface Compose {
   services: Record<string, Service>;
@@ -93,6 +94,8 @@ describe('docker-compose.cluster.yml', () => {
     expect(new Set(layout.map(([, , replica]) => replica)).size).toBe(4);
     for (const [name, , replica] of layout) {
       expect(replica).toBe(name);
+      // Replicas fetch parts from the host name a replica advertises: one the others resolve.
+      expect(compose.services[name as string]?.hostname).toBe(name);
       expect(xml).toContain(`<host>${name}</host>`);
     }
     // Each shard block of the cluster config lists that shard's two nodes.
