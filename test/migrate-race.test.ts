@@ -159,8 +159,39 @@ describe('migrations with several processes on one store', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
   });
 
-  it('four runners released at the same instant: each file applied exactly once, rollups exact', async () => {
-    // Hold the lock while four runners start, so all four contend for the same next epoch.
+  it("four processes claiming one lock epoch at once: ClickHouse's insert deduplication lets exactly one win", async () => {
+    const claims = Array.from(
+      { length: 4 },
+      (_, i) =>
+        new Promise<string>((resolve) => {
+          let out = '';
+          const p = spawn(
+            process.execPath,
+            ['--import', 'tsx', 'test/helpers/claim-epoch.ts', url, TOKEN, '1000', `claimer-${i}`],
+            {
+              cwd: ROOT,
+              stdio: ['ignore', 'pipe', 'inherit'],
+            },
+          );
+          p.stdout.on('data', (d) => {
+            out += d;
+          });
+          p.once('exit', () => resolve(out.trim()));
+        }),
+    );
+    expect((await Promise.all(claims)).sort()).toEqual(['lost', 'lost', 'lost', 'won']);
+    expect(await num('SELECT count() FROM schema_lock WHERE epoch = 1000')).toBe(1);
+    // Epoch 1000 is nobody's lock: release it so the runners below start from a free lock.
+    await admin.command({
+      query:
+        "INSERT INTO schema_lock_beats (epoch, holder, state) SELECT 1000, holder, 'released' FROM schema_lock WHERE epoch = 1000",
+    });
+  });
+
+  it('four runners started together and waiting on one lock: each file applied exactly once, rollups exact', async () => {
+    // Hold the lock while four runners start, so all four are waiting when it frees. Each sees
+    // it free on its next poll (within 500 ms), so whether two claim the same epoch is up to
+    // timing; the claim test above makes that case certain.
     const gate = await acquireLock(admin, SINGLE, 'test-gate');
     const runners = Array.from({ length: 4 }, () => runMigrate());
     await Promise.all(runners.map((r) => r.saw('waiting for the migration lock: held by test-gate')));

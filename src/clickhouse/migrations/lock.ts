@@ -99,7 +99,12 @@ async function beat(
 }
 
 /** Claims epoch N: true if this holder's row is the one stored for N. */
-async function claim(client: ClickHouseClient, profile: SchemaProfile, epoch: number, holder: string) {
+export async function claimEpoch(
+  client: ClickHouseClient,
+  profile: SchemaProfile,
+  epoch: number,
+  holder: string,
+) {
   const settings = metaSettings(profile, 'insert');
   await client.command({
     query: `INSERT INTO ${META.lock} (epoch, holder) SETTINGS insert_deduplicate = 1, insert_deduplication_token = ${quote(`schema-lock-epoch-${epoch}`)}${settings.replace(' SETTINGS', ',')} VALUES (${epoch}, ${quote(holder)})`,
@@ -131,7 +136,7 @@ export async function acquireLock(
     const state = await readLock(client, profile);
     if (isFree(state, ttlMs)) {
       const epoch = (state?.epoch ?? 0) + 1;
-      if (await claim(client, profile, epoch, holder)) {
+      if (await claimEpoch(client, profile, epoch, holder)) {
         await beat(client, profile, epoch, holder, 'held');
         return heldLock(client, profile, epoch, holder, heartbeatMs);
       }
