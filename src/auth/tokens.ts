@@ -2,8 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Tinybird's scope types; a scope other than ADMIN names the resource it grants. */
-export type ScopeType = 'ADMIN' | 'DATASOURCES:APPEND' | 'DATASOURCES:READ' | 'PIPES:READ';
+/**
+ * Tinybird's scope types; a scope other than ADMIN names the resource it grants, except
+ * SQL:READ (ours): read-only SQL over every table, for SQL users of the ClickHouse HTTP
+ * listener (src/sql-http).
+ */
+export type ScopeType = 'ADMIN' | 'DATASOURCES:APPEND' | 'DATASOURCES:READ' | 'PIPES:READ' | 'SQL:READ';
 
 export interface Scope {
   type: ScopeType;
@@ -26,11 +30,12 @@ export class TokenConfigError extends Error {
 export function parseScope(text: string): Scope {
   const trimmed = text.trim();
   if (trimmed === 'ADMIN') return { type: 'ADMIN' };
+  if (trimmed === 'SQL:READ') return { type: 'SQL:READ' };
   const type = SCOPE_TYPES.find((t) => t !== 'ADMIN' && trimmed.startsWith(`${t}:`));
   const resource = type ? trimmed.slice(type.length + 1) : '';
   if (!type || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(resource)) {
     throw new TokenConfigError(
-      `bad scope "${text}": expected ADMIN, DATASOURCES:APPEND:<datasource>, DATASOURCES:READ:<datasource> or PIPES:READ:<pipe>`,
+      `bad scope "${text}": expected ADMIN, SQL:READ, DATASOURCES:APPEND:<datasource>, DATASOURCES:READ:<datasource> or PIPES:READ:<pipe>`,
     );
   }
   return { type, resource };
@@ -92,6 +97,8 @@ export class TokenStore {
 
   /** True when the token holds ADMIN or the scope type on that resource. */
   allows(token: Token, type: ScopeType, resource: string): boolean {
-    return token.scopes.some((s) => s.type === 'ADMIN' || (s.type === type && s.resource === resource));
+    return token.scopes.some(
+      (s) => s.type === 'ADMIN' || (s.type === type && (s.resource ?? '') === resource),
+    );
   }
 }

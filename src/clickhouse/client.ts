@@ -23,6 +23,8 @@ export interface StorageClient {
    * settings, which the server applies before it parses the query.
    */
   readOnlySession(profile: ReadOnlyProfile): Promise<ClickHouseClient>;
+  /** Embedded only: a new read-write chDB session, closed by the caller (the test-only writable SQL listener). */
+  openSession?(): ClickHouseClient;
   close(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function createStorageClient(
       await lockChdbSession(s, profile);
       return s;
     },
+    openSession: open,
     close: async () => {
       for (const s of sessions) await s.close();
       await client.close();

@@ -28,6 +28,9 @@ export async function insertJsonLines(
       input_format_skip_unknown_fields: 1,
       // Yearly partitions keep this far below the limit; the bound stays as a guard.
       max_partitions_per_insert_block: '1000',
+      // Cluster profile (a Distributed feature_events): reach every shard, token and all,
+      // before returning, so success means stored and a retry is dropped per shard.
+      distributed_foreground_insert: 1,
     },
   });
   // Drain the (empty) response so the connection is released.

@@ -26,6 +26,23 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a database name: letters, digits and _')
     .default('default'),
+  // Cluster profile: tables are Replicated* behind Distributed tables, DDL runs ON CLUSTER
+  // (docs/scaling.md). The cluster's name in the servers' remote_servers configuration.
+  CLICKHOUSE_CLUSTER: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'a cluster name from remote_servers: letters, digits, _ and -')
+      .optional(),
+  ),
+  // Who applies clickhouse/*.sql. auto: ROLE=all migrates at start (under the migration lock);
+  // api and consumer roles only wait until `npm run migrate` has made the schema current.
+  MIGRATE_ON_START: z.enum(['auto', 'true', 'false']).default('auto'),
+  // How long a role waits for a current schema (and a free migration lock) before it exits.
+  SCHEMA_WAIT_SECONDS: positiveInt.default(300),
+  // ClickHouse's HTTP interface over the embedded store, for SQL tools (src/sql-http): off
+  // unless set (8123 is the convention). Read-only; 'unsafe-writable-for-tests' is for tests.
+  CLICKHOUSE_HTTP_PORT: port.optional(),
+  CLICKHOUSE_HTTP_MODE: z.enum(['readonly', 'unsafe-writable-for-tests']).default('readonly'),
   KAFKA_BROKERS: optionalString,
   KAFKA_TOPIC: z.string().min(1).default('feature_events'),
   KAFKA_QUARANTINE_TOPIC: z.string().min(1).default('feature_events_quarantine'),
@@ -98,6 +115,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `invalid configuration:\n  ROLE=${config.ROLE}: split roles need CLICKHOUSE_URL. ` +
         'Embedded chDB lets only one process open DATA_DIR, so with chDB run ROLE=all ' +
         '(api and consumer in one process), or point CLICKHOUSE_URL at a ClickHouse server.',
+    );
+  }
+  if (config.CLICKHOUSE_HTTP_PORT && config.CLICKHOUSE_URL) {
+    throw new ConfigError(
+      `invalid configuration:\n  CLICKHOUSE_HTTP_PORT=${config.CLICKHOUSE_HTTP_PORT}: the listener serves the ` +
+        'embedded store; with CLICKHOUSE_URL, SQL users connect to that ClickHouse server directly.',
     );
   }
   if (config.ROLE !== 'all' && !config.KAFKA_BROKERS) {

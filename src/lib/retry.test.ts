@@ -66,4 +66,18 @@ describe('retry', () => {
       ['e2', 2, 20],
     ]);
   });
+
+  it('rethrows at once an error that is not retryable', async () => {
+    let calls = 0;
+    await expect(
+      retry(
+        async () => {
+          calls++;
+          throw new Error(calls === 1 ? 'transient' : 'final');
+        },
+        { minMs: 1, maxMs: 1, wait: noWait, retryable: (e) => (e as Error).message !== 'final' },
+      ),
+    ).rejects.toThrow('final');
+    expect(calls).toBe(2);
+  });
 });

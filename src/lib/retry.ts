@@ -10,6 +10,8 @@ export interface RetryPolicy {
   maxMs: number;
   /** Give up (rethrow the last error) after this many failed attempts; default: never. */
   attempts?: number;
+  /** Whether an error is worth another attempt; false rethrows it at once. Default: all are. */
+  retryable?: (err: unknown) => boolean;
   /** Checked after each failure: true ends the loop, and retry() resolves to STOPPED. */
   stop?: () => boolean;
   /** Told of each failure before the wait (attempt counts from 1). */
@@ -41,6 +43,7 @@ export async function retry<T>(
       return await fn(attempt);
     } catch (err) {
       if (policy.attempts !== undefined && attempt >= policy.attempts) throw err;
+      if (policy.retryable && !policy.retryable(err)) throw err;
       if (policy.stop?.()) return STOPPED;
       const delay = Math.min(policy.maxMs, policy.minMs * 2 ** (attempt - 1));
       policy.onError?.(err, attempt, delay);

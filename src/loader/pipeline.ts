@@ -21,7 +21,7 @@ export interface Pipeline {
 }
 
 /** Startup's retries: ClickHouse may come up after us (compose), so keep trying for a while. */
-export const STARTUP_RETRY = { minMs: 200, maxMs: 5_000, attempts: 30 };
+const STARTUP_RETRY = { minMs: 200, maxMs: 5_000, attempts: 30 };
 
 /**
  * The pipeline for the configured mode. Embedded (no KAFKA_BROKERS): the spool loader, queue

@@ -4,23 +4,19 @@ import { fileURLToPath } from 'node:url';
 import type { serve as honoServe } from '@hono/node-server';
 import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from '../auth/index.js';
 import { withInsertFaults } from '../clickhouse/fault-injection.js';
-import {
-  type ClickHouseClient,
-  createStorageClient,
-  migrate,
-  type StorageClient,
-} from '../clickhouse/index.js';
+import { type ClickHouseClient, createStorageClient, type StorageClient } from '../clickhouse/index.js';
+import { type SchemaGate, serviceSchemaGate } from '../clickhouse/migrations/schema-gate.js';
 import { PIPE_READER, userSqlReader } from '../clickhouse/read-only.js';
 import { sessionPool } from '../clickhouse/session-pool.js';
 import { trackWrites, type WriteGeneration } from '../clickhouse/write-generation.js';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
 import { createApp, type ServiceState } from '../http/app.js';
-import { retry } from '../lib/retry.js';
-import { createPipeline, type Pipeline, STARTUP_RETRY } from '../loader/pipeline.js';
+import { createPipeline, type Pipeline } from '../loader/pipeline.js';
 import { createLog } from '../log/index.js';
 import { createPipesApp, formatLoadErrors, loadPipes } from '../pipes/index.js';
 import { ResultCache } from '../pipes/result-cache.js';
 import { StoreHealth } from '../queue/health.js';
+import { startSqlHttpListener } from '../sql-http/listen.js';
 import { banner } from './banner.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -87,14 +83,13 @@ export async function startService(
   let pipeReaders: ClickHouseClient[];
   let pipeline: Pipeline;
   let writes: WriteGeneration;
+  let schema: SchemaGate | undefined;
   const health = new StoreHealth();
   try {
     storage = await createStorageClient(config);
-    const report = await retry(() => migrate(storage.client, MIGRATIONS_DIR), {
-      ...STARTUP_RETRY,
-      onError: (err, attempt) =>
-        log('warn', 'migrations failed, retrying', { attempt, error: (err as Error).message.slice(0, 200) }),
-    });
+    // Migrates (ROLE=all) or waits for `npm run migrate`; a writer also takes its lease.
+    schema = await serviceSchemaGate(config, storage, MIGRATIONS_DIR, log);
+    const report = schema.report ?? { applied: [], skipped: [] };
     log('info', 'migrations done', { applied: report.applied, already_applied: report.skipped.length });
     writes = trackWrites(storage.store);
     // TEST ONLY (FAULT_INSERT_FAIL_EVERY): the loaders' inserts fail now and then.
@@ -144,6 +139,24 @@ export async function startService(
   state.stats = () => pipeline.stats();
   state.storeProblems = () => health.check();
   state.ready = true;
+  let sqlListener: { close(): Promise<void> } | undefined;
+  if (config.CLICKHOUSE_HTTP_PORT) {
+    sqlListener = await startSqlHttpListener({
+      port: config.CLICKHOUSE_HTTP_PORT,
+      host: config.HOST,
+      mode: config.CLICKHOUSE_HTTP_MODE,
+      tokens,
+      reader: () => (state.stopping ? undefined : state.sqlReader),
+      openSession: storage.openSession,
+      maxBodyBytes: 1024 * 1024,
+      log,
+      serve: deps.serve,
+    }).catch((err: Error) =>
+      fail(
+        `CLICKHOUSE_HTTP_PORT=${config.CLICKHOUSE_HTTP_PORT}: cannot start the SQL listener: ${err.message}`,
+      ),
+    );
+  }
   if (config.LOG_LEVEL !== 'silent') {
     process.stdout.write(
       `${banner({
@@ -170,8 +183,10 @@ export async function startService(
       server.closeIdleConnections();
       // Waiting requests (wait=true) finish as the sink drains.
       await pipeline.close(config.SHUTDOWN_DRAIN_MS);
+      await schema?.stop();
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       server.closeAllConnections();
+      await sqlListener?.close();
       await storage.close();
       log('info', 'stopped', { signal });
       return 0;

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { clickhouseCode } from '../clickhouse/errors.js';
 import { readText } from '../clickhouse/read-text.js';
 
 /**
@@ -23,6 +24,8 @@ const ALLOWED_TABLE_FUNCTIONS = new Set([
   'values',
   'generateseries',
 ]);
+// UNKNOWN_QUERY_PARAMETER, BAD_QUERY_PARAMETER, and a value that does not parse as its type.
+const PARAMETER_ERRORS = new Set([456, 457, 6, 26, 27, 38, 41, 53, 72, 130]);
 // Scalar functions that read outside the database.
 const DENIED_FUNCTIONS = new Set(['file', 'url']);
 
@@ -44,14 +47,22 @@ export interface UserStatement {
   format?: string;
 }
 
-/** Turns user text into exactly one read-only statement, or throws SqlRefused. `reader` must be read-only. */
-export async function prepareUserSql(reader: ClickHouseClient, text: string): Promise<UserStatement> {
+/**
+ * Turns user text into exactly one read-only statement, or throws SqlRefused. `reader` must be
+ * read-only. `params` are the values of its {name:Type} placeholders, if it has any: ClickHouse
+ * substitutes them before it can explain the statement.
+ */
+export async function prepareUserSql(
+  reader: ClickHouseClient,
+  text: string,
+  params?: Record<string, string>,
+): Promise<UserStatement> {
   // A NUL byte could end the text early in a C string on its way to the parser.
   if (text.includes('\0')) throw new SqlRefused('The query contains a NUL byte', 400);
   const formatted = await formatOneStatement(reader, text);
   const { statement, format } = splitFormat(formatted);
   if (/^INTO OUTFILE /m.test(statement)) throw new SqlRefused('INTO OUTFILE is not allowed', 403);
-  checkAst(await explainAst(reader, statement));
+  checkAst(await explainAst(reader, statement, params));
   return { statement, format };
 }
 
@@ -63,10 +74,14 @@ export async function prepareUserSql(reader: ClickHouseClient, text: string): Pr
  */
 export function cachedUserSqlGuard(maxEntries = 1000, maxTextBytes = 64 * 1024) {
   const accepted = new Map<string, UserStatement>();
-  return async (reader: ClickHouseClient, text: string): Promise<UserStatement> => {
+  return async (
+    reader: ClickHouseClient,
+    text: string,
+    params?: Record<string, string>,
+  ): Promise<UserStatement> => {
     const known = accepted.get(text);
     if (known) return known;
-    const verdict = await prepareUserSql(reader, text);
+    const verdict = await prepareUserSql(reader, text, params);
     if (text.length <= maxTextBytes) {
       accepted.set(text, verdict);
       if (accepted.size > maxEntries) accepted.delete(accepted.keys().next().value as string);
@@ -114,14 +129,22 @@ function splitFormat(formatted: string): UserStatement {
   };
 }
 
-async function explainAst(reader: ClickHouseClient, statement: string): Promise<string[]> {
+async function explainAst(
+  reader: ClickHouseClient,
+  statement: string,
+  params?: Record<string, string>,
+): Promise<string[]> {
   try {
     // No FORMAT clause here: it would belong to the explained statement, not to EXPLAIN.
     return await tsvRows(reader, {
       query: `EXPLAIN AST ${statement}`,
+      query_params: params && Object.keys(params).length > 0 ? params : undefined,
       clickhouse_settings: { default_format: 'TabSeparated' },
     });
   } catch (err) {
+    // A missing or malformed parameter value is the caller's mistake, not a refused statement.
+    const code = clickhouseCode(err);
+    if (code !== undefined && PARAMETER_ERRORS.has(code)) throw err;
     // What ClickHouse cannot explain (SYSTEM, ...) is not a query: not run either.
     throw new SqlRefused(
       `only SELECT, WITH, SHOW, DESCRIBE, EXISTS and EXPLAIN statements are allowed (${((err as Error).message ?? '').split('\n')[0]})`,
