@@ -1,9 +1,9 @@
 /** Shared pieces of the benchmark: HTTP over keep-alive, load loops, percentiles, processes. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../test/helpers/service.js';
+import { freePort, startServiceProcess } from '../../test/helpers/service.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -197,72 +197,34 @@ export interface Service {
   count(): Promise<number>;
 }
 
-/** Starts `node [nodeArgs] --import tsx src/main.ts` (one process, so its pid is the service's) and waits for /v0/ready. */
+/** The tests' launcher (test/helpers/service.ts), plus a row count and a bounded stop. */
 export async function startService(
   dataDir: string,
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
 ): Promise<Service> {
-  const port = await freePort();
-  const token = `p.bench_${Math.random().toString(36).slice(2)}`;
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      TB_ADMIN_TOKEN: token,
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const keep = (d: Buffer) => {
-    out += d;
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`service exited with ${proc.exitCode}:\n${out}`);
-    try {
-      const res = await request(baseUrl, 'GET', '/v0/ready', token, undefined, 2_000);
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`service not ready after 90 s:\n${out}`);
-    }
-    await sleep(100);
-  }
-  const sql = async <T>(query: string): Promise<T[]> => {
-    const res = await request(baseUrl, 'POST', '/v0/sql', token, `${query} FORMAT JSON`);
-    if (res.status !== 200) throw new Error(`SQL failed (${res.status}): ${res.body.slice(0, 500)}`);
-    return (JSON.parse(res.body) as { data: T[] }).data;
-  };
-  return {
-    baseUrl,
-    token,
+  const svc = await startServiceProcess({
     dataDir,
-    proc,
-    output: () => out,
+    port: await freePort(),
+    env: { TB_ADMIN_TOKEN: `p.bench_${Math.random().toString(36).slice(2)}`, ...env },
+    nodeArgs,
+    readyTimeoutMs: 90_000,
+  });
+  return {
+    baseUrl: svc.baseUrl,
+    token: svc.token,
+    dataDir,
+    proc: svc.proc,
+    output: svc.output,
     async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 30_000);
-      await exited;
+      if (svc.proc.exitCode !== null || svc.proc.signalCode !== null) return;
+      const t = setTimeout(() => svc.proc.kill('SIGKILL'), 30_000);
+      await svc.stop();
       clearTimeout(t);
     },
-    sql,
+    sql: svc.sql,
     async count() {
-      const rows = await sql<{ c: string }>('SELECT count() AS c FROM feature_events');
+      const rows = await svc.sql<{ c: string }>('SELECT count() AS c FROM feature_events');
       return Number(rows[0]?.c ?? 0);
     },
   };

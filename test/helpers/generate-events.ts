@@ -2,6 +2,7 @@
  * A small deterministic feature_events generator for tests: the same options always give
  * the same rows, so a failing comparison can be reproduced.
  */
+import { formatTs, prng } from '../../scripts/generate-events.js';
 import type { FeatureEvent } from '../../src/ingest/index.js';
 
 /** Timestamps are 'YYYY-MM-DD HH:MM:SS', UTC, as the ingest schema stores them. */
@@ -22,19 +23,10 @@ export interface GenerateOptions {
   avoidAgo?: number[];
 }
 
-/** mulberry32: tiny, fast, good enough for test data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The same seeded PRNG and timestamp format as the benchmark's generator (scripts/): one
+// source of generated events, with this file choosing the small, exact shapes tests compare.
+export { formatTs, prng } from '../../scripts/generate-events.js';
 
-export const formatTs = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 export const parseTs = (ts: string) => Date.parse(`${ts.replace(' ', 'T')}Z`);
 
 export function generateEvents(opts: GenerateOptions): GeneratedEvent[] {

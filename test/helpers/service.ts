@@ -46,14 +46,24 @@ export interface ServiceProcess {
   sql<T = Record<string, unknown>>(query: string): Promise<T[]>;
 }
 
-/** Starts `src/main.ts` as a real process (the public surface) and waits until it is ready. */
+/**
+ * Starts `src/main.ts` as a real process (the public surface) and waits until it is ready.
+ * The one launcher of the tests and the benchmarks (scripts/bench/lib.ts wraps it).
+ */
 export async function startServiceProcess(
-  opts: { dataDir?: string; env?: Record<string, string>; port?: number } = {},
+  opts: {
+    dataDir?: string;
+    env?: Record<string, string>;
+    port?: number;
+    /** Node flags before the entry point, e.g. --cpu-prof. */
+    nodeArgs?: string[];
+    readyTimeoutMs?: number;
+  } = {},
 ): Promise<ServiceProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'fe-test-'));
   const port = opts.port ?? (await freePort());
   // node --import tsx: one process, so SIGKILL hits the server itself (the tsx CLI forks a child).
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -65,16 +75,18 @@ export async function startServiceProcess(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Kept bounded: a benchmark's service logs for an hour.
   let out = '';
-  proc.stdout?.on('data', (d) => {
+  const keep = (d: Buffer) => {
     out += d;
-  });
-  proc.stderr?.on('data', (d) => {
-    out += d;
-  });
+    if (out.length > 2_000_000) out = out.slice(-1_000_000);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
+  const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`service exited with ${proc.exitCode}:\n${out}`);
     try {
@@ -83,7 +95,10 @@ export async function startServiceProcess(
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`service not ready after 60 s:\n${out}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`service not ready after ${readyTimeoutMs / 1000} s:\n${out}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   const token = opts.env?.TB_ADMIN_TOKEN ?? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
