@@ -202,11 +202,13 @@ export async function startService(
   dataDir: string,
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
+  /** The checkout to run (scripts/bench/read-path.ts runs an older one beside this one). */
+  root = ROOT,
 ): Promise<Service> {
   const port = await freePort();
   const token = `p.bench_${Math.random().toString(36).slice(2)}`;
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
+    cwd: root,
     env: {
       ...process.env,
       PORT: String(port),
