@@ -19,14 +19,23 @@ export function pipesWithFloor(root: string): string {
   return dir;
 }
 
-/** What chDB holds, from its own metrics (MiB): caches, primary keys in memory, query memory, allocator. */
+/**
+ * What chDB holds, from its own metrics (MiB): its caches, primary keys in memory, and
+ * MemoryTracking (all memory its allocator tracks, caches and running queries included).
+ * The rest of the process RSS is Node (heap, the result cache) and the mapped library.
+ * Empty when the metrics cannot be read: a breakdown must not fail a run.
+ */
 export async function memoryBreakdown(svc: Service): Promise<Record<string, number>> {
-  const rows = await svc.sql<{ metric: string; value: number }>(
-    `SELECT metric, value FROM system.asynchronous_metrics
-     WHERE metric IN ('MarkCacheBytes', 'UncompressedCacheBytes', 'PrimaryIndexCacheBytes', 'IndexMarkCacheBytes',
-                      'QueryCacheBytes', 'PageCacheBytes', 'jemalloc.allocated', 'jemalloc.resident', 'MemoryResident')
-     UNION ALL SELECT metric, toFloat64(value) FROM system.metrics WHERE metric = 'MemoryTracking'
-     UNION ALL SELECT 'PrimaryKeyBytesInMemory', toFloat64(sum(primary_key_bytes_in_memory)) FROM system.parts WHERE active`,
-  );
-  return Object.fromEntries(rows.map((r) => [r.metric, Math.round(Number(r.value) / 1048576)]));
+  try {
+    const rows = await svc.sql<{ metric: string; value: number }>(
+      `SELECT metric, toFloat64(value) AS value FROM system.metrics
+       WHERE metric IN ('MemoryTracking', 'MarkCacheBytes', 'PrimaryIndexCacheBytes', 'UncompressedCacheBytes',
+                        'IndexMarkCacheBytes', 'QueryCacheBytes', 'QueryConditionCacheBytes', 'PageCacheBytes',
+                        'CompiledExpressionCacheBytes')
+       UNION ALL SELECT 'PrimaryKeyBytesInMemory', toFloat64(sum(primary_key_bytes_in_memory)) FROM system.parts WHERE active`,
+    );
+    return Object.fromEntries(rows.map((r) => [r.metric, Math.round((Number(r.value) / 1048576) * 10) / 10]));
+  } catch {
+    return {};
+  }
 }

@@ -7,8 +7,9 @@
  *   node --import tsx scripts/bench/read-path.ts --dir /tmp/i15/data-1m --events 1000000
  *
  * The data dir is kept: the first run loads the events (through the service's own ingest),
- * later runs reuse them. --root runs another checkout of the service against the same
- * data (a before/after comparison: copy the data dir first, migrations only go forward).
+ * later runs reuse them. A before/after comparison in one run: --before-dir (a copy of the
+ * data dir, since migrations only go forward) served by --before-root (another checkout,
+ * e.g. `git archive main`), measured pipe by pipe alternately with --dir.
  * Prints a table; --out writes the figures as JSON.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -41,6 +42,10 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '5' },
     calls: { type: 'string', default: '40' },
     pipes: { type: 'string' },
+    'before-dir': { type: 'string' },
+    'before-root': { type: 'string' },
+    /** NAME=VALUE,... for the --dir service only, e.g. PIPE_MAX_THREADS=1 against the same code. */
+    env: { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -61,6 +66,13 @@ async function load(svc: Service, meta: Meta): Promise<void> {
   const gen = makeGenerator({ seed: meta.seed, plannedRows: EVENTS, endMs: meta.endMs, users: USERS });
   for (let skipped = 0; skipped < have; skipped += BULK_ROWS) gen.ndjson(Math.min(BULK_ROWS, have - skipped));
   const bar = progress('load', EVENTS - have);
+  // Where the memory goes while loading: chDB's own tracked memory, sampled every 10th batch.
+  let trackedPeak = 0;
+  let batches = 0;
+  const sample = async () => {
+    const m = await memoryBreakdown(svc);
+    trackedPeak = Math.max(trackedPeak, m.MemoryTracking ?? 0);
+  };
   const inflight = new Set<Promise<void>>();
   for (let done = have; done < EVENTS; ) {
     const n = Math.min(BULK_ROWS, EVENTS - done);
@@ -87,10 +99,14 @@ async function load(svc: Service, meta: Meta): Promise<void> {
     done += n;
     if (inflight.size >= 2) await Promise.race(inflight);
     bar.tick(done - have);
+    if (++batches % 10 === 0) await sample();
   }
   await Promise.all(inflight);
   await waitForCount(svc, EVENTS, 900_000);
   bar.done();
+  log(
+    `while loading: peak RSS ${peakRssMb(svc.proc.pid)} MiB, chDB's MemoryTracking up to ${trackedPeak} MiB`,
+  );
 }
 
 type Params = Record<string, string>;
@@ -156,93 +172,146 @@ async function measurePipe(svc: Service, pipe: string, params: (i: number) => Pa
   };
 }
 
+interface Run {
+  label: string;
+  root: string;
+  events: number;
+  figures: Record<string, PipeFigures>;
+  floorQueries32: LatencyStats;
+  sql32: LatencyStats;
+  rss: { peak_mb: number; current_mb: number };
+  memory: Record<string, number>;
+  parts: Array<{ table: string; parts: string; rows: string }>;
+}
+
+function pipeList(meta: Meta): Array<[string, (i: number) => Params]> {
+  // Each service gets its own generator with the same seed: both see the same parameters.
+  const gen = makeGenerator({ seed: 99, plannedRows: EVENTS, endMs: meta.endMs, users: USERS });
+  const wanted = args.pipes?.split(',');
+  return [
+    [FLOOR_PIPE, () => ({})] as [string, (i: number) => Params],
+    ...ORIGINAL_PIPES.map((p): [string, (i: number) => Params] => [
+      p,
+      (i) => originalParams(p, gen, meta.endMs, i),
+    ]),
+    ...ANALYTICS_PIPES.map((p): [string, (i: number) => Params] => [
+      p,
+      (i) => analyticsParams(p, gen, meta.endMs, i),
+    ]),
+  ].filter(([p]) => !wanted || p === FLOOR_PIPE || wanted.includes(p));
+}
+
+function table(run: Run): string {
+  const floor = run.figures[FLOOR_PIPE] as PipeFigures;
+  const x = (a: number, b: number) => `${(a / b).toFixed(1)}x`;
+  const rows = Object.entries(run.figures).map(
+    ([pipe, f]) =>
+      `| ${pipe} | ${f.uncached.p50} / ${f.uncached.p95} (${x(f.uncached.p50, floor.uncached.p50)}) | ${f.ch_p50_ms} | ${f.rows_read_p50} | ${f.served32.rps} (${x(f.served32.rps, floor.served32.rps)}) | ${f.served32.p95} | ${Math.round(f.hit_ratio * 100)}% |`,
+  );
+  return [
+    `${run.label}: ${run.events.toLocaleString('en')} events (${run.root})`,
+    '',
+    '| pipe | 1 client uncached p50 / p95 ms (x floor p50) | in ClickHouse p50 ms | rows read p50 | 32 clients req/s (x floor) | 32 clients p95 ms | cache hits |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `floor as a query every call (no-cache), 32 clients: ${run.floorQueries32.rps} req/s, p95 ${run.floorQueries32.p95} ms`,
+    `/v0/sql SELECT 1, 32 clients: ${run.sql32.rps} req/s, p95 ${run.sql32.p95} ms`,
+    `RSS: peak ${run.rss.peak_mb} MiB, now ${run.rss.current_mb} MiB; chDB (MiB): ${Object.entries(run.memory)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+    `active parts: ${run.parts.map((p) => `${p.table} ${p.parts} (${Number(p.rows).toLocaleString('en')} rows)`).join(', ')}`,
+    '',
+  ].join('\n');
+}
+
+async function open(label: string, dir: string, root: string, meta: Meta, env: Record<string, string> = {}) {
+  const svc = await startService(dir, { PIPES_DIR: pipesWithFloor(root), ...env }, [], root);
+  await load(svc, meta);
+  const events = await svc.count();
+  const parts = await svc.sql<{ table: string; parts: string; rows: string }>(
+    'SELECT table, count() AS parts, sum(rows) AS rows FROM system.parts WHERE active AND database = currentDatabase() GROUP BY table ORDER BY table',
+  );
+  log(
+    `${label}: ${events.toLocaleString('en')} events; active parts: ${parts.map((p) => `${p.table} ${p.parts}`).join(', ')}`,
+  );
+  const run: Run = {
+    label,
+    root,
+    events,
+    figures: {},
+    parts,
+    floorQueries32: stats([], 0, 1),
+    sql32: stats([], 0, 1),
+    rss: { peak_mb: 0, current_mb: 0 },
+    memory: {},
+  };
+  return { svc, run, pipes: pipeList(meta) };
+}
+
+async function finish(svc: Service, run: Run): Promise<void> {
+  // The floor with every call a query (no-cache), and /v0/sql's (its guard parses the text too).
+  run.floorQueries32 = await closedLoop(32, SECONDS * 1000, 1e9, async () => {
+    const r = await request(svc.baseUrl, 'GET', path(FLOOR_PIPE, {}), svc.token, undefined, 30_000, {
+      'Cache-Control': 'no-cache',
+    });
+    return r.status === 200;
+  });
+  run.sql32 = await closedLoop(32, SECONDS * 1000, 1e9, async () => {
+    const r = await request(svc.baseUrl, 'POST', '/v0/sql', svc.token, 'SELECT 1 FORMAT JSON');
+    return r.status === 200;
+  });
+  run.rss = { peak_mb: peakRssMb(svc.proc.pid), current_mb: currentRssMb(svc.proc.pid) };
+  run.memory = await memoryBreakdown(svc);
+}
+
 async function main() {
-  mkdirSync(args.dir, { recursive: true });
-  const metaFile = join(args.dir, 'read-path-meta.json');
-  const meta: Meta = existsSync(metaFile)
-    ? (JSON.parse(readFileSync(metaFile, 'utf8')) as Meta)
-    : { endMs: Math.floor((Date.now() - 120_000) / 1000) * 1000, seed: 15 };
-  writeFileSync(metaFile, JSON.stringify(meta));
-  const svc = await startService(args.dir, { PIPES_DIR: pipesWithFloor(args.root) }, [], args.root);
+  const metaFor = (dir: string): Meta => {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'read-path-meta.json');
+    const meta: Meta = existsSync(file)
+      ? (JSON.parse(readFileSync(file, 'utf8')) as Meta)
+      : { endMs: Math.floor((Date.now() - 120_000) / 1000) * 1000, seed: 15 };
+    writeFileSync(file, JSON.stringify(meta));
+    return meta;
+  };
+  const meta = metaFor(args.dir);
+  // With --before-dir, two services side by side: each pipe is measured on one, then the
+  // other, so the machine's load at that moment weighs on both alike.
+  const sides = [];
   try {
-    await load(svc, meta);
-    const events = await svc.count();
-    const parts = await svc.sql<{ table: string; parts: string; rows: string }>(
-      'SELECT table, count() AS parts, sum(rows) AS rows FROM system.parts WHERE active AND database = currentDatabase() GROUP BY table ORDER BY table',
-    );
-    log(
-      `${events.toLocaleString('en')} events; active parts: ${parts.map((p) => `${p.table} ${p.parts}`).join(', ')}`,
-    );
-    const gen = makeGenerator({ seed: 99, plannedRows: EVENTS, endMs: meta.endMs, users: USERS });
-    const wanted = args.pipes?.split(',');
-    const all: Array<[string, (i: number) => Params]> = [
-      [FLOOR_PIPE, () => ({})],
-      ...ORIGINAL_PIPES.map((p): [string, (i: number) => Params] => [
-        p,
-        (i) => originalParams(p, gen, meta.endMs, i),
-      ]),
-      ...ANALYTICS_PIPES.map((p): [string, (i: number) => Params] => [
-        p,
-        (i) => analyticsParams(p, gen, meta.endMs, i),
-      ]),
-    ];
-    const figures: Record<string, PipeFigures> = {};
-    for (const [pipe, params] of all) {
-      if (wanted && pipe !== FLOOR_PIPE && !wanted.includes(pipe)) continue;
-      figures[pipe] = await measurePipe(svc, pipe, params);
-      const f = figures[pipe];
-      log(
-        `${pipe}: uncached p50 ${f.uncached.p50} p95 ${f.uncached.p95} ms (in ClickHouse ${f.ch_p50_ms}/${f.ch_p95_ms} ms, ${f.rows_read_p50} rows); 32 clients ${f.served32.rps} req/s p95 ${f.served32.p95} ms, ${Math.round(f.hit_ratio * 100)}% hits`,
+    if (args['before-dir'])
+      sides.push(
+        await open('before', args['before-dir'], args['before-root'] ?? ROOT, metaFor(args['before-dir'])),
       );
+    const env = Object.fromEntries(
+      (args.env?.split(',') ?? []).map((kv) => kv.split('=', 2) as [string, string]),
+    );
+    sides.push(await open(args['before-dir'] ? 'after' : 'run', args.dir, args.root, meta, env));
+    const first = sides[0] as (typeof sides)[number];
+    for (let k = 0; k < first.pipes.length; k++) {
+      for (const side of sides) {
+        const [pipe, params] = side.pipes[k] as [string, (i: number) => Params];
+        const f = await measurePipe(side.svc, pipe, params);
+        side.run.figures[pipe] = f;
+        log(
+          `${side.run.label} ${pipe}: uncached p50 ${f.uncached.p50} p95 ${f.uncached.p95} ms (in ClickHouse ${f.ch_p50_ms}/${f.ch_p95_ms} ms, ${f.rows_read_p50} rows); 32 clients ${f.served32.rps} req/s p95 ${f.served32.p95} ms, ${Math.round(f.hit_ratio * 100)}% hits`,
+        );
+      }
     }
-    // The floor with every call a query (no-cache), and /v0/sql's (its guard parses the text too).
-    const floorQueries32 = await closedLoop(32, SECONDS * 1000, 1e9, async () => {
-      const r = await request(svc.baseUrl, 'GET', path(FLOOR_PIPE, {}), svc.token, undefined, 30_000, {
-        'Cache-Control': 'no-cache',
-      });
-      return r.status === 200;
-    });
-    const sql32 = await closedLoop(32, SECONDS * 1000, 1e9, async () => {
-      const r = await request(svc.baseUrl, 'POST', '/v0/sql', svc.token, 'SELECT 1 FORMAT JSON');
-      return r.status === 200;
-    });
-    const rss = { peak_mb: peakRssMb(svc.proc.pid), current_mb: currentRssMb(svc.proc.pid) };
-    const memory = await memoryBreakdown(svc);
-    const floor = figures[FLOOR_PIPE] as PipeFigures;
-    const x = (a: number, b: number) => `${(a / b).toFixed(1)}x`;
-    const rows = Object.entries(figures).map(
-      ([pipe, f]) =>
-        `| ${pipe} | ${f.uncached.p50} / ${f.uncached.p95} (${x(f.uncached.p50, floor.uncached.p50)}) | ${f.ch_p50_ms} | ${f.rows_read_p50} | ${f.served32.rps} (${x(f.served32.rps, floor.served32.rps)}) | ${f.served32.p95} | ${Math.round(f.hit_ratio * 100)}% |`,
-    );
-    process.stdout.write(
-      [
-        `read path at ${events.toLocaleString('en')} events (${args.root})`,
-        '',
-        '| pipe | 1 client uncached p50 / p95 ms (x floor p50) | in ClickHouse p50 ms | rows read p50 | 32 clients req/s (x floor) | 32 clients p95 ms | cache hits |',
-        '|---|---|---|---|---|---|---|',
-        ...rows,
-        '',
-        `floor as a query every call (no-cache), 32 clients: ${floorQueries32.rps} req/s, p95 ${floorQueries32.p95} ms`,
-        `/v0/sql SELECT 1, 32 clients: ${sql32.rps} req/s, p95 ${sql32.p95} ms`,
-        `RSS: peak ${rss.peak_mb} MiB, now ${rss.current_mb} MiB; ${Object.entries(memory)
-          .map(([k, v]) => `${k} ${v}`)
-          .join(', ')} (MiB)`,
-        `active parts: ${parts.map((p) => `${p.table} ${p.parts} (${Number(p.rows).toLocaleString('en')} rows)`).join(', ')}`,
-        '',
-      ].join('\n'),
-    );
-    if (args.out) {
+    for (const side of sides) await finish(side.svc, side.run);
+    process.stdout.write(sides.map((s) => table(s.run)).join('\n'));
+    if (args.out)
       writeFileSync(
         args.out,
         JSON.stringify(
-          { events, root: args.root, figures, floorQueries32, sql32, rss, memory, parts },
+          sides.map((s) => s.run),
           null,
           2,
         ),
       );
-    }
   } finally {
-    await svc.stop();
+    for (const side of sides) await side.svc.stop();
   }
 }
 

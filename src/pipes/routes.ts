@@ -13,6 +13,7 @@ import { DEFAULT_EXPORT_MAX_ROWS, streamExport } from './export.js';
 import { FORMATS, parsePipeFile } from './formats.js';
 import { buildOpenApi, type Column, sampleRequest } from './openapi.js';
 import type { RequestParams } from './params.js';
+import { renderMemo } from './render-memo.js';
 import type { CachedResult, CacheOutcome, ResultCache } from './result-cache.js';
 
 export interface PipesAppDeps {
@@ -77,6 +78,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
   const app = new Hono();
   const timeout = deps.timeoutSeconds ?? 10;
   const columnCache = new Map<string, Promise<Column[] | undefined>>();
+  const render = renderMemo();
 
   const readable = (c: Context) => {
     const who = identify(c, deps.tokens, DOC);
@@ -177,13 +179,13 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
           'The "q" parameter is not supported by this server: call the pipe and filter with its parameters',
         );
       }
-      ({ sql, params } = renderPipe(pipe, request, { exporting }));
+      ({ sql, params } = render(pipe, request, { exporting }));
       const split =
         !bypass && !exporting && pipe.tags.includes(BUCKETED_WINDOW_TAG)
           ? splitBucketedWindow(request, Date.now())
           : undefined;
       if (split) {
-        windows = split.map((sub) => renderPipe(pipe, sub));
+        windows = split.map((sub) => render(pipe, sub));
         const spec = pipe.params.find((s) => s.name === 'limit');
         limit = Number(request.get('limit')?.[0] ?? spec?.default ?? limit);
       }
