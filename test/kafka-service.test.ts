@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockKafka, startMockKafka } from './helpers/mock-kafka.js';
+import { expectInsertsInvalidateCache } from './helpers/pipe-cache-check.js';
 import { event, ndjson, postEvents, type ServiceProcess, startServiceProcess } from './helpers/service.js';
 
 // The whole service process in Kafka mode (ROLE=all on embedded chDB) against the mock broker.
@@ -23,6 +24,10 @@ afterAll(async () => {
 });
 
 describe('Kafka mode through HTTP', () => {
+  it('serves no cached pipe answer older than the rows the consumer stored', async () => {
+    await expectInsertsInvalidateCache(svc, 'kafka');
+  });
+
   it('stores posted rows through the topic, and wait=true answers once they are in ClickHouse', async () => {
     const rows = Array.from({ length: 300 }, (_, i) => event({ event_id: `kf_${i}`, user_id: `u${i % 11}` }));
     const body = `${ndjson(rows)}\n{"event_id":"kf_bad"}`;

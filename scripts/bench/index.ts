@@ -12,7 +12,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatTs, type Generator, makeGenerator, progress } from '../generate-events.js';
+import { type Generator, makeGenerator, progress } from '../generate-events.js';
 import {
   ANALYTICS_BUDGETS,
   ANALYTICS_PIPES,
@@ -21,6 +21,7 @@ import {
   analyticsPg,
 } from './analytics.js';
 import { measureDashboard } from './dashboard.js';
+import { FLOOR_PIPE, memoryBreakdown, pipesWithFloor } from './floor.js';
 import {
   BATCH_CONCURRENCY,
   BATCH_ROWS,
@@ -45,6 +46,7 @@ import {
   sleep,
   startService,
 } from './lib.js';
+import { ORIGINAL_PIPES, type OriginalPipe, originalParams } from './params.js';
 import { ensurePostgres, PG_QUERIES, type Postgres, startPostgres } from './postgres.js';
 import { type Result, renderMarkdown, renderSvg, renderTable } from './report.js';
 
@@ -85,8 +87,8 @@ const P = QUICK
       rawRows: 1_000_000,
     };
 const PIPE_CLIENTS = 32;
-const PIPES = ['user_feature_usage', 'feature_usage_summary', 'feature_usage_timeline'] as const;
-type Pipe = (typeof PIPES)[number];
+const PIPES = ORIGINAL_PIPES;
+type Pipe = OriginalPipe;
 /** Every pipe measured: the three originals, then the analytics pipes (scripts/bench/analytics.ts). */
 const ALL_PIPES = [...PIPES, ...ANALYTICS_PIPES] as const;
 type AnyPipe = (typeof ALL_PIPES)[number];
@@ -112,25 +114,7 @@ const tmp = (prefix: string) => {
 
 function paramList(pipe: AnyPipe, gen: Generator, n: number): Array<Record<string, string>> {
   if (isAnalytics(pipe)) return Array.from({ length: n }, (_, i) => analyticsParams(pipe, gen, END_MS, i));
-  const endDay = formatTs(END_MS).slice(0, 10);
-  const startDay = formatTs(END_MS - 30 * 86_400_000).slice(0, 10);
-  const out: Array<Record<string, string>> = [];
-  for (let i = 0; i < n; i++) {
-    if (pipe === 'user_feature_usage') out.push({ user_id: gen.sampleUser() });
-    else if (pipe === 'feature_usage_summary') {
-      const p: Record<string, string> = {
-        start_date: `${startDay} 00:00:00`,
-        end_date: `${endDay} 23:59:59`,
-      };
-      if (i % 2 === 1) p.feature_id = gen.sampleFeature();
-      out.push(p);
-    } else {
-      const p: Record<string, string> = { interval: '30 day', granularity: 'day' };
-      if (i % 2 === 1) p.feature_id = gen.sampleFeature();
-      out.push(p);
-    }
-  }
-  return out;
+  return Array.from({ length: n }, (_, i) => originalParams(pipe, gen, END_MS, i));
 }
 
 const pipePath = (pipe: AnyPipe, p: Record<string, string>) =>
@@ -173,8 +157,49 @@ interface PipeRun {
   serial: LatencyStats;
 }
 
+/** The per-query floor at each size: SELECT 1 as a pipe, through the same route as every pipe. */
+interface FloorRun {
+  /** 1 client, no-cache: every call a chDB query. */
+  serial: LatencyStats;
+  /** 32 clients, as served (all cache hits): the HTTP, auth and cache path alone. */
+  load32: LatencyStats;
+  /** 32 clients, no-cache: every call a query; no pipe that misses the cache can serve more. */
+  load32_uncached: LatencyStats;
+  /** /v0/sql SELECT 1 at 32 clients (its guard parses each text too). */
+  sql32: LatencyStats;
+}
+const floorBySize: Record<string, FloorRun> = {};
+
+async function measureFloor(svc: Service): Promise<FloorRun> {
+  const call = (cached: boolean) => async () => {
+    const r = await request(
+      svc.baseUrl,
+      'GET',
+      `/v0/pipes/${FLOOR_PIPE}.json`,
+      svc.token,
+      undefined,
+      30_000,
+      cached ? {} : { 'Cache-Control': 'no-cache' },
+    );
+    return r.status === 200;
+  };
+  for (let i = 0; i < 5; i++) await call(false)();
+  const serial = await closedLoop(1, P.serialSeconds * 1000, P.serialCalls, call(false));
+  const load32 = await closedLoop(PIPE_CLIENTS, P.loadSeconds * 1000, 1e9, call(true));
+  const load32_uncached = await closedLoop(PIPE_CLIENTS, P.loadSeconds * 1000, 1e9, call(false));
+  const sql32 = await closedLoop(PIPE_CLIENTS, P.loadSeconds * 1000, 1e9, async () => {
+    const r = await request(svc.baseUrl, 'POST', '/v0/sql', svc.token, 'SELECT 1 FORMAT JSON');
+    return r.status === 200;
+  });
+  log(
+    `floor (SELECT 1 pipe): 1 client uncached p50 ${serial.p50} p95 ${serial.p95} ms; 32 clients ${load32.rps} req/s served, ${load32_uncached.rps} req/s as queries (p95 ${load32_uncached.p95} ms); /v0/sql ${sql32.rps} req/s`,
+  );
+  return { serial, load32, load32_uncached, sql32 };
+}
+
 async function measurePipes(svc: Service, gen: Generator, size: number): Promise<Record<AnyPipe, PipeRun>> {
   const out = {} as Record<AnyPipe, PipeRun>;
+  floorBySize[size] = await measureFloor(svc);
   for (const pipe of ALL_PIPES) {
     const params = paramList(pipe, gen, 50_000);
     // Warm up (first query compiles and fills caches).
@@ -294,7 +319,8 @@ async function main() {
 
   // 1. Embedded mode: ingest, freshness, pipes at each size, storage, RSS.
   log('embedded mode: starting the service');
-  const svc = await startService(tmp('fe-bench-emb-'));
+  // PIPES_DIR adds the SELECT 1 floor pipe (floor.ts) to the service's own pipes.
+  const svc = await startService(tmp('fe-bench-emb-'), { PIPES_DIR: pipesWithFloor(ROOT) });
   cleanups.push(() => svc.stop());
   serviceOutputs.push(svc.output);
   const pid = svc.proc.pid;
@@ -339,6 +365,7 @@ async function main() {
   await sleep(QUICK ? 2_000 : 10_000);
   const store = await storage(svc, eventsInStore);
   rssPeak = Math.max(rssPeak, peakRssMb(pid));
+  const memory = await memoryBreakdown(svc);
   details.rss_now_mb = currentRssMb(pid);
   log(
     `store: ${eventsInStore.toLocaleString('en')} events, ${store.bytes_per_event} bytes/event, peak RSS ${rssPeak} MB`,
@@ -422,6 +449,7 @@ async function main() {
   // ---- results ----
   const largest = String(P.stages[P.stages.length - 1]);
   const atLargest = pipesBySize[largest] as Record<AnyPipe, PipeRun>;
+  const floor = floorBySize[largest] as FloorRun;
   const pgLargest = pgResult?.serial[largest];
   const speedup = (pipe: AnyPipe) =>
     pgLargest ? round2((pgLargest[pipe].p50 as number) / (atLargest[pipe].serial.p50 as number)) : null;
@@ -439,6 +467,19 @@ async function main() {
     pipe_cache_hit_ratio_32: Object.fromEntries(
       ALL_PIPES.map((p) => [p, atLargest[p].load32_cache_hit_ratio]),
     ),
+    // The per-query floor (SELECT 1 as a pipe, same route) in this run, and each pipe as a multiple of it.
+    read_floor: {
+      uncached_p50_ms: floor.serial.p50,
+      uncached_p95_ms: floor.serial.p95,
+      rps_32: floor.load32.rps,
+      rps_32_uncached: floor.load32_uncached.rps,
+      p95_32_uncached_ms: floor.load32_uncached.p95,
+      sql_select1_rps_32: floor.sql32.rps,
+    },
+    pipe_x_floor_uncached_p50: Object.fromEntries(
+      ALL_PIPES.map((p) => [p, round2(atLargest[p].serial.p50 / floor.serial.p50)]),
+    ),
+    memory_breakdown_mb: memory,
     events_in_store: eventsInStore,
     pg_speedup_summary: speedup('feature_usage_summary'),
     pg_speedup_timeline: speedup('feature_usage_timeline'),
@@ -486,6 +527,7 @@ async function main() {
       post_resets: resets.count,
       freshness_kafka: freshKafka ?? null,
       pipes_by_size: pipesBySize,
+      floor_by_size: floorBySize,
       storage: store,
       raw_clickhouse: { table_only: rawTable, with_views: rawViews },
       postgres: pgResult ?? { skipped: pgSkip },

@@ -202,8 +202,11 @@ export async function startService(
   dataDir: string,
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
+  /** The checkout to run (scripts/bench/read-path.ts runs an older one beside this one). */
+  root = ROOT,
 ): Promise<Service> {
   const svc = await startServiceProcess({
+    root,
     dataDir,
     port: await freePort(),
     env: { TB_ADMIN_TOKEN: `p.bench_${Math.random().toString(36).slice(2)}`, ...env },

@@ -26,6 +26,15 @@ export interface Result {
   pg_speedup_user: number | null;
   bytes_per_event: number;
   rss_peak_mb: number;
+  /** SELECT 1 as a pipe through the same route, this run (absent in results of older runs). */
+  read_floor?: {
+    uncached_p50_ms: number;
+    uncached_p95_ms: number;
+    rps_32: number;
+    rps_32_uncached: number;
+    p95_32_uncached_ms: number;
+    sql_select1_rps_32: number;
+  };
   /** Issue 10's analytics pipes at the largest stage (absent in results of older runs). */
   analytics?: Record<string, AnalyticsRun>;
   details: {
@@ -259,6 +268,16 @@ function rows(r: Result): Row[] {
     },
     { figure: 'events in store', ours: fmt(r.events_in_store), vsPg: '', vsRaw: '', target: '' },
   );
+  const f = r.read_floor;
+  if (f)
+    out.push({
+      figure:
+        'per-query floor, SELECT 1 as a pipe: 1 client uncached p50 / p95 ms; 32 clients req/s as served, as queries (/v0/sql)',
+      ours: `${fmt(f.uncached_p50_ms, 1)} / ${fmt(f.uncached_p95_ms, 1)}; ${fmt(f.rps_32)}/s, ${fmt(f.rps_32_uncached)}/s (${fmt(f.sql_select1_rps_32)}/s)`,
+      vsPg: '',
+      vsRaw: '',
+      target: '',
+    });
   return out;
 }
 

@@ -76,6 +76,10 @@ export const envSchema = z.object({
   PIPE_CACHE: z.enum(['auto', 'on', 'off']).default('auto'),
   PIPE_CACHE_TTL_MS: nonNegativeInt.default(1_000),
   PIPE_CACHE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
+  // Where the .pipe files are read from at start; default the repository's pipes/.
+  PIPES_DIR: z.string().min(1).optional(),
+  // max_threads of one pipe query; 0 = ClickHouse's default (one per core). See docs/performance.md.
+  PIPE_MAX_THREADS: nonNegativeInt.default(0),
   // chDB sessions the pipes read through: one session runs one query at a time.
   PIPE_SESSIONS: positiveInt.default(3),
   // Limits of one /v0/sql query, pinned on its read-only session (a query cannot lift them).

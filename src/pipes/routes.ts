@@ -5,12 +5,15 @@ import { isTimeoutError } from '../clickhouse/errors.js';
 import { readText } from '../clickhouse/read-text.js';
 import { authorize, identify } from '../http/auth.js';
 import { DOCS, jsonError } from '../http/errors.js';
+import { BUCKETED_WINDOW_TAG, splitBucketedWindow } from './bucket-window.js';
 import { type Pipe, renderPipe } from './compile.js';
+import { concatAnswers } from './concat-answers.js';
 import { RequestError, TemplateRuntimeError } from './errors.js';
 import { DEFAULT_EXPORT_MAX_ROWS, streamExport } from './export.js';
 import { FORMATS, parsePipeFile } from './formats.js';
 import { buildOpenApi, type Column, sampleRequest } from './openapi.js';
 import type { RequestParams } from './params.js';
+import { renderMemo } from './render-memo.js';
 import type { CachedResult, CacheOutcome, ResultCache } from './result-cache.js';
 
 export interface PipesAppDeps {
@@ -23,6 +26,8 @@ export interface PipesAppDeps {
   cache?: ResultCache;
   /** Rows a .csv answer (an export) stops at; default 50,000 (EXPORT_MAX_ROWS). */
   exportMaxRows?: number;
+  /** max_threads of each pipe query; 0 or unset = ClickHouse's default. */
+  maxThreads?: number;
 }
 
 const DOC = DOCS.pipes;
@@ -73,6 +78,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
   const app = new Hono();
   const timeout = deps.timeoutSeconds ?? 10;
   const columnCache = new Map<string, Promise<Column[] | undefined>>();
+  const render = renderMemo();
 
   const readable = (c: Context) => {
     const who = identify(c, deps.tokens, DOC);
@@ -160,6 +166,10 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     let params: Record<string, unknown>;
     // CSV is the export format: no max= page bounds, rows capped at exportMaxRows, streamed.
     const exporting = format === 'csv';
+    const bypass = !deps.cache || /no-cache|no-store/i.test(c.req.header('cache-control') ?? '');
+    // A moving window cut at bucket edges: the settled buckets are cached until an insert (bucket-window.ts).
+    let windows: Array<{ sql: string; params: Record<string, unknown> }> | undefined;
+    let limit = Number.POSITIVE_INFINITY;
     try {
       const request = await requestParams(c);
       if (request.has('q')) {
@@ -169,7 +179,16 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
           'The "q" parameter is not supported by this server: call the pipe and filter with its parameters',
         );
       }
-      ({ sql, params } = renderPipe(pipe, request, { exporting }));
+      ({ sql, params } = render(pipe, request, { exporting }));
+      const split =
+        !bypass && !exporting && pipe.tags.includes(BUCKETED_WINDOW_TAG)
+          ? splitBucketedWindow(request, Date.now())
+          : undefined;
+      if (split) {
+        windows = split.map((sub) => render(pipe, sub));
+        const spec = pipe.params.find((s) => s.name === 'limit');
+        limit = Number(request.get('limit')?.[0] ?? spec?.default ?? limit);
+      }
     } catch (err) {
       if (err instanceof RequestError) return jsonError(c, err.status, err.message, DOC);
       if (err instanceof TemplateRuntimeError) {
@@ -185,26 +204,36 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     const quote64 = c.req.query('output_format_json_quote_64bit_integers') === '1' ? 1 : 0;
     const fmt = FORMATS[format];
     // Query-level SETTINGS: they apply to this query only (a chDB session keeps SET values).
-    const settings = `max_execution_time = ${timeout}, output_format_json_quote_64bit_integers = ${quote64}`;
-    const query = `${sql}\nSETTINGS ${settings}\nFORMAT ${fmt.clickhouse}`;
-    const run = async (): Promise<CachedResult> => {
-      const result = await deps.client.exec({ query, query_params: params });
+    const threads = deps.maxThreads ? `, max_threads = ${Math.floor(deps.maxThreads)}` : '';
+    const settings = `max_execution_time = ${timeout}, output_format_json_quote_64bit_integers = ${quote64}${threads}`;
+    const toQuery = (s: string) => `${s}\nSETTINGS ${settings}\nFORMAT ${fmt.clickhouse}`;
+    const query = toQuery(sql);
+    const runQuery = (q: string, p: Record<string, unknown>) => async (): Promise<CachedResult> => {
+      const result = await deps.client.exec({ query: q, query_params: p });
       return { body: await readText(result.stream), contentType: fmt.contentType };
     };
+    const run = runQuery(query, params);
+    // The rendered SQL and its bound values are the whole question: equal keys, equal answers.
+    const cached = (q: string, p: Record<string, unknown>) =>
+      (deps.cache as ResultCache).get(`${q}\n${JSON.stringify(p)}`, runQuery(q, p), READS_CLOCK.test(q));
     try {
       if (exporting) {
         const maxRows = deps.exportMaxRows ?? DEFAULT_EXPORT_MAX_ROWS;
         return await streamExport(deps.client, { sql, params, maxRows, settings });
       }
-      const bypass = !deps.cache || /no-cache|no-store/i.test(c.req.header('cache-control') ?? '');
+      if (windows) {
+        const parts = await Promise.all(windows.map((w) => cached(toQuery(w.sql), w.params)));
+        const body = concatAnswers(
+          format,
+          parts.map((p) => p.result.body),
+          limit,
+        );
+        const outcome = parts.every((p) => p.outcome === 'HIT') ? 'HIT' : 'MISS';
+        return c.body(body, 200, { 'Content-Type': fmt.contentType, 'X-Cache': outcome });
+      }
       const { result, outcome }: { result: CachedResult; outcome: CacheOutcome } = bypass
         ? { result: await run(), outcome: 'BYPASS' }
-        : // The rendered SQL and its bound values are the whole question: equal keys, equal answers.
-          await (deps.cache as ResultCache).get(
-            `${query}\n${JSON.stringify(params)}`,
-            run,
-            READS_CLOCK.test(query),
-          );
+        : await cached(query, params);
       return c.body(result.body, 200, { 'Content-Type': result.contentType, 'X-Cache': outcome });
     } catch (err) {
       const e = err as Error & { code?: string; type?: string };

@@ -113,7 +113,7 @@ export async function startService(
     server.close();
     fail(`cannot start storage: ${(err as Error).message}`);
   }
-  const loaded = loadPipes(PIPES_DIR);
+  const loaded = loadPipes(config.PIPES_DIR ?? PIPES_DIR);
   if (loaded.errors.length > 0) {
     // A broken file is reported and skipped; the other pipes still serve.
     log('error', `some pipes were not loaded:\n${formatLoadErrors(loaded.errors)}`);
@@ -133,6 +133,7 @@ export async function startService(
     tokens,
     cache,
     exportMaxRows: config.EXPORT_MAX_ROWS,
+    maxThreads: config.PIPE_MAX_THREADS,
   });
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
   state.sink = pipeline.sink;

@@ -57,6 +57,8 @@ export async function startServiceProcess(
     port?: number;
     /** Node flags before the entry point, e.g. --cpu-prof. */
     nodeArgs?: string[];
+    /** The checkout to run (default this one; the read-path bench runs an older one beside it). */
+    root?: string;
     readyTimeoutMs?: number;
   } = {},
 ): Promise<ServiceProcess> {
@@ -64,7 +66,7 @@ export async function startServiceProcess(
   const port = opts.port ?? (await freePort());
   // node --import tsx: one process, so SIGKILL hits the server itself (the tsx CLI forks a child).
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
+    cwd: opts.root ?? ROOT,
     env: {
       ...process.env,
       PORT: String(port),

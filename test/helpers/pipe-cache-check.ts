@@ -1,0 +1,62 @@
+import { expect } from 'vitest';
+import { event, ndjson, postEvents, type ServiceProcess } from './service.js';
+
+const ts = (msAgo: number) => new Date(Date.now() - msAgo).toISOString().slice(0, 19).replace('T', ' ');
+const DAY = 86_400_000;
+
+interface Answer {
+  cache: string | null;
+  data: Array<Record<string, unknown>>;
+}
+
+async function get(svc: ServiceProcess, path: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const res = await fetch(`${svc.baseUrl}/v0/pipes/${path}`, {
+    headers: { Authorization: `Bearer ${svc.token}`, ...headers },
+  });
+  expect(res.status).toBe(200);
+  return { cache: res.headers.get('x-cache'), data: ((await res.json()) as Answer).data };
+}
+
+async function post(svc: ServiceProcess, rows: unknown[]): Promise<void> {
+  const res = await postEvents(svc, ndjson(rows));
+  expect(res.status).toBe(200); // wait=true: the rows are in ClickHouse
+}
+
+/**
+ * The result cache never serves an answer older than the last stored rows: a user lookup
+ * (cached until an insert) and a moving timeline window (its settled days cached until an
+ * insert, today recomputed) both show a row once the POST with wait=true returned. The
+ * timeline as served (cut at day edges) equals the same question with the cache skipped.
+ * `tag` keeps the rows of one call apart from other tests'.
+ */
+export async function expectInsertsInvalidateCache(svc: ServiceProcess, tag: string): Promise<void> {
+  const user = `cache_user_${tag}`;
+  const feature = `feature_cache_${tag}`;
+  const row = (id: string, msAgo: number) =>
+    event({ event_id: `${tag}_${id}`, user_id: user, feature_id: feature, timestamp: ts(msAgo) });
+  await post(svc, [row('a', 3 * DAY), row('b', 3 * DAY + 60_000), row('c', 60_000)]);
+
+  const lookup = `user_feature_usage.json?user_id=${user}`;
+  expect((await get(svc, lookup)).cache).toBe('MISS');
+  const before = await get(svc, lookup);
+  expect(before.cache).toBe('HIT');
+  expect(before.data.map((r) => Number(r.events))).toEqual([3]);
+
+  const timeline = `feature_usage_timeline.json?feature_id=${feature}&interval=7%20day&granularity=day`;
+  const served = await get(svc, timeline);
+  const fresh = await get(svc, timeline, { 'Cache-Control': 'no-cache' });
+  expect(fresh.cache).toBe('BYPASS');
+  expect(served.data).toEqual(fresh.data);
+  const threeDaysAgo = `${ts(3 * DAY).slice(0, 10)} 00:00:00`;
+  const eventsOn = (a: Answer, day: string) =>
+    a.data.filter((r) => r.bucket === day).map((r) => Number(r.events));
+  expect(eventsOn(served, threeDaysAgo)).toEqual([2]);
+
+  // One more row in a settled day, another in today's moving bucket.
+  await post(svc, [row('d', 3 * DAY + 120_000), row('e', 30_000)]);
+  expect((await get(svc, lookup)).data.map((r) => Number(r.events))).toEqual([5]);
+  const after = await get(svc, timeline);
+  expect(eventsOn(after, threeDaysAgo)).toEqual([3]);
+  expect(after.data.reduce((s, r) => s + Number(r.events), 0)).toBe(5);
+  expect(after.data).toEqual((await get(svc, timeline, { 'Cache-Control': 'no-cache' })).data);
+}
