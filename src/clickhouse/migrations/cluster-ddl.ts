@@ -44,6 +44,16 @@ const CREATE_VIEW = /^CREATE\s+(OR\s+REPLACE\s+)?VIEW\s+(IF\s+NOT\s+EXISTS\s+)?(
 const ALTER = /^ALTER\s+TABLE\s+(\w+)\s+([\s\S]*)$/i;
 const DROP = /^DROP\s+(TABLE|VIEW)\s+(IF\s+EXISTS\s+)?(\w+)\s*$/i;
 const INSERT_SELECT = /^INSERT\s+INTO\s+(\w+)\s*(\([^)]*\))?\s+(SELECT\b[\s\S]*)$/i;
+const RENAME = /^RENAME\s+TABLE\s+([\s\S]+)$/i;
+
+/** The `a TO b` pairs of a RENAME TABLE statement, in order. */
+function renamePairs(list: string): Array<[string, string]> {
+  return splitTopLevel(list).map((pair) => {
+    const m = /^(\w+)\s+TO\s+(\w+)$/i.exec(pair.trim());
+    if (!m) throw new ClusterDdlError(`cannot read this RENAME pair: ${pair}`);
+    return [m[1]!, m[2]!];
+  });
+}
 
 /**
  * Sharding by user keeps a user's rows together. The key must be a function of the row alone
@@ -65,6 +75,13 @@ export function shardedTables(files: Migration[]): Map<string, Table> {
     for (const s of f.statements) {
       const m = CREATE_TABLE.exec(s);
       if (m) tables.set(m[2]!, { shardingKey: shardingKeyFor(m[3]!) });
+      // A table renamed (a rebuild swapped in) keeps its sharding under the new name.
+      const r = RENAME.exec(s.trim());
+      if (r)
+        for (const [from, to] of renamePairs(r[1]!)) {
+          const t = tables.get(from);
+          if (t) tables.set(to, t);
+        }
     }
   return tables;
 }
@@ -174,6 +191,23 @@ export function clusterStatement(
     need(name!);
     return [
       `INSERT INTO ${name}${cols ? ` ${cols}` : ''} SETTINGS parallel_distributed_insert_select = 2, distributed_foreground_insert = 1 ${select}`,
+    ];
+  }
+  m = RENAME.exec(s);
+  if (m) {
+    const pairs = renamePairs(m[1]!);
+    for (const [from] of pairs) need(from);
+    // The local tables (the data) are renamed in one atomic statement. A Distributed table
+    // names its local table, so instead of renaming those they are dropped and created again
+    // over the renamed locals (they hold no data); reads fail for that moment.
+    const names = [...new Set(pairs.flat())];
+    return [
+      `RENAME TABLE ${pairs.map(([a, b]) => `${a}_local TO ${b}_local`).join(', ')} ${on}`,
+      ...names.map((n) => `DROP TABLE IF EXISTS ${n} ${on} SYNC`),
+      ...pairs.map(
+        ([, to]) =>
+          `CREATE TABLE ${to} ${on} AS ${to}_local ENGINE = Distributed(${quote(target.cluster)}, ${quote(target.database)}, ${quote(`${to}_local`)}, ${tables.get(to)?.shardingKey ?? 'rand()'})`,
+      ),
     ];
   }
   throw new ClusterDdlError(
