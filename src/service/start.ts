@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { serve as honoServe } from '@hono/node-server';
 import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from '../auth/index.js';
+import { TokenRegistry } from '../auth/token-registry.js';
 import { withInsertFaults } from '../clickhouse/fault-injection.js';
 import {
   type ClickHouseClient,
@@ -64,13 +65,18 @@ export async function startService(
   let config: Config;
   let tokens: TokenStore;
   let admin: { token: string; generated: boolean };
+  let registry: TokenRegistry;
   try {
     config = loadConfig(env);
     admin = resolveAdminToken(config.TB_ADMIN_TOKEN, config.DATA_DIR);
-    tokens = new TokenStore([
-      { name: 'admin token', token: admin.token, scopes: [{ type: 'ADMIN' }] },
-      ...parseTokenList(config.TB_TOKENS),
-    ]);
+    tokens = new TokenStore(
+      [
+        { name: 'admin token', token: admin.token, scopes: [{ type: 'ADMIN' }] },
+        ...parseTokenList(config.TB_TOKENS),
+      ],
+      admin.token,
+    );
+    registry = new TokenRegistry(tokens, config.DATA_DIR);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     if (err instanceof TokenConfigError) fail(`invalid configuration:\n  TB_TOKENS: ${err.message}`);
@@ -85,6 +91,7 @@ export async function startService(
     maxBodyBytes: config.MAX_BODY_BYTES,
     log,
     rateLimit: { limit: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS },
+    tokenApi: { registry, adminToken: admin.token },
   });
 
   // Listen first: /v0/health answers (and /v0/ready says "not yet") while storage starts.
