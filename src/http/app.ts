@@ -6,6 +6,7 @@ import type { TokenRegistry } from '../auth/token-registry.js';
 import { dashboardRoute } from '../dashboard/index.js';
 import type { Log } from '../log/index.js';
 import type { EventSink } from '../queue/types.js';
+import { datasourcesRoute } from './datasources-route.js';
 import { DOCS, jsonError } from './errors.js';
 import { eventsRoute } from './events-route.js';
 import { jwtAdmission } from './jwt-admission.js';
@@ -131,6 +132,17 @@ export function createApp(deps: AppDeps): Hono {
   );
 
   if (deps.tokenApi) app.route('/v0/tokens', tokensRoute({ tokens: deps.tokens, ...deps.tokenApi }));
+  app.route(
+    '/v0/datasources',
+    datasourcesRoute({
+      reader: () => (deps.state.ready ? deps.state.sqlReader : undefined),
+      sink: () => (deps.state.ready ? deps.state.sink : undefined),
+      tokens: deps.tokens,
+      datasources: deps.datasources,
+      maxUploadBytes: 10 * deps.maxBodyBytes,
+      log: deps.log,
+    }),
+  );
 
   app.route(
     '/v0/sql',
