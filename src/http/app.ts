@@ -6,10 +6,12 @@ import type { TokenRegistry } from '../auth/token-registry.js';
 import { dashboardRoute } from '../dashboard/index.js';
 import type { Log } from '../log/index.js';
 import type { EventSink } from '../queue/types.js';
+import type { Quotas } from '../quota/quotas.js';
 import { datasourcesRoute } from './datasources-route.js';
 import { DOCS, jsonError } from './errors.js';
 import { eventsRoute } from './events-route.js';
 import { jwtAdmission } from './jwt-admission.js';
+import { countIngestedRows, countPipeRequests, quotasRoute } from './quota.js';
 import { rateLimit } from './rate-limit.js';
 import { sqlRoute } from './sql-route.js';
 import { tokensRoute } from './tokens-route.js';
@@ -39,6 +41,8 @@ export interface AppDeps {
   log: Log;
   /** /v0/tokens: created tokens, persisted; the admin token signs JWTs. */
   tokenApi?: { registry: TokenRegistry; adminToken: string };
+  /** Daily quotas per token (src/quota); counted only when set. */
+  quotas?: Quotas;
   /** Requests per token per window (0 = no limit) and the window length. */
   rateLimit?: { limit: number; windowSeconds: number };
 }
@@ -89,6 +93,14 @@ export function createApp(deps: AppDeps): Hono {
   // JWT read tokens are verified before any limit or route looks the token up.
   app.use('/v0/pipes', jwtAdmission(deps.tokens, DOCS.pipes));
   app.use('/v0/pipes/*', jwtAdmission(deps.tokens, DOCS.pipes));
+  if (deps.quotas) {
+    const pipes = countPipeRequests(deps.tokens, deps.quotas, deps.log);
+    app.use('/v0/pipes/:file{.+\\..+}', pipes);
+    const rows = countIngestedRows(deps.tokens, deps.quotas, deps.log);
+    app.use('/v0/events', rows);
+    app.use('/v0/datasources', rows);
+    app.route('/v0/quotas', quotasRoute(deps.tokens, deps.quotas));
+  }
   if (deps.rateLimit && deps.rateLimit.limit > 0) {
     const limit = (documentation: string) =>
       rateLimit({ ...deps.rateLimit!, tokens: deps.tokens, documentation });

@@ -25,6 +25,7 @@ import { StoreHealth } from '../queue/health.js';
 import { createKafkaSink } from '../queue/kafka-sink.js';
 import { SpoolSink } from '../queue/spool/spool-sink.js';
 import type { EventSink } from '../queue/types.js';
+import { QuotaConfigError, type Quotas, quotasFromConfig } from '../quota/from-config.js';
 import { startSqlHttpListener } from '../sql-http/listen.js';
 import { banner } from './banner.js';
 
@@ -66,6 +67,7 @@ export async function startService(
   let tokens: TokenStore;
   let admin: { token: string; generated: boolean };
   let registry: TokenRegistry;
+  let quotas: Quotas | undefined;
   try {
     config = loadConfig(env);
     admin = resolveAdminToken(config.TB_ADMIN_TOKEN, config.DATA_DIR);
@@ -77,9 +79,11 @@ export async function startService(
       admin.token,
     );
     registry = new TokenRegistry(tokens, config.DATA_DIR);
+    quotas = quotasFromConfig(config);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     if (err instanceof TokenConfigError) fail(`invalid configuration:\n  TB_TOKENS: ${err.message}`);
+    if (err instanceof QuotaConfigError) fail(`invalid configuration:\n  ${err.message}`);
     throw err;
   }
   const log = createLog(config.LOG_LEVEL);
@@ -92,6 +96,7 @@ export async function startService(
     log,
     rateLimit: { limit: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS },
     tokenApi: { registry, adminToken: admin.token },
+    quotas,
   });
 
   // Listen first: /v0/health answers (and /v0/ready says "not yet") while storage starts.
