@@ -76,5 +76,5 @@ describe('split roles against the SQL listener', () => {
       `SELECT uniqExact(event_id) AS c FROM feature_events WHERE feature_id = '${feature}'`,
     );
     expect(Number(direct?.c)).toBe(v.stored);
-  }, 240_000);
+  }, 420_000);
 });
