@@ -409,13 +409,14 @@ describe('auth and errors', () => {
     expect((await call('feature_usage_summary.json', READER)).status).toBe(403);
   });
 
-  it('404 for an unknown pipe, 400 for an unknown format or q', async () => {
+  it('404 for an unknown pipe, 400 for an unknown format; q runs over the result', async () => {
     const missing = await call('no_such_pipe.json');
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: expect.stringContaining('no_such_pipe') });
-    expect((await call('user_feature_usage.parquet?user_id=x')).status).toBe(400);
-    const q = await call(`user_feature_usage.json?${qs({ user_id: 'x', q: 'SELECT count() FROM _' })}`);
-    expect(q.status).toBe(400);
+    expect((await call('user_feature_usage.xml?user_id=x')).status).toBe(400);
+    const q = await call(`user_feature_usage.json?${qs({ user_id: 'x', q: 'SELECT count() AS n FROM _' })}`);
+    expect(q.status).toBe(200);
+    expect(((await q.json()) as { data: unknown[] }).data).toEqual([{ n: 0 }]);
   });
 
   it('ignores unknown and reserved parameters', async () => {

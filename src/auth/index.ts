@@ -1,3 +1,4 @@
+export { type FixedParams, type JwtToken, signJwt } from './jwt.js';
 export {
   parseScope,
   parseTokenList,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { JwtError, type JwtToken, looksLikeJwt, verifyJwt } from './jwt.js';
 
 /**
  * Tinybird's scope types; a scope other than ADMIN names the resource it grants, except
@@ -82,8 +83,14 @@ export function resolveAdminToken(
 
 export class TokenStore {
   private readonly byToken = new Map<string, Token>();
+  /** JWTs verified once, kept until they expire (verification is async, lookups are not). */
+  private readonly jwts = new Map<string, JwtToken>();
 
-  constructor(tokens: Token[]) {
+  /** `adminToken` signs JWT read tokens; without it no JWT is accepted. */
+  constructor(
+    tokens: Token[],
+    private readonly adminToken?: string,
+  ) {
     for (const t of tokens) this.byToken.set(t.token, t);
   }
 
@@ -92,7 +99,38 @@ export class TokenStore {
   }
 
   find(token: string): Token | undefined {
-    return this.byToken.get(token);
+    const known = this.byToken.get(token);
+    if (known) return known;
+    const jwt = this.jwts.get(token);
+    if (jwt && jwt.exp * 1000 > Date.now()) return jwt;
+    if (jwt) this.jwts.delete(token);
+    return undefined;
+  }
+
+  /**
+   * Verifies a JWT read token so that find() knows it; resolves to the reason it is refused,
+   * or undefined when it is valid (or not a JWT at all: find() then answers as for any token).
+   */
+  async admitJwt(raw: string): Promise<string | undefined> {
+    if (!this.adminToken || this.byToken.has(raw) || !looksLikeJwt(raw) || this.find(raw)) return undefined;
+    try {
+      const token = await verifyJwt(raw, this.adminToken);
+      // Bounded: the oldest verified JWT goes first; it is verified again on its next use.
+      if (this.jwts.size >= 10_000) this.jwts.delete(this.jwts.keys().next().value as string);
+      this.jwts.set(raw, token);
+      return undefined;
+    } catch (err) {
+      if (err instanceof JwtError) return err.message;
+      throw err;
+    }
+  }
+
+  add(token: Token): void {
+    this.byToken.set(token.token, token);
+  }
+
+  remove(token: string): void {
+    this.byToken.delete(token);
   }
 
   /** True when the token holds ADMIN or the scope type on that resource. */

@@ -91,6 +91,10 @@ export const envSchema = z.object({
   SHUTDOWN_DRAIN_MS: positiveInt.default(10_000),
   // Rows a .csv pipe answer (an export, e.g. events.csv) stops at; seed 002's limit.
   EXPORT_MAX_ROWS: positiveInt.default(50_000),
+  // Daily quotas per token (src/quota): JSON limits, as in seed 002; unset = no limit.
+  QUOTA_DEFAULTS: optionalString,
+  QUOTA_LIMITS: optionalString,
+  QUOTA_MODE: z.enum(['soft', 'hard']).default('soft'),
   // TEST ONLY: every Nth ClickHouse insert fails (see src/clickhouse/fault-injection.ts).
   FAULT_INSERT_FAIL_EVERY: nonNegativeInt.default(0),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

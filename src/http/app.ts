@@ -2,14 +2,19 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { TokenStore } from '../auth/index.js';
+import type { TokenRegistry } from '../auth/token-registry.js';
 import { dashboardRoute } from '../dashboard/index.js';
 import type { Log } from '../log/index.js';
 import type { EventSink } from '../queue/types.js';
-import { identify, requireScope } from './auth.js';
+import type { Quotas } from '../quota/quotas.js';
+import { datasourcesRoute } from './datasources-route.js';
 import { DOCS, jsonError } from './errors.js';
 import { eventsRoute } from './events-route.js';
+import { jwtAdmission } from './jwt-admission.js';
+import { countIngestedRows, countPipeRequests, quotasRoute } from './quota.js';
 import { rateLimit } from './rate-limit.js';
 import { sqlRoute } from './sql-route.js';
+import { tokensRoute } from './tokens-route.js';
 
 /** What the running process knows about itself; routes read it on every request. */
 export interface ServiceState {
@@ -34,6 +39,10 @@ export interface AppDeps {
   datasources: ReadonlySet<string>;
   maxBodyBytes: number;
   log: Log;
+  /** /v0/tokens: created tokens, persisted; the admin token signs JWTs. */
+  tokenApi?: { registry: TokenRegistry; adminToken: string };
+  /** Daily quotas per token (src/quota); counted only when set. */
+  quotas?: Quotas;
   /** Requests per token per window (0 = no limit) and the window length. */
   rateLimit?: { limit: number; windowSeconds: number };
 }
@@ -81,6 +90,17 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ ready: true, ...deps.state.stats?.() });
   });
 
+  // JWT read tokens are verified before any limit or route looks the token up.
+  app.use('/v0/pipes', jwtAdmission(deps.tokens, DOCS.pipes));
+  app.use('/v0/pipes/*', jwtAdmission(deps.tokens, DOCS.pipes));
+  if (deps.quotas) {
+    const pipes = countPipeRequests(deps.tokens, deps.quotas, deps.log);
+    app.use('/v0/pipes/:file{.+\\..+}', pipes);
+    const rows = countIngestedRows(deps.tokens, deps.quotas, deps.log);
+    app.use('/v0/events', rows);
+    app.use('/v0/datasources', rows);
+    app.route('/v0/quotas', quotasRoute(deps.tokens, deps.quotas));
+  }
   if (deps.rateLimit && deps.rateLimit.limit > 0) {
     const limit = (documentation: string) =>
       rateLimit({ ...deps.rateLimit!, tokens: deps.tokens, documentation });
@@ -123,19 +143,18 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
 
-  app.get('/v0/tokens', (c) => {
-    const who = identify(c, deps.tokens, DOCS.tokens);
-    if (!who.ok) return who.response;
-    const denied = requireScope(c, deps.tokens, who.token, 'ADMIN', '', DOCS.tokens);
-    if (denied) return denied;
-    return c.json({
-      tokens: deps.tokens.list().map((t) => ({
-        name: t.name,
-        token: t.token,
-        scopes: t.scopes.map((s) => ({ type: s.type, resource: s.resource ?? null })),
-      })),
-    });
-  });
+  if (deps.tokenApi) app.route('/v0/tokens', tokensRoute({ tokens: deps.tokens, ...deps.tokenApi }));
+  app.route(
+    '/v0/datasources',
+    datasourcesRoute({
+      reader: () => (deps.state.ready ? deps.state.sqlReader : undefined),
+      sink: () => (deps.state.ready ? deps.state.sink : undefined),
+      tokens: deps.tokens,
+      datasources: deps.datasources,
+      maxUploadBytes: 10 * deps.maxBodyBytes,
+      log: deps.log,
+    }),
+  );
 
   app.route(
     '/v0/sql',

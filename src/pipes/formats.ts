@@ -4,6 +4,10 @@ export const FORMATS = {
   json: { clickhouse: 'JSON', contentType: 'application/json' },
   csv: { clickhouse: 'CSVWithNames', contentType: 'text/csv; charset=utf-8' },
   ndjson: { clickhouse: 'JSONEachRow', contentType: 'application/x-ndjson' },
+  // Binary: the bytes go out as ClickHouse wrote them.
+  parquet: { clickhouse: 'Parquet', contentType: 'application/vnd.apache.parquet', binary: true },
+  // Prometheus' text format: the result needs columns name and value (help, type, labels, timestamp optional).
+  prometheus: { clickhouse: 'Prometheus', contentType: 'text/plain; version=0.0.4; charset=utf-8' },
 } as const;
 
 export type FormatName = keyof typeof FORMATS;

@@ -9,7 +9,7 @@
  * Concurrent misses for the same key share one query.
  */
 export interface CachedResult {
-  body: string;
+  body: string | Uint8Array<ArrayBuffer>;
   contentType: string;
 }
 

@@ -2,14 +2,17 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { type Context, Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
 import { isTimeoutError } from '../clickhouse/errors.js';
-import { readText } from '../clickhouse/read-text.js';
+import { readBytes, readText } from '../clickhouse/read-text.js';
 import { authorize, identify } from '../http/auth.js';
 import { DOCS, jsonError } from '../http/errors.js';
+import { SqlRefused } from '../sql/guard.js';
+import { sqlOverResult } from '../sql/over-result.js';
 import { BUCKETED_WINDOW_TAG, splitBucketedWindow } from './bucket-window.js';
 import { type Pipe, renderPipe } from './compile.js';
 import { concatAnswers } from './concat-answers.js';
 import { RequestError, TemplateRuntimeError } from './errors.js';
 import { DEFAULT_EXPORT_MAX_ROWS, streamExport } from './export.js';
+import { applyFixedParams } from './fixed-params.js';
 import { FORMATS, parsePipeFile } from './formats.js';
 import { buildOpenApi, type Column, sampleRequest } from './openapi.js';
 import type { RequestParams } from './params.js';
@@ -164,6 +167,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     }
     let sql: string;
     let params: Record<string, unknown>;
+    let q: string | undefined;
     // CSV is the export format: no max= page bounds, rows capped at exportMaxRows, streamed.
     const exporting = format === 'csv';
     const bypass = !deps.cache || /no-cache|no-store/i.test(c.req.header('cache-control') ?? '');
@@ -172,16 +176,14 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     let limit = Number.POSITIVE_INFINITY;
     try {
       const request = await requestParams(c);
-      if (request.has('q')) {
-        // Running caller SQL over the result would need a full SQL validator to be safe
-        // (it could read any table); refused rather than half-done.
-        throw new RequestError(
-          'The "q" parameter is not supported by this server: call the pipe and filter with its parameters',
-        );
-      }
+      q = request.get('q')?.[0];
+      request.delete('q');
+      // A JWT's fixed parameters win over whatever the caller sent (tenant isolation).
+      applyFixedParams(request, auth.token, name);
       ({ sql, params } = render(pipe, request, { exporting }));
+      // SQL over the result (q) reads the whole answer: not cut into windows.
       const split =
-        !bypass && !exporting && pipe.tags.includes(BUCKETED_WINDOW_TAG)
+        !bypass && !exporting && q === undefined && pipe.tags.includes(BUCKETED_WINDOW_TAG)
           ? splitBucketedWindow(request, Date.now())
           : undefined;
       if (split) {
@@ -201,6 +203,15 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
       }
       return jsonError(c, 500, `The pipe "${name}" could not be rendered`, DOC);
     }
+    if (q !== undefined) {
+      try {
+        sql = await sqlOverResult(deps.client, q, sql);
+      } catch (err) {
+        if (err instanceof SqlRefused) return jsonError(c, err.status, `Parameter "q": ${err.message}`, DOC);
+        const first = ((err as Error).message ?? '').split('\n')[0]?.slice(0, 500);
+        return jsonError(c, 400, `Parameter "q": [Error] ${first}`, DOC);
+      }
+    }
     const quote64 = c.req.query('output_format_json_quote_64bit_integers') === '1' ? 1 : 0;
     const fmt = FORMATS[format];
     // Query-level SETTINGS: they apply to this query only (a chDB session keeps SET values).
@@ -208,9 +219,11 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     const settings = `max_execution_time = ${timeout}, output_format_json_quote_64bit_integers = ${quote64}${threads}`;
     const toQuery = (s: string) => `${s}\nSETTINGS ${settings}\nFORMAT ${fmt.clickhouse}`;
     const query = toQuery(sql);
-    const runQuery = (q: string, p: Record<string, unknown>) => async (): Promise<CachedResult> => {
-      const result = await deps.client.exec({ query: q, query_params: p });
-      return { body: await readText(result.stream), contentType: fmt.contentType };
+    const runQuery = (text: string, p: Record<string, unknown>) => async (): Promise<CachedResult> => {
+      const result = await deps.client.exec({ query: text, query_params: p });
+      const body =
+        'binary' in fmt ? new Uint8Array(await readBytes(result.stream)) : await readText(result.stream);
+      return { body, contentType: fmt.contentType };
     };
     const run = runQuery(query, params);
     // The rendered SQL and its bound values are the whole question: equal keys, equal answers.
@@ -223,9 +236,10 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
       }
       if (windows) {
         const parts = await Promise.all(windows.map((w) => cached(toQuery(w.sql), w.params)));
+        // Only text formats (.json, .ndjson) are cut into windows.
         const body = concatAnswers(
           format,
-          parts.map((p) => p.result.body),
+          parts.map((p) => String(p.result.body)),
           limit,
         );
         const outcome = parts.every((p) => p.outcome === 'HIT') ? 'HIT' : 'MISS';
@@ -251,6 +265,8 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
         );
       }
       if (code && BAD_INPUT_CODES.has(code)) return jsonError(c, 400, `[Error] ${first}`, DOC, headers);
+      // The caller's q failed (an unknown column of _, a type error): their mistake to fix.
+      if (code && q !== undefined) return jsonError(c, 400, `Parameter "q": [Error] ${first}`, DOC, headers);
       return jsonError(
         c,
         500,

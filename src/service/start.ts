@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { serve as honoServe } from '@hono/node-server';
 import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from '../auth/index.js';
+import { TokenRegistry } from '../auth/token-registry.js';
 import { withInsertFaults } from '../clickhouse/fault-injection.js';
 import { type ClickHouseClient, createStorageClient, type StorageClient } from '../clickhouse/index.js';
 import { type SchemaGate, serviceSchemaGate } from '../clickhouse/migrations/schema-gate.js';
@@ -16,6 +17,7 @@ import { createLog } from '../log/index.js';
 import { createPipesApp, formatLoadErrors, loadPipes } from '../pipes/index.js';
 import { ResultCache } from '../pipes/result-cache.js';
 import { StoreHealth } from '../queue/health.js';
+import { QuotaConfigError, type Quotas, quotasFromConfig } from '../quota/from-config.js';
 import { startSqlHttpListener } from '../sql-http/listen.js';
 import { banner } from './banner.js';
 
@@ -44,16 +46,24 @@ export async function startService(
   let config: Config;
   let tokens: TokenStore;
   let admin: { token: string; generated: boolean };
+  let registry: TokenRegistry;
+  let quotas: Quotas | undefined;
   try {
     config = loadConfig(env);
     admin = resolveAdminToken(config.TB_ADMIN_TOKEN, config.DATA_DIR);
-    tokens = new TokenStore([
-      { name: 'admin token', token: admin.token, scopes: [{ type: 'ADMIN' }] },
-      ...parseTokenList(config.TB_TOKENS),
-    ]);
+    tokens = new TokenStore(
+      [
+        { name: 'admin token', token: admin.token, scopes: [{ type: 'ADMIN' }] },
+        ...parseTokenList(config.TB_TOKENS),
+      ],
+      admin.token,
+    );
+    registry = new TokenRegistry(tokens, config.DATA_DIR);
+    quotas = quotasFromConfig(config);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     if (err instanceof TokenConfigError) fail(`invalid configuration:\n  TB_TOKENS: ${err.message}`);
+    if (err instanceof QuotaConfigError) fail(`invalid configuration:\n  ${err.message}`);
     throw err;
   }
   const log = createLog(config.LOG_LEVEL);
@@ -65,6 +75,8 @@ export async function startService(
     maxBodyBytes: config.MAX_BODY_BYTES,
     log,
     rateLimit: { limit: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS },
+    tokenApi: { registry, adminToken: admin.token },
+    quotas,
   });
 
   // Listen first: /v0/health answers (and /v0/ready says "not yet") while storage starts.

@@ -5,6 +5,7 @@ import type { UserStatement } from '../sql/guard.js';
 import { ClickHouseException } from './exception.js';
 import { bindParams } from './params.js';
 import type { SqlRequest } from './request.js';
+import type { WritableSessions } from './writable-sessions.js';
 
 export interface Answer {
   body: Buffer;
@@ -70,25 +71,22 @@ export function readOnlyExecutor(reader: () => ClickHouseClient | undefined, gua
 /**
  * TEST ONLY: runs whatever it is sent, settings and INSERT data included, so that processes
  * started with CLICKHOUSE_URL (ROLE=api, ROLE=consumer) can use the embedded store as if it
- * were a ClickHouse server. Each request gets a fresh chDB session, because chDB keeps a
- * query's settings for the rest of its session (an insert_deduplication_token would leak).
+ * were a ClickHouse server. Sessions come clean from WritableSessions: chDB keeps a query's
+ * settings for the rest of its session (an insert_deduplication_token would leak).
  */
-export function writableExecutor(openSession: () => ClickHouseClient): Executor {
+export function writableExecutor(sessions: WritableSessions): Executor {
   return async (req) => {
     checkDatabase(req.database);
     const format = formatOf(req.defaultFormat);
-    const session = openSession();
-    try {
+    return sessions.with(req.settings, async (session, settings) => {
       const params = {
         query: req.query,
         query_params: req.params.size > 0 ? bindParams(req.params, req.query) : undefined,
-        clickhouse_settings: { ...req.settings, default_format: format } as ClickHouseSettings,
+        clickhouse_settings: { ...settings, default_format: format } as ClickHouseSettings,
       };
       const result = await session.exec(req.data ? { ...params, values: Readable.from([req.data]) } : params);
       return { body: await readBytes(result.stream), format, summary: summaryOf(result) };
-    } finally {
-      await session.close();
-    }
+    });
   };
 }
 

@@ -7,6 +7,7 @@ import type { Log } from '../log/index.js';
 import { cachedUserSqlGuard } from '../sql/guard.js';
 import { sqlHttpApp } from './app.js';
 import { readOnlyExecutor, writableExecutor } from './execute.js';
+import { WritableSessions } from './writable-sessions.js';
 
 export type SqlHttpMode = 'readonly' | 'unsafe-writable-for-tests';
 
@@ -34,12 +35,11 @@ export async function startSqlHttpListener(
     : 'unknown';
   const writable = opts.mode === 'unsafe-writable-for-tests';
   if (writable && !opts.openSession) throw new Error('the writable SQL listener needs the embedded store');
+  const sessions = writable ? new WritableSessions(opts.openSession as () => ClickHouseClient) : undefined;
   const app = sqlHttpApp({
     tokens: opts.tokens,
     mode: writable ? 'writable' : 'readonly',
-    execute: writable
-      ? writableExecutor(opts.openSession as () => ClickHouseClient)
-      : readOnlyExecutor(opts.reader, cachedUserSqlGuard()),
+    execute: sessions ? writableExecutor(sessions) : readOnlyExecutor(opts.reader, cachedUserSqlGuard()),
     // INSERT data comes in the body in writable mode; a read needs only its text.
     maxBodyBytes: writable ? 512 * 1024 * 1024 : opts.maxBodyBytes,
     version,
@@ -55,14 +55,16 @@ export async function startSqlHttpListener(
     opts.log('warn', 'the SQL listener is WRITABLE (a test-only setting): never use this in production');
   opts.log('info', 'ClickHouse HTTP interface listening', { port: opts.port, mode: opts.mode });
   return {
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => {
           server.closeAllConnections();
           resolve();
         }, 2000).unref();
-      }),
+      });
+      await sessions?.close();
+    },
   };
 }

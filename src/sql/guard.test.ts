@@ -59,7 +59,10 @@ describe('prepareUserSql', () => {
     ['WITH 2 AS x SELECT x', { statement: 'WITH\n    2 AS x\nSELECT x' }],
     ['SELECT * FROM numbers(3)', { statement: 'SELECT *\nFROM numbers(3)' }],
   ])('accepts %j as one read statement', async (text, expected) => {
-    expect(await verdict(text)).toEqual(expected);
+    const { ast, ...rest } = (await verdict(text)) as UserStatement;
+    expect(rest).toEqual(expected);
+    // The statement's AST comes with it (q over a pipe result checks it further).
+    expect(ast?.[0]).toMatch(/^(SelectWithUnionQuery|Show|Describe|Exists|Explain)/);
   });
 
   it.each([

@@ -45,6 +45,8 @@ export interface UserStatement {
   statement: string;
   /** The FORMAT the text asked for, if any. */
   format?: string;
+  /** EXPLAIN AST's lines for the statement, one node each, indented by depth. */
+  ast?: string[];
 }
 
 /**
@@ -62,8 +64,9 @@ export async function prepareUserSql(
   const formatted = await formatOneStatement(reader, text);
   const { statement, format } = splitFormat(formatted);
   if (/^INTO OUTFILE /m.test(statement)) throw new SqlRefused('INTO OUTFILE is not allowed', 403);
-  checkAst(await explainAst(reader, statement, params));
-  return { statement, format };
+  const ast = await explainAst(reader, statement, params);
+  checkAst(ast);
+  return { statement, format, ast };
 }
 
 /**

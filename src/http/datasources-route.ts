@@ -1,0 +1,174 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { type Context, Hono } from 'hono';
+import type { TokenStore } from '../auth/index.js';
+import { csvToNdjson } from '../ingest/csv.js';
+import { BodyError, parseEventsBody } from '../ingest/index.js';
+import type { Log } from '../log/index.js';
+import { BackpressureError, type EventSink } from '../queue/types.js';
+import { identify, requireScope } from './auth.js';
+import { jsonError } from './errors.js';
+
+const DOC = 'https://www.tinybird.co/docs/api-reference/datasource-api';
+
+export interface DatasourcesRouteDeps {
+  reader: () => ClickHouseClient | undefined;
+  sink: () => EventSink | undefined;
+  tokens: TokenStore;
+  datasources: ReadonlySet<string>;
+  /** The largest upload accepted (bulk appends are back-fills: larger than one Events API request). */
+  maxUploadBytes: number;
+  log: Log;
+}
+
+interface TableRow {
+  name: string;
+  engine: string;
+  total_rows: number | string | null;
+  total_bytes: number | string | null;
+}
+
+/**
+ * Tinybird's Data Sources API: GET /v0/datasources (those the token may read),
+ * GET /v0/datasources/<name> (schema, row count, bytes), and the bulk append
+ * POST /v0/datasources?name=<ds>&mode=append with an NDJSON or CSV file, whose rows take the
+ * Events API's path: the same validation and quarantine, the same spool or Kafka, the same
+ * exactly-once inserts. It answers once the rows are in ClickHouse.
+ */
+export function datasourcesRoute(deps: DatasourcesRouteDeps): Hono {
+  const app = new Hono();
+
+  const describe = async (names: string[]) => {
+    const reader = deps.reader();
+    if (!reader || names.length === 0) return reader ? [] : undefined;
+    const tables = await (
+      await reader.query({
+        query:
+          'SELECT name, engine, total_rows, total_bytes FROM system.tables WHERE database = currentDatabase() AND name IN {names:Array(String)}',
+        query_params: { names },
+        format: 'JSONEachRow',
+      })
+    ).json<TableRow>();
+    const columns = await (
+      await reader.query({
+        query:
+          'SELECT table, name, type FROM system.columns WHERE database = currentDatabase() AND table IN {names:Array(String)} ORDER BY table, position',
+        query_params: { names },
+        format: 'JSONEachRow',
+      })
+    ).json<{ table: string; name: string; type: string }>();
+    return tables.map((t) => ({
+      id: t.name,
+      name: t.name,
+      engine: { engine: t.engine },
+      columns: columns
+        .filter((c) => c.table === t.name)
+        .map((c) => ({ name: c.name, type: c.type, nullable: c.type.startsWith('Nullable(') })),
+      statistics: { row_count: Number(t.total_rows ?? 0), bytes: Number(t.total_bytes ?? 0) },
+    }));
+  };
+
+  const readableBy = (c: Context) => {
+    const who = identify(c, deps.tokens, DOC);
+    if (!who.ok) return who;
+    const names = [...deps.datasources].filter(
+      (n) =>
+        deps.tokens.allows(who.token, 'DATASOURCES:READ', n) ||
+        deps.tokens.allows(who.token, 'DATASOURCES:APPEND', n),
+    );
+    return { ok: true as const, names };
+  };
+
+  app.get('/', async (c) => {
+    const r = readableBy(c);
+    if (!r.ok) return r.response;
+    const list = await describe(r.names);
+    if (!list) return jsonError(c, 503, 'Not ready yet, retry shortly', DOC, { 'Retry-After': '1' });
+    return c.json({ datasources: list });
+  });
+
+  app.get('/:name', async (c) => {
+    const name = c.req.param('name');
+    const r = readableBy(c);
+    if (!r.ok) return r.response;
+    if (!deps.datasources.has(name)) return jsonError(c, 404, `Data source "${name}" does not exist`, DOC);
+    if (!r.names.includes(name))
+      return jsonError(c, 403, `The token lacks the scope DATASOURCES:READ:${name}`, DOC);
+    const [one] = (await describe([name])) ?? [];
+    if (!one) return jsonError(c, 503, 'Not ready yet, retry shortly', DOC, { 'Retry-After': '1' });
+    return c.json(one);
+  });
+
+  app.post('/', async (c) => {
+    const name = c.req.query('name');
+    if (!name)
+      return jsonError(c, 400, 'Missing parameter "name": the data source, e.g. ?name=feature_events', DOC);
+    const mode = c.req.query('mode') ?? 'append';
+    if (mode !== 'append')
+      return jsonError(c, 400, `Parameter "mode": only "append" is supported here, got "${mode}"`, DOC);
+    const who = identify(c, deps.tokens, DOC);
+    if (!who.ok) return who.response;
+    if (!deps.datasources.has(name)) return jsonError(c, 404, `Data source "${name}" does not exist`, DOC);
+    const denied = requireScope(c, deps.tokens, who.token, 'DATASOURCES:APPEND', name, DOC);
+    if (denied) return denied;
+    const sink = deps.sink();
+    if (!sink) return jsonError(c, 503, 'Not ready yet, retry shortly', DOC, { 'Retry-After': '1' });
+    const declared = Number(c.req.header('content-length') ?? 0);
+    if (declared > deps.maxUploadBytes)
+      return jsonError(c, 413, `The upload is larger than ${deps.maxUploadBytes} bytes: split the file`, DOC);
+    try {
+      sink.checkCapacity(declared || 0);
+      const upload = await readUpload(c, deps.maxUploadBytes);
+      const rows = parseEventsBody(upload.format === 'csv' ? csvToNdjson(upload.bytes) : upload.bytes);
+      if (rows.events.length + rows.quarantine.length === 0)
+        return jsonError(c, 400, 'The file holds no rows', DOC);
+      const acceptance = await sink.append(rows);
+      await acceptance.committed;
+      return c.json({
+        datasource: { id: name, name },
+        import_id: crypto.randomUUID(),
+        successful_rows: rows.events.length,
+        quarantine_rows: rows.quarantine.length,
+        invalid_lines: 0,
+        error: false,
+      });
+    } catch (err) {
+      if (err instanceof BodyError) return jsonError(c, err.status, err.message, DOC);
+      if (err instanceof BackpressureError)
+        return jsonError(c, 503, `${err.message}. Nothing was ingested: retry later`, DOC, {
+          'Retry-After': String(err.retryAfterSeconds),
+        });
+      deps.log('error', 'bulk append failed', { error: (err as Error).message });
+      return jsonError(c, 503, 'Could not store the rows; retry later', DOC, { 'Retry-After': '1' });
+    }
+  });
+  return app;
+}
+
+/** The file of a multipart upload (field csv or ndjson, as Tinybird's CLI sends), or the raw body with ?format=. */
+async function readUpload(
+  c: Context,
+  maxBytes: number,
+): Promise<{ format: 'csv' | 'ndjson'; bytes: Buffer }> {
+  const type = c.req.header('content-type') ?? '';
+  let format = (c.req.query('format') ?? '').toLowerCase();
+  let bytes: Buffer;
+  if (type.startsWith('multipart/form-data')) {
+    const form = await c.req.formData();
+    const field = (['csv', 'ndjson', 'file'] as const).find((f) => form.has(f));
+    const value = field ? form.get(field) : undefined;
+    if (!field || value === null || value === undefined)
+      throw new BodyError(
+        'Send the file as a multipart field named csv or ndjson (curl -F csv=@events.csv)',
+        400,
+      );
+    bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(await value.arrayBuffer());
+    if (field !== 'file') format = field;
+  } else {
+    bytes = Buffer.from(await c.req.arrayBuffer());
+  }
+  if (bytes.length > maxBytes)
+    throw new BodyError(`The upload is larger than ${maxBytes} bytes: split the file`, 413);
+  if (format !== 'csv' && format !== 'ndjson')
+    throw new BodyError('Say what the file is: a multipart field csv or ndjson, or ?format=csv|ndjson', 400);
+  return { format, bytes };
+}
