@@ -8,6 +8,7 @@ import type { EventSink } from '../queue/types.js';
 import { identify, requireScope } from './auth.js';
 import { DOCS, jsonError } from './errors.js';
 import { eventsRoute } from './events-route.js';
+import { localTokens } from './local-tokens.js';
 import { rateLimit } from './rate-limit.js';
 import { sqlRoute } from './sql-route.js';
 
@@ -36,6 +37,8 @@ export interface AppDeps {
   log: Log;
   /** Requests per token per window (0 = no limit) and the window length. */
   rateLimit?: { limit: number; windowSeconds: number };
+  /** Served by GET /tokens (Tinybird Local's) to loopback clients. */
+  adminToken?: string;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -81,9 +84,10 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ ready: true, ...deps.state.stats?.() });
   });
 
-  if (deps.rateLimit && deps.rateLimit.limit > 0) {
+  // Always on: with no limit configured the headers still go out (Tinybird always sends them).
+  {
     const limit = (documentation: string) =>
-      rateLimit({ ...deps.rateLimit!, tokens: deps.tokens, documentation });
+      rateLimit({ limit: 0, windowSeconds: 1, ...deps.rateLimit, tokens: deps.tokens, documentation });
     app.use('/v0/events', limit(DOCS.events));
     app.use('/v0/sql', limit(DOCS.pipes));
     const pipes = limit(DOCS.pipes);
@@ -136,6 +140,8 @@ export function createApp(deps: AppDeps): Hono {
       })),
     });
   });
+
+  if (deps.adminToken) app.get('/tokens', localTokens(deps.adminToken));
 
   app.route(
     '/v0/sql',

@@ -9,6 +9,8 @@ import { type Expr, parseTemplate, type TemplateNode, walkExprs } from './templa
 export interface PipeNode {
   name: string;
   description: string;
+  /** The node's SQL as written in the file (served by GET /v0/pipes/<name>). */
+  sql: string;
   templated: boolean;
   tree: TemplateNode[];
 }
@@ -24,10 +26,34 @@ export interface Pipe {
   /** The node served as the endpoint. */
   endpoint: string;
   params: ParamSpec[];
+  /** Names column(), columns() and sql_and may use; see pipeColumns(). */
+  columns: ReadonlySet<string>;
+}
+
+/** What the database holds, for checking identifiers: table name -> its column names. */
+export type TableColumns = ReadonlyMap<string, readonly string[]>;
+
+const ALIAS = /\bAS\s+`?([A-Za-z_][A-Za-z0-9_]*)`?/gi;
+
+/**
+ * The identifiers a pipe may use: the columns of every table whose name appears in its SQL,
+ * and the names its own SQL gives with AS (output columns an ORDER BY may pick). Without
+ * table information (unit tests), the shipped schema's list.
+ */
+export function pipeColumns(df: Datafile, tables?: TableColumns): ReadonlySet<string> {
+  if (!tables) return KNOWN_COLUMNS;
+  const text = df.nodes.map((n) => n.sql).join('\n');
+  const out = new Set<string>();
+  for (const [table, cols] of tables) {
+    if (new RegExp(`\\b${table}\\b`).test(text)) for (const c of cols) out.add(c);
+  }
+  for (const m of text.matchAll(ALIAS)) out.add(m[1] as string);
+  return out;
 }
 
 /** Turns a parsed datafile into a Pipe: parses templates and checks what can be checked before any request. */
-export function compilePipe(name: string, file: string, df: Datafile): Pipe {
+export function compilePipe(name: string, file: string, df: Datafile, tables?: TableColumns): Pipe {
+  const columns = pipeColumns(df, tables);
   const endpoints = df.nodes.filter((n) => n.type === 'endpoint');
   if (endpoints.length > 1)
     throw new TemplateSyntaxError(
@@ -73,13 +99,13 @@ export function compilePipe(name: string, file: string, df: Datafile): Pipe {
       if (e.fn === 'sql_and') {
         for (const key of Object.keys(e.kwargs)) {
           const k = sqlAndKey(key);
-          if (!k || !KNOWN_COLUMNS.has(k.column))
+          if (!k || !columns.has(k.column))
             throw new TemplateSyntaxError(`sql_and: "${key}" does not name a known column`, e.line);
         }
       }
     }
     trees.push({ nodes: tree, locals });
-    return { name: n.name, description: n.description, templated, tree };
+    return { name: n.name, description: n.description, sql: n.sql, templated, tree };
   });
   return {
     name,
@@ -90,6 +116,7 @@ export function compilePipe(name: string, file: string, df: Datafile): Pipe {
     nodes,
     endpoint: endpoint.name,
     params: collectSpecs(trees),
+    columns,
   };
 }
 
@@ -109,10 +136,10 @@ const stripSemicolon = (sql: string) => sql.trim().replace(/;\s*$/, '');
 export function renderPipe(
   pipe: Pipe,
   request: RequestParams,
-  options: { exporting?: boolean } = {},
+  options: { exporting?: boolean; secrets?: ReadonlyMap<string, string> } = {},
 ): Rendered {
   const typed = validateRequest(pipe.params, request, options);
-  const state = newState(request, typed, pipe.params);
+  const state = newState(request, typed, pipe.params, { columns: pipe.columns, secrets: options.secrets });
   const rendered = new Map<string, string>();
   const order = pipe.nodes.map((n) => n.name);
   const visit = (name: string) => {

@@ -1,11 +1,13 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type Context, Hono } from 'hono';
+import { compress } from 'hono/compress';
 import type { TokenStore } from '../auth/index.js';
 import { isTimeoutError } from '../clickhouse/errors.js';
 import { readText } from '../clickhouse/read-text.js';
 import { authorize, identify } from '../http/auth.js';
 import { DOCS, jsonError } from '../http/errors.js';
 import { type Pipe, renderPipe } from './compile.js';
+import { describeParams, describePipe } from './describe.js';
 import { RequestError, TemplateRuntimeError } from './errors.js';
 import { DEFAULT_EXPORT_MAX_ROWS, streamExport } from './export.js';
 import { FORMATS, parsePipeFile } from './formats.js';
@@ -23,6 +25,8 @@ export interface PipesAppDeps {
   cache?: ResultCache;
   /** Rows a .csv answer (an export) stops at; default 50,000 (EXPORT_MAX_ROWS). */
   exportMaxRows?: number;
+  /** tb_secret() values by name (TB_SECRET_<name> variables). */
+  secrets?: ReadonlyMap<string, string>;
 }
 
 const DOC = DOCS.pipes;
@@ -71,6 +75,8 @@ function origin(c: Context): string {
 /** The Pipes API: GET / (list), GET /openapi.json, GET|POST /<pipe>.<json|csv|ndjson>. Mount at /v0/pipes. */
 export function createPipesApp(deps: PipesAppDeps): Hono {
   const app = new Hono();
+  // gzip for clients that accept it (Tinybird does so): answers over 1 KiB, exports streamed.
+  app.use('*', compress({ encoding: 'gzip' }));
   const timeout = deps.timeoutSeconds ?? 10;
   const columnCache = new Map<string, Promise<Column[] | undefined>>();
 
@@ -118,16 +124,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
         endpoint: p.endpoint,
         url: `/v0/pipes/${p.name}.json`,
         nodes: p.nodes.map((n) => ({ name: n.name, description: n.description })),
-        parameters: p.params.map((s) => ({
-          name: s.name,
-          type: s.isArray ? `Array(${s.type})` : s.type,
-          required: s.required,
-          default: s.default,
-          description: s.description,
-          example: s.example,
-          enum: s.enum,
-          pattern: s.pattern,
-        })),
+        parameters: describeParams(p),
       })),
     });
   });
@@ -141,11 +138,12 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
   });
 
   const serve = async (c: Context) => {
-    const { name, format, ext } = parsePipeFile(c.req.param('file') ?? '');
+    const { name, format, ext } = parsePipeFile(c.req.param('file') ?? '', c.req.query('format'));
     const auth = authorize(c, deps.tokens, 'PIPES:READ', name, DOC);
     if (!auth.ok) return auth.response;
     const pipe = deps.pipes.get(name);
     if (!pipe) return jsonError(c, 404, `The pipe "${name}" does not exist`, DOC);
+    if (ext === '' && c.req.method === 'GET') return c.json(describePipe(pipe));
     if (!format) {
       return jsonError(
         c,
@@ -159,7 +157,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     let sql: string;
     let params: Record<string, unknown>;
     // CSV is the export format: no max= page bounds, rows capped at exportMaxRows, streamed.
-    const exporting = format === 'csv';
+    const exporting = format === 'csv' || format === 'csvwithnames';
     try {
       const request = await requestParams(c);
       if (request.has('q')) {
@@ -169,7 +167,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
           'The "q" parameter is not supported by this server: call the pipe and filter with its parameters',
         );
       }
-      ({ sql, params } = renderPipe(pipe, request, { exporting }));
+      ({ sql, params } = renderPipe(pipe, request, { exporting, secrets: deps.secrets }));
     } catch (err) {
       if (err instanceof RequestError) return jsonError(c, err.status, err.message, DOC);
       if (err instanceof TemplateRuntimeError) {

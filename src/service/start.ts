@@ -12,8 +12,10 @@ import {
 } from '../clickhouse/index.js';
 import { PIPE_READER, userSqlReader } from '../clickhouse/read-only.js';
 import { sessionPool } from '../clickhouse/session-pool.js';
+import { tableColumns } from '../clickhouse/table-columns.js';
 import { trackWrites, type WriteGeneration } from '../clickhouse/write-generation.js';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
+import { secretsFromEnv } from '../config/secrets.js';
 import { BatchWriter } from '../consumer/batch-writer.js';
 import { type KafkaConsumerHandle, startKafkaConsumer } from '../consumer/kafka-consumer.js';
 import { createApp, type ServiceState } from '../http/app.js';
@@ -84,6 +86,7 @@ export async function startService(
     maxBodyBytes: config.MAX_BODY_BYTES,
     log,
     rateLimit: { limit: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS },
+    adminToken: admin.token,
   });
 
   // Listen first: /v0/health answers (and /v0/ready says "not yet") while storage starts.
@@ -155,7 +158,8 @@ export async function startService(
     server.close();
     fail(`cannot start storage: ${(err as Error).message}`);
   }
-  const loaded = loadPipes(PIPES_DIR);
+  // column(), columns() and sql_and may name the real columns of the tables a pipe reads.
+  const loaded = loadPipes(PIPES_DIR, { tables: await tableColumns(storage.client) });
   if (loaded.errors.length > 0) {
     // A broken file is reported and skipped; the other pipes still serve.
     log('error', `some pipes were not loaded:\n${formatLoadErrors(loaded.errors)}`);
@@ -175,6 +179,7 @@ export async function startService(
     tokens,
     cache,
     exportMaxRows: config.EXPORT_MAX_ROWS,
+    secrets: secretsFromEnv(env),
   });
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
   state.sink = sink;
