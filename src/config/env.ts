@@ -19,6 +19,8 @@ export const envSchema = z.object({
   // Extra scoped tokens: "name:token:SCOPE[,SCOPE...];name2:token2:SCOPE" where SCOPE is
   // ADMIN, DATASOURCES:APPEND:<ds>, DATASOURCES:READ:<ds> or PIPES:READ:<pipe>.
   TB_TOKENS: optionalString,
+  // A Tinybird project (.datasource and .pipe files, any folders); unset: the shipped pipes/.
+  PROJECT_DIR: optionalString,
   CLICKHOUSE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),

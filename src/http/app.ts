@@ -4,6 +4,7 @@ import { cors } from 'hono/cors';
 import type { TokenStore } from '../auth/index.js';
 import { dashboardRoute } from '../dashboard/index.js';
 import type { Log } from '../log/index.js';
+import { copyRoute, projectEvents, type RunningProject } from '../project/index.js';
 import type { EventSink } from '../queue/types.js';
 import { identify, requireScope } from './auth.js';
 import { DOCS, jsonError } from './errors.js';
@@ -27,6 +28,8 @@ export interface ServiceState {
   stopping?: boolean;
   /** The pipes app (GET /v0/pipes/...), set once the .pipe files are loaded. */
   pipes?: Hono;
+  /** The project's datasources and copy pipes (src/project), and the client that writes them. */
+  project?: Pick<RunningProject, 'datasources' | 'copies'> & { client: ClickHouseClient };
 }
 
 export interface AppDeps {
@@ -116,6 +119,17 @@ export function createApp(deps: AppDeps): Hono {
     // a body already read makes arrayBuffer() throw, which is ignored.)
     if (c.res.status >= 400 && c.res.status !== 413) await c.req.raw.arrayBuffer().catch(() => {});
   });
+  // A project's own datasources (src/project); feature_events goes on to its route.
+  app.use(
+    '/v0/events',
+    projectEvents({
+      datasources: () => (deps.state.ready ? deps.state.project?.datasources : undefined),
+      client: () => deps.state.project?.client,
+      tokens: deps.tokens,
+      maxBodyBytes: deps.maxBodyBytes,
+      log: deps.log,
+    }),
+  );
   app.route(
     '/v0/events',
     eventsRoute({
@@ -156,6 +170,10 @@ export function createApp(deps: AppDeps): Hono {
     url.pathname = url.pathname.slice('/v0/pipes'.length) || '/';
     return pipes.fetch(new Request(url, c.req.raw), c.env);
   };
+  app.post(
+    '/v0/pipes/:pipe/copy',
+    copyRoute({ copies: () => deps.state.project?.copies, tokens: deps.tokens }),
+  );
   app.all('/v0/pipes', forwardToPipes);
   app.all('/v0/pipes/*', forwardToPipes);
 

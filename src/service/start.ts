@@ -12,7 +12,6 @@ import {
 } from '../clickhouse/index.js';
 import { PIPE_READER, userSqlReader } from '../clickhouse/read-only.js';
 import { sessionPool } from '../clickhouse/session-pool.js';
-import { tableColumns } from '../clickhouse/table-columns.js';
 import { trackWrites, type WriteGeneration } from '../clickhouse/write-generation.js';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
 import { secretsFromEnv } from '../config/secrets.js';
@@ -20,8 +19,9 @@ import { BatchWriter } from '../consumer/batch-writer.js';
 import { type KafkaConsumerHandle, startKafkaConsumer } from '../consumer/kafka-consumer.js';
 import { createApp, type ServiceState } from '../http/app.js';
 import { createLog, type Log } from '../log/index.js';
-import { createPipesApp, formatLoadErrors, loadPipes } from '../pipes/index.js';
+import { createPipesApp, formatLoadErrors } from '../pipes/index.js';
 import { ResultCache } from '../pipes/result-cache.js';
+import { type RunningProject, startProject } from '../project/index.js';
 import { StoreHealth } from '../queue/health.js';
 import { createKafkaSink } from '../queue/kafka-sink.js';
 import { SpoolSink } from '../queue/spool/spool-sink.js';
@@ -158,8 +158,21 @@ export async function startService(
     server.close();
     fail(`cannot start storage: ${(err as Error).message}`);
   }
-  // column(), columns() and sql_and may name the real columns of the tables a pipe reads.
-  const loaded = loadPipes(PIPES_DIR, { tables: await tableColumns(storage.client) });
+  // The project (the shipped pipes/ unless PROJECT_DIR): datasources, views, tokens, pipes.
+  let loaded: RunningProject;
+  try {
+    loaded = await startProject({
+      dir: config.PROJECT_DIR ?? PIPES_DIR,
+      client: writes.client,
+      dataDir: config.DATA_DIR,
+      tokens,
+      log,
+    });
+  } catch (err) {
+    server.close();
+    fail(`cannot apply the project: ${(err as Error).message}`);
+  }
+  state.project = { datasources: loaded.datasources, copies: loaded.copies, client: writes.client };
   if (loaded.errors.length > 0) {
     // A broken file is reported and skipped; the other pipes still serve.
     log('error', `some pipes were not loaded:\n${formatLoadErrors(loaded.errors)}`);
@@ -213,6 +226,7 @@ export async function startService(
       // Waiting requests (wait=true) finish as the sink drains.
       await sink?.close(config.SHUTDOWN_DRAIN_MS);
       await consumer?.stop();
+      loaded.stop();
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       server.closeAllConnections();
       await storage.close();

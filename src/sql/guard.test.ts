@@ -66,7 +66,11 @@ describe('prepareUserSql', () => {
 
   it.each([
     ['SELECT * FROM t', ['t'], false],
-    ['SELECT a FROM default.t AS x JOIN u USING a WHERE a IN (SELECT b FROM v)', ['default.t', 'u', 'v'], false],
+    [
+      'SELECT a FROM default.t AS x JOIN u USING a WHERE a IN (SELECT b FROM v)',
+      ['default.t', 'u', 'v'],
+      false,
+    ],
     ['SELECT 1 FROM t WHERE a IN u', ['t'], true],
     ['SELECT 1 FROM t WHERE a NOT IN (1, 2)', ['t'], false],
     ["SELECT dictGet('d', 'x', 1)", [], true],
