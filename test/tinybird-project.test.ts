@@ -142,6 +142,14 @@ describe('a Tinybird project', () => {
       if (d >= '2026-11-05' && d <= '2026-11-06') days.set(d, (days.get(d) ?? 0) + 1);
     }
     expect(Object.fromEntries(byDay.map((r) => [r.day, r.views]))).toEqual(Object.fromEntries(days));
+    // A pipe reading another pipe's endpoint, parameters passed through.
+    expect(await get('/v0/pipes/pages_overview.json', token)).toEqual([
+      { pages: expected.length, views: 600 },
+    ]);
+    const docsOnly = expectedTop((p) => p.startsWith('/docs/'));
+    expect(await get('/v0/pipes/pages_overview.json?path=/docs/%25', token)).toEqual([
+      { pages: docsOnly.length, views: docsOnly.reduce((n, r) => n + r.views, 0) },
+    ]);
     // A column of no table the pipe reads is refused.
     const bad = await fetch(`${svc.baseUrl}/v0/pipes/top_pages.json?group_by=plan`, {
       headers: { Authorization: `Bearer ${token}` },

@@ -3,7 +3,7 @@ import { TemplateSyntaxError } from './errors.js';
 import { KNOWN_FUNCTIONS, sqlAndKey } from './functions.js';
 import { KNOWN_COLUMNS } from './known-columns.js';
 import { collectSpecs, type ParamSpec, type RequestParams, validateRequest } from './params.js';
-import { newState, type Rendered, Renderer } from './render.js';
+import { newState, type Rendered, Renderer, type RenderState } from './render.js';
 import { type Expr, parseTemplate, type TemplateNode, walkExprs } from './template-parser.js';
 
 export interface PipeNode {
@@ -28,6 +28,37 @@ export interface Pipe {
   params: ParamSpec[];
   /** Names column(), columns() and sql_and may use; see pipeColumns(). */
   columns: ReadonlySet<string>;
+  /** Other endpoint pipes its nodes read by name (FROM other_pipe), set by linkPipes(). */
+  uses?: Pipe[];
+}
+
+/**
+ * Lets a node read another endpoint pipe by its name, as in Tinybird: each pipe learns
+ * which others its SQL names (not its own nodes). A cycle is refused: it could not render.
+ */
+export function linkPipes(pipes: ReadonlyMap<string, Pipe>): { file: string; message: string }[] {
+  const errors: { file: string; message: string }[] = [];
+  for (const p of pipes.values()) {
+    const own = new Set(p.nodes.map((n) => n.name));
+    const text = p.nodes.map((n) => n.sql).join('\n');
+    p.uses = [...pipes.values()].filter(
+      (o) => o !== p && !own.has(o.name) && new RegExp(`\\b${o.name}\\b`).test(text),
+    );
+  }
+  const visiting = new Set<Pipe>();
+  const cyclic = (p: Pipe): boolean => {
+    if (visiting.has(p)) return true;
+    visiting.add(p);
+    const found = (p.uses ?? []).some(cyclic);
+    visiting.delete(p);
+    return found;
+  };
+  // Every pipe on a cycle is found before any is changed.
+  for (const p of [...pipes.values()].filter(cyclic)) {
+    errors.push({ file: p.file, message: `pipe ${p.name} reads itself through other pipes: not served` });
+    p.uses = undefined;
+  }
+  return errors;
 }
 
 /** What the database holds, for checking identifiers: table name -> its column names. */
@@ -136,10 +167,16 @@ const stripSemicolon = (sql: string) => sql.trim().replace(/;\s*$/, '');
 export function renderPipe(
   pipe: Pipe,
   request: RequestParams,
-  options: { exporting?: boolean; secrets?: ReadonlyMap<string, string> } = {},
+  options: { exporting?: boolean; secrets?: ReadonlyMap<string, string>; shared?: RenderState } = {},
 ): Rendered {
   const typed = validateRequest(pipe.params, request, options);
   const state = newState(request, typed, pipe.params, { columns: pipe.columns, secrets: options.secrets });
+  // A pipe read by another binds into the reader's placeholders: one set of names and values.
+  if (options.shared) {
+    state.params = options.shared.params;
+    state.bound = options.shared.bound;
+    state.anon = options.shared.anon;
+  }
   const rendered = new Map<string, string>();
   const order = pipe.nodes.map((n) => n.name);
   const visit = (name: string) => {
@@ -153,10 +190,22 @@ export function renderPipe(
     }
   };
   visit(pipe.endpoint);
-  const ctes = order
-    .filter((n) => n !== pipe.endpoint && rendered.has(n))
-    .map((n) => `${n} AS (\n${rendered.get(n)}\n)`);
+  // Other pipes its nodes read come first, each as a CTE named after the pipe.
+  const text = [...rendered.values()].join('\n');
+  const used = (pipe.uses ?? []).filter((o) => new RegExp(`\\b${o.name}\\b`).test(text));
+  const pipeCtes = used.map((o) => {
+    const sub = renderPipe(o, request, { ...options, exporting: false, shared: state });
+    state.anon = Math.max(state.anon, sub.anon ?? 0);
+    return `${o.name} AS (\n${sub.sql}\n)`;
+  });
+  if (options.shared) options.shared.anon = state.anon;
+  const ctes = [
+    ...pipeCtes,
+    ...order
+      .filter((n) => n !== pipe.endpoint && rendered.has(n))
+      .map((n) => `${n} AS (\n${rendered.get(n)}\n)`),
+  ];
   const main = rendered.get(pipe.endpoint) as string;
   const sql = ctes.length ? `WITH ${ctes.join(',\n')}\nSELECT * FROM (\n${main}\n)` : main;
-  return { sql, params: state.params };
+  return { sql, params: state.params, anon: state.anon };
 }

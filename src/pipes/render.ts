@@ -25,6 +25,8 @@ export type Value = ParamValue | null | Sql | ParamRef | Value[];
 export interface Rendered {
   sql: string;
   params: Record<string, unknown>;
+  /** Anonymous placeholders used so far (a pipe read by another continues the count). */
+  anon?: number;
 }
 
 export interface RenderState {

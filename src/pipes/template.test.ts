@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePipe, renderPipe } from './compile.js';
+import { compilePipe, linkPipes, renderPipe } from './compile.js';
 import { parseDatafile } from './datafile.js';
 import { RequestError, TemplateSyntaxError } from './errors.js';
 import { parseExpression, parseTemplate } from './template-parser.js';
@@ -223,6 +223,31 @@ SELECT {{ date_diff_in_hours(DateTime(s), DateTime(e)) }} {{ cache_ttl('5s') }}`
     expect(() => pipe('SELECT {{ eval(x) }}')).toThrow(/unknown template function eval/);
     expect(() => pipe('SELECT {{ sql_and(password=String(x)) }}')).toThrow(/known column/);
     expect(() => pipe("SELECT {{ Int8(x, 'abc') }}")).toThrow(/default of "x"/);
+  });
+
+  it("lets a node read another pipe's endpoint, with one set of placeholders, and refuses cycles", () => {
+    const mk = (name: string, sql: string) =>
+      compilePipe(name, `${name}.pipe`, parseDatafile(`NODE n\nSQL >\n    %\n    ${sql}\nTYPE endpoint\n`));
+    const base = mk('base', "SELECT x FROM t WHERE a = {{ String(a, 'd') }} AND b = {{ Int32(b, 1) }}");
+    const top = mk('top', "SELECT count() FROM base WHERE c = {{ String(c, 'z') }} AND {{ 1 + 1 }} = 2");
+    const pipes = new Map([
+      ['base', base],
+      ['top', top],
+    ]);
+    expect(linkPipes(pipes)).toEqual([]);
+    const r = renderPipe(top, new Map([['a', ['A']]]));
+    expect(squash(r.sql)).toBe(
+      'WITH base AS ( SELECT x FROM t WHERE a = {p_a:String} AND b = {p_b:Int32} ) SELECT * FROM ( SELECT count() FROM base WHERE c = {p_c:String} AND {p_t0:Int64} = 2 )',
+    );
+    expect(r.params).toEqual({ p_a: 'A', p_b: 1, p_c: 'z', p_t0: 2 });
+    const loop = new Map([
+      ['p1', mk('p1', 'SELECT * FROM p2')],
+      ['p2', mk('p2', 'SELECT * FROM p1')],
+    ]);
+    expect(linkPipes(loop).map((e) => e.message)).toEqual([
+      'pipe p1 reads itself through other pipes: not served',
+      'pipe p2 reads itself through other pipes: not served',
+    ]);
   });
 
   it('composes nodes as CTEs, only those the endpoint reads', () => {

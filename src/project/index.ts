@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { TokenStore } from '../auth/index.js';
 import { tableColumns } from '../clickhouse/table-columns.js';
 import type { Log } from '../log/index.js';
-import { compilePipe, type Pipe, type PipeLoadError } from '../pipes/index.js';
+import { compilePipe, linkPipes, type Pipe, type PipeLoadError } from '../pipes/index.js';
 import { applyDatasources, applyMaterialized } from './apply.js';
 import { type CopyJob, copyJob, scheduleCopies } from './copy.js';
 import type { DatasourceFile } from './datasource-file.js';
@@ -61,6 +61,10 @@ export async function startProject(opts: {
       const e = err as Error & { line?: number };
       errors.push({ file: p.file, line: e.line ?? 0, message: e.message });
     }
+  }
+  for (const e of linkPipes(pipes)) {
+    errors.push({ ...e, line: 0 });
+    pipes.delete(e.file.replace(/^.*\/|\.pipe$/g, ''));
   }
   const stop = scheduleCopies([...copies.values()], opts.log);
   return { pipes, datasources, copies, errors, stop };
