@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { CronExpressionParser } from 'cron-parser';
+import { readText } from '../clickhouse/read-text.js';
 import type { Log } from '../log/index.js';
 import { compilePipe, renderPipe, type TableColumns } from '../pipes/index.js';
 import type { RequestParams } from '../pipes/params.js';
@@ -40,7 +41,11 @@ export function copyJob(pipe: ProjectPipe, client: ClickHouseClient, tables?: Ta
       const { sql, params: bound } = renderPipe(compiled, params);
       if (mode === 'replace') await client.command({ query: `TRUNCATE TABLE \`${target}\`` });
       const before = await count(client, target);
-      await client.command({ query: `INSERT INTO \`${target}\` ${sql}`, query_params: bound });
+      // exec, not command: an INSERT through exec counts as a write, so cached pipe answers
+      // that read the target are dropped (src/clickhouse/write-generation.ts).
+      await readText(
+        (await client.exec({ query: `INSERT INTO \`${target}\` ${sql}`, query_params: bound })).stream,
+      );
       return { rows: (await count(client, target)) - (mode === 'replace' ? 0 : before) };
     },
   };
@@ -51,6 +56,8 @@ async function count(client: ClickHouseClient, table: string): Promise<number> {
   const [row] = await rs.json<{ n: string }>();
   return Number(row?.n ?? 0);
 }
+
+const DAY_MS = 86_400_000;
 
 /** Runs scheduled copies at their cron times until stopped. */
 export function scheduleCopies(jobs: CopyJob[], log: Log): () => void {
