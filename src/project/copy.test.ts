@@ -30,4 +30,15 @@ describe('scheduleCopies', () => {
     await vi.advanceTimersByTimeAsync(3_600_000);
     expect(runs).toHaveLength(2);
   });
+
+  it('waits for a run more than 24.8 days away (past the range of setTimeout) without firing early', async () => {
+    vi.useFakeTimers({ now: new Date('2026-12-02T00:00:00Z') });
+    const runs: string[] = [];
+    const stop = scheduleCopies([job('0 0 1 * *', runs)], silentLog); // next: 30 days away
+    await vi.advanceTimersByTimeAsync(29 * 86_400_000);
+    expect(runs).toEqual([]);
+    await vi.advanceTimersByTimeAsync(86_400_000);
+    expect(runs).toEqual(['2027-01-01T00:00:00.000Z']);
+    stop();
+  });
 });

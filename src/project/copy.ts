@@ -66,6 +66,16 @@ export function scheduleCopies(jobs: CopyJob[], log: Log): () => void {
   const plan = (job: CopyJob) => {
     if (stopped || !job.schedule) return;
     const next = CronExpressionParser.parse(job.schedule, { tz: 'UTC' }).next().getTime();
+    // setTimeout fires at once past 2^31 ms (24.8 days): a far run waits a day at a time.
+    if (next - Date.now() > DAY_MS) {
+      const wait = setTimeout(() => {
+        timers.delete(wait);
+        plan(job);
+      }, DAY_MS);
+      wait.unref();
+      timers.add(wait);
+      return;
+    }
     const timer = setTimeout(
       async () => {
         timers.delete(timer);
