@@ -32,6 +32,10 @@ export interface Pipe {
   uses?: Pipe[];
 }
 
+/** Does the SQL read `name` as a table (FROM name, JOIN name)? A column or alias of that name does not count. */
+const readsFrom = (sql: string, name: string) =>
+  new RegExp(`\\b(FROM|JOIN)\\s+\`?${name}\`?(?![\\w.])`, 'i').test(sql);
+
 /**
  * Lets a node read another endpoint pipe by its name, as in Tinybird: each pipe learns
  * which others its SQL names (not its own nodes). A cycle is refused: it could not render.
@@ -41,9 +45,7 @@ export function linkPipes(pipes: ReadonlyMap<string, Pipe>): { file: string; mes
   for (const p of pipes.values()) {
     const own = new Set(p.nodes.map((n) => n.name));
     const text = p.nodes.map((n) => n.sql).join('\n');
-    p.uses = [...pipes.values()].filter(
-      (o) => o !== p && !own.has(o.name) && new RegExp(`\\b${o.name}\\b`).test(text),
-    );
+    p.uses = [...pipes.values()].filter((o) => o !== p && !own.has(o.name) && readsFrom(text, o.name));
   }
   const visiting = new Set<Pipe>();
   const cyclic = (p: Pipe): boolean => {
@@ -192,7 +194,7 @@ export function renderPipe(
   visit(pipe.endpoint);
   // Other pipes its nodes read come first, each as a CTE named after the pipe.
   const text = [...rendered.values()].join('\n');
-  const used = (pipe.uses ?? []).filter((o) => new RegExp(`\\b${o.name}\\b`).test(text));
+  const used = (pipe.uses ?? []).filter((o) => readsFrom(text, o.name));
   const pipeCtes = used.map((o) => {
     const sub = renderPipe(o, request, { ...options, exporting: false, shared: state });
     state.anon = Math.max(state.anon, sub.anon ?? 0);

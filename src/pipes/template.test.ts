@@ -230,11 +230,16 @@ SELECT {{ date_diff_in_hours(DateTime(s), DateTime(e)) }} {{ cache_ttl('5s') }}`
       compilePipe(name, `${name}.pipe`, parseDatafile(`NODE n\nSQL >\n    %\n    ${sql}\nTYPE endpoint\n`));
     const base = mk('base', "SELECT x FROM t WHERE a = {{ String(a, 'd') }} AND b = {{ Int32(b, 1) }}");
     const top = mk('top', "SELECT count() FROM base WHERE c = {{ String(c, 'z') }} AND {{ 1 + 1 }} = 2");
+    // A column or alias named like a pipe is no reference to it.
+    const alias = mk('alias', 'SELECT count() AS base, top FROM t');
     const pipes = new Map([
       ['base', base],
       ['top', top],
+      ['alias', alias],
     ]);
     expect(linkPipes(pipes)).toEqual([]);
+    expect(alias.uses).toEqual([]);
+    expect(top.uses).toEqual([base]);
     const r = renderPipe(top, new Map([['a', ['A']]]));
     expect(squash(r.sql)).toBe(
       'WITH base AS ( SELECT x FROM t WHERE a = {p_a:String} AND b = {p_b:Int32} ) SELECT * FROM ( SELECT count() FROM base WHERE c = {p_c:String} AND {p_t0:Int64} = 2 )',
