@@ -96,7 +96,7 @@ function aggregate(rows: GeneratedEvent[], key: (e: GeneratedEvent) => string): 
     };
     a.events++;
     a.users.add(e.user_id);
-    a.sessions.add(e.session_id);
+    if (e.session_id) a.sessions.add(e.session_id); // an empty id is no session
     if (e.timestamp < a.first) a.first = e.timestamp;
     if (e.timestamp > a.last) a.last = e.timestamp;
     out.set(k, a);

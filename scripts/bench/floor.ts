@@ -11,7 +11,7 @@ import type { Service } from './lib.js';
 export const FLOOR_PIPE = 'read_floor';
 const FLOOR_FILE = `DESCRIPTION >\n    SELECT 1 through the pipes route: the per-query floor.\n\nNODE one\nSQL >\n    SELECT 1 AS one\n\nTYPE endpoint\n`;
 
-/** The checkout's pipes plus the floor pipe, in a temporary directory for PIPES_DIR. */
+/** The checkout's pipes plus the floor pipe, in a temporary directory for PROJECT_DIR. */
 export function pipesWithFloor(root: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'bench-pipes-'));
   cpSync(join(root, 'pipes'), dir, { recursive: true });

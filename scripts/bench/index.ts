@@ -319,8 +319,8 @@ async function main() {
 
   // 1. Embedded mode: ingest, freshness, pipes at each size, storage, RSS.
   log('embedded mode: starting the service');
-  // PIPES_DIR adds the SELECT 1 floor pipe (floor.ts) to the service's own pipes.
-  const svc = await startService(tmp('fe-bench-emb-'), { PIPES_DIR: pipesWithFloor(ROOT) });
+  // PROJECT_DIR adds the SELECT 1 floor pipe (floor.ts) to the service's own pipes.
+  const svc = await startService(tmp('fe-bench-emb-'), { PROJECT_DIR: pipesWithFloor(ROOT) });
   cleanups.push(() => svc.stop());
   serviceOutputs.push(svc.output);
   const pid = svc.proc.pid;

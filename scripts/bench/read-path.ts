@@ -226,7 +226,7 @@ function table(run: Run): string {
 }
 
 async function open(label: string, dir: string, root: string, meta: Meta, env: Record<string, string> = {}) {
-  const svc = await startService(dir, { PIPES_DIR: pipesWithFloor(root), ...env }, [], root);
+  const svc = await startService(dir, { PROJECT_DIR: pipesWithFloor(root), ...env }, [], root);
   await load(svc, meta);
   const events = await svc.count();
   const parts = await svc.sql<{ table: string; parts: string; rows: string }>(

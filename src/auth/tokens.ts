@@ -94,6 +94,13 @@ export class TokenStore {
     for (const t of tokens) this.byToken.set(t.token, t);
   }
 
+  /** Adds a token, or more scopes to a token already known by that value (a project's TOKEN lines). */
+  add(t: Token): void {
+    const known = this.byToken.get(t.token);
+    if (known) known.scopes.push(...t.scopes.filter((s) => !this.allows(known, s.type, s.resource ?? '')));
+    else this.byToken.set(t.token, { ...t, scopes: [...t.scopes] });
+  }
+
   list(): Token[] {
     return [...this.byToken.values()];
   }
@@ -123,10 +130,6 @@ export class TokenStore {
       if (err instanceof JwtError) return err.message;
       throw err;
     }
-  }
-
-  add(token: Token): void {
-    this.byToken.set(token.token, token);
   }
 
   remove(token: string): void {

@@ -10,22 +10,23 @@ import type { Store } from './store.js';
 export interface WriteGeneration {
   store: Store;
   current(): number;
+  /** Counts a write made another way (a copy pipe's INSERT … SELECT through a client). */
+  around<T>(write: () => Promise<T>): Promise<T>;
 }
 
 export function trackWrites(store: Store): WriteGeneration {
   let generation = 0;
+  const around = async <T>(write: () => Promise<T>): Promise<T> => {
+    generation++;
+    try {
+      return await write();
+    } finally {
+      generation++;
+    }
+  };
   return {
-    store: {
-      ...store,
-      async insert(table, lines, token) {
-        generation++;
-        try {
-          await store.insert(table, lines, token);
-        } finally {
-          generation++;
-        }
-      },
-    },
+    store: { ...store, insert: (table, lines, token) => around(() => store.insert(table, lines, token)) },
     current: () => generation,
+    around,
   };
 }

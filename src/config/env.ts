@@ -19,6 +19,8 @@ export const envSchema = z.object({
   // Extra scoped tokens: "name:token:SCOPE[,SCOPE...];name2:token2:SCOPE" where SCOPE is
   // ADMIN, DATASOURCES:APPEND:<ds>, DATASOURCES:READ:<ds> or PIPES:READ:<pipe>.
   TB_TOKENS: optionalString,
+  // A Tinybird project (.datasource and .pipe files, any folders); unset: the shipped pipes/.
+  PROJECT_DIR: optionalString,
   CLICKHOUSE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
@@ -76,8 +78,6 @@ export const envSchema = z.object({
   PIPE_CACHE: z.enum(['auto', 'on', 'off']).default('auto'),
   PIPE_CACHE_TTL_MS: nonNegativeInt.default(1_000),
   PIPE_CACHE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
-  // Where the .pipe files are read from at start; default the repository's pipes/.
-  PIPES_DIR: z.string().min(1).optional(),
   // max_threads of one pipe query; 0 = ClickHouse's default (one per core). See docs/performance.md.
   PIPE_MAX_THREADS: nonNegativeInt.default(0),
   // chDB sessions the pipes read through: one session runs one query at a time.

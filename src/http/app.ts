@@ -3,14 +3,17 @@ import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { TokenStore } from '../auth/index.js';
 import type { TokenRegistry } from '../auth/token-registry.js';
+import type { Store } from '../clickhouse/store.js';
 import { dashboardRoute } from '../dashboard/index.js';
 import type { Log } from '../log/index.js';
+import { copyRoute, projectEvents, type RunningProject } from '../project/index.js';
 import type { EventSink } from '../queue/types.js';
 import type { Quotas } from '../quota/quotas.js';
 import { datasourcesRoute } from './datasources-route.js';
 import { DOCS, jsonError } from './errors.js';
 import { eventsRoute } from './events-route.js';
 import { jwtAdmission } from './jwt-admission.js';
+import { localTokens } from './local-tokens.js';
 import { countIngestedRows, countPipeRequests, quotasRoute } from './quota.js';
 import { rateLimit } from './rate-limit.js';
 import { sqlRoute } from './sql-route.js';
@@ -31,6 +34,8 @@ export interface ServiceState {
   stopping?: boolean;
   /** The pipes app (GET /v0/pipes/...), set once the .pipe files are loaded. */
   pipes?: Hono;
+  /** The project's datasources and copy pipes (src/project), and the store that writes them. */
+  project?: Pick<RunningProject, 'datasources' | 'copies'> & { store: Store };
 }
 
 export interface AppDeps {
@@ -45,6 +50,8 @@ export interface AppDeps {
   quotas?: Quotas;
   /** Requests per token per window (0 = no limit) and the window length. */
   rateLimit?: { limit: number; windowSeconds: number };
+  /** Served by GET /tokens (Tinybird Local's) to loopback clients. */
+  adminToken?: string;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -101,9 +108,10 @@ export function createApp(deps: AppDeps): Hono {
     app.use('/v0/datasources', rows);
     app.route('/v0/quotas', quotasRoute(deps.tokens, deps.quotas));
   }
-  if (deps.rateLimit && deps.rateLimit.limit > 0) {
+  // Always on: with no limit configured the headers still go out (Tinybird always sends them).
+  {
     const limit = (documentation: string) =>
-      rateLimit({ ...deps.rateLimit!, tokens: deps.tokens, documentation });
+      rateLimit({ limit: 0, windowSeconds: 1, ...deps.rateLimit, tokens: deps.tokens, documentation });
     app.use('/v0/events', limit(DOCS.events));
     app.use('/v0/sql', limit(DOCS.pipes));
     const pipes = limit(DOCS.pipes);
@@ -132,6 +140,17 @@ export function createApp(deps: AppDeps): Hono {
     // a body already read makes arrayBuffer() throw, which is ignored.)
     if (c.res.status >= 400 && c.res.status !== 413) await c.req.raw.arrayBuffer().catch(() => {});
   });
+  // A project's own datasources (src/project); feature_events goes on to its route.
+  app.use(
+    '/v0/events',
+    projectEvents({
+      datasources: () => (deps.state.ready ? deps.state.project?.datasources : undefined),
+      store: () => deps.state.project?.store,
+      tokens: deps.tokens,
+      maxBodyBytes: deps.maxBodyBytes,
+      log: deps.log,
+    }),
+  );
   app.route(
     '/v0/events',
     eventsRoute({
@@ -156,6 +175,8 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
 
+  if (deps.adminToken) app.get('/tokens', localTokens(deps.adminToken));
+
   app.route(
     '/v0/sql',
     sqlRoute({ reader: () => (deps.state.ready ? deps.state.sqlReader : undefined), tokens: deps.tokens }),
@@ -169,6 +190,10 @@ export function createApp(deps: AppDeps): Hono {
     url.pathname = url.pathname.slice('/v0/pipes'.length) || '/';
     return pipes.fetch(new Request(url, c.req.raw), c.env);
   };
+  app.post(
+    '/v0/pipes/:pipe/copy',
+    copyRoute({ copies: () => deps.state.project?.copies, tokens: deps.tokens }),
+  );
   app.all('/v0/pipes', forwardToPipes);
   app.all('/v0/pipes/*', forwardToPipes);
 

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { TokenStore } from '../auth/index.js';
-import { rateLimit } from './rate-limit.js';
+import { rateLimit, UNLIMITED } from './rate-limit.js';
 
 function app(limit: number, now: () => number) {
   const tokens = new TokenStore([
@@ -41,11 +41,16 @@ describe('rateLimit', () => {
     expect((await a.request('/x?token=tok_b')).headers.get('X-RateLimit-Remaining')).toBe('1');
   });
 
-  it('lets unknown or missing tokens through (they get 401/403 downstream) and does nothing when off', async () => {
+  it('lets unknown or missing tokens through (they get 401/403 downstream); with no limit, still sends the headers', async () => {
     const a = app(1, () => 0);
     for (let i = 0; i < 5; i++) expect((await a.request('/x')).headers.get('X-RateLimit-Limit')).toBeNull();
     const off = app(0, () => 0);
-    for (let i = 0; i < 5; i++)
-      expect((await off.request('/x', { headers: { Authorization: 'Bearer tok_a' } })).status).toBe(200);
+    for (let i = 0; i < 5; i++) {
+      const res = await off.request('/x', { headers: { Authorization: 'Bearer tok_a' } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('X-RateLimit-Limit')).toBe(String(UNLIMITED));
+      expect(res.headers.get('X-RateLimit-Remaining')).toBe(String(UNLIMITED - i - 1));
+      expect(res.headers.get('X-RateLimit-Reset')).toBe('10');
+    }
   });
 });

@@ -3,8 +3,11 @@ import type { TokenStore } from '../auth/index.js';
 import { tokenFrom } from './auth.js';
 import { DOCS, jsonError } from './errors.js';
 
+/** What X-RateLimit-Limit says when no limit is configured: headers still go out, as Tinybird always sends them. */
+export const UNLIMITED = 2_147_483_647;
+
 export interface RateLimitOptions {
-  /** Requests allowed per token per window; 0 turns the limiter off. */
+  /** Requests allowed per token per window; 0 = no limit (the headers still go out, with UNLIMITED). */
   limit: number;
   windowSeconds: number;
   tokens: TokenStore;
@@ -23,10 +26,11 @@ export interface RateLimitOptions {
  */
 export function rateLimit(opts: RateLimitOptions): MiddlewareHandler {
   const windowMs = opts.windowSeconds * 1000;
+  const limit = opts.limit > 0 ? opts.limit : UNLIMITED;
   const now = opts.now ?? Date.now;
   const windows = new Map<string, { start: number; used: number }>();
   return async (c, next) => {
-    if (opts.limit <= 0 || c.req.method === 'OPTIONS') return next();
+    if (c.req.method === 'OPTIONS') return next();
     const raw = tokenFrom(c);
     const token = raw ? opts.tokens.find(raw) : undefined;
     if (!token) return next();
@@ -38,15 +42,15 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler {
     }
     const resetSeconds = Math.max(1, Math.ceil((w.start + windowMs - t) / 1000));
     const headers = {
-      'X-RateLimit-Limit': String(opts.limit),
-      'X-RateLimit-Remaining': String(Math.max(0, opts.limit - w.used - 1)),
+      'X-RateLimit-Limit': String(limit),
+      'X-RateLimit-Remaining': String(Math.max(0, limit - w.used - 1)),
       'X-RateLimit-Reset': String(resetSeconds),
     };
-    if (w.used >= opts.limit) {
+    if (w.used >= limit) {
       return jsonError(
         c,
         429,
-        `Too many requests: the token "${token.name}" may make ${opts.limit} requests every ${opts.windowSeconds} s; retry after ${resetSeconds} s`,
+        `Too many requests: the token "${token.name}" may make ${limit} requests every ${opts.windowSeconds} s; retry after ${resetSeconds} s`,
         opts.documentation ?? DOCS.events,
         { ...headers, 'X-RateLimit-Remaining': '0', 'Retry-After': String(resetSeconds) },
       );

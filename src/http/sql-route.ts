@@ -4,7 +4,8 @@ import type { TokenStore } from '../auth/index.js';
 import { clickhouseCode, isTimeoutError } from '../clickhouse/errors.js';
 import { readText } from '../clickhouse/read-text.js';
 import { cachedUserSqlGuard, SqlRefused } from '../sql/guard.js';
-import { authorize } from './auth.js';
+import { identify } from './auth.js';
+import { datasourceReadDenied, readsDatasources } from './datasource-read.js';
 import { jsonError } from './errors.js';
 
 const DOC = 'https://www.tinybird.co/docs/api-reference/query-api';
@@ -40,13 +41,25 @@ export function sqlRoute(deps: { reader: () => ClickHouseClient | undefined; tok
   const app = new Hono();
   const guard = cachedUserSqlGuard();
   const handle = async (c: Context, q: string | undefined) => {
-    const auth = authorize(c, deps.tokens, 'ADMIN', '', DOC);
-    if (!auth.ok) return auth.response;
+    const who = identify(c, deps.tokens, DOC);
+    if (!who.ok) return who.response;
+    // ADMIN runs any read statement; DATASOURCES:READ tokens the SELECTs over their datasources.
+    const admin = deps.tokens.allows(who.token, 'ADMIN', '');
+    if (!admin && !readsDatasources(who.token)) {
+      return jsonError(
+        c,
+        403,
+        `The token "${who.token.name}" lacks the scope ADMIN or DATASOURCES:READ`,
+        DOC,
+      );
+    }
     if (!q?.trim()) return jsonError(c, 400, 'Missing parameter "q": the SQL query to run', DOC);
     const reader = deps.reader();
     if (!reader) return jsonError(c, 503, 'Not ready yet, retry shortly', DOC, { 'Retry-After': '1' });
     try {
-      const { statement, format = 'JSON' } = await guard(reader, q);
+      const { statement, format = 'JSON', reads } = await guard(reader, q);
+      const denied = admin ? undefined : datasourceReadDenied(deps.tokens, who.token, reads);
+      if (denied) return jsonError(c, 403, denied, DOC);
       const [formatName, contentType] =
         Object.entries(FORMATS).find(([f]) => f.toLowerCase() === format.toLowerCase()) ?? [];
       if (!formatName || !contentType) {

@@ -39,21 +39,24 @@ export async function insertBatchIsolating(
   store: Store,
   rows: IngestRows,
   batchId: string,
+  // The datasource's tables: feature_events unless a project datasource is written.
+  tables: { events: string; quarantine: string } = { events: EVENTS_TABLE, quarantine: QUARANTINE_TABLE },
 ): Promise<InsertReport> {
+  const { events: eventsTable, quarantine: quarantineTable } = tables;
   const report: InsertReport = { poisoned: 0, dropped: 0, rejectedEvents: [] };
   // Quarantine lines first: a rejected one is wrapped as a plain {raw, c__error} row.
-  const badQ = await insertOrSplit(store, QUARANTINE_TABLE, rows.quarantine, `${batchId}:q`);
+  const badQ = await insertOrSplit(store, quarantineTable, rows.quarantine, `${batchId}:q`);
   if (badQ.length > 0) {
     const wrapped = badQ.map(({ line, err }) => poisonRow(line, err));
-    const again = await insertOrSplit(store, QUARANTINE_TABLE, wrapped, `${batchId}:q:poison`);
+    const again = await insertOrSplit(store, quarantineTable, wrapped, `${batchId}:q:poison`);
     report.poisoned += badQ.length - again.length;
     report.dropped += again.length;
   }
-  const badE = await insertOrSplit(store, EVENTS_TABLE, rows.events, `${batchId}:e`);
+  const badE = await insertOrSplit(store, eventsTable, rows.events, `${batchId}:e`);
   if (badE.length > 0) {
     report.rejectedEvents = badE.map((b) => b.line);
     const wrapped = badE.map(({ line, err }) => poisonRow(line, err));
-    const again = await insertOrSplit(store, QUARANTINE_TABLE, wrapped, `${batchId}:e:poison`);
+    const again = await insertOrSplit(store, quarantineTable, wrapped, `${batchId}:e:poison`);
     report.poisoned += badE.length - again.length;
     report.dropped += again.length;
   }

@@ -3,12 +3,14 @@ import { TemplateSyntaxError } from './errors.js';
 import { KNOWN_FUNCTIONS, sqlAndKey } from './functions.js';
 import { KNOWN_COLUMNS } from './known-columns.js';
 import { collectSpecs, type ParamSpec, type RequestParams, validateRequest } from './params.js';
-import { newState, type Rendered, Renderer } from './render.js';
+import { newState, type Rendered, Renderer, type RenderState } from './render.js';
 import { type Expr, parseTemplate, type TemplateNode, walkExprs } from './template-parser.js';
 
 export interface PipeNode {
   name: string;
   description: string;
+  /** The node's SQL as written in the file (served by GET /v0/pipes/<name>). */
+  sql: string;
   templated: boolean;
   tree: TemplateNode[];
 }
@@ -24,10 +26,67 @@ export interface Pipe {
   /** The node served as the endpoint. */
   endpoint: string;
   params: ParamSpec[];
+  /** Names column(), columns() and sql_and may use; see pipeColumns(). */
+  columns: ReadonlySet<string>;
+  /** Other endpoint pipes its nodes read by name (FROM other_pipe), set by linkPipes(). */
+  uses?: Pipe[];
+}
+
+/** Does the SQL read `name` as a table (FROM name, JOIN name)? A column or alias of that name does not count. */
+const readsFrom = (sql: string, name: string) =>
+  new RegExp(`\\b(FROM|JOIN)\\s+\`?${name}\`?(?![\\w.])`, 'i').test(sql);
+
+/**
+ * Lets a node read another endpoint pipe by its name, as in Tinybird: each pipe learns
+ * which others its SQL names (not its own nodes). A cycle is refused: it could not render.
+ */
+export function linkPipes(pipes: ReadonlyMap<string, Pipe>): { file: string; message: string }[] {
+  const errors: { file: string; message: string }[] = [];
+  for (const p of pipes.values()) {
+    const own = new Set(p.nodes.map((n) => n.name));
+    const text = p.nodes.map((n) => n.sql).join('\n');
+    p.uses = [...pipes.values()].filter((o) => o !== p && !own.has(o.name) && readsFrom(text, o.name));
+  }
+  const visiting = new Set<Pipe>();
+  const cyclic = (p: Pipe): boolean => {
+    if (visiting.has(p)) return true;
+    visiting.add(p);
+    const found = (p.uses ?? []).some(cyclic);
+    visiting.delete(p);
+    return found;
+  };
+  // Every pipe on a cycle is found before any is changed.
+  for (const p of [...pipes.values()].filter(cyclic)) {
+    errors.push({ file: p.file, message: `pipe ${p.name} reads itself through other pipes: not served` });
+    p.uses = undefined;
+  }
+  return errors;
+}
+
+/** What the database holds, for checking identifiers: table name -> its column names. */
+export type TableColumns = ReadonlyMap<string, readonly string[]>;
+
+const ALIAS = /\bAS\s+`?([A-Za-z_][A-Za-z0-9_]*)`?/gi;
+
+/**
+ * The identifiers a pipe may use: the columns of every table whose name appears in its SQL,
+ * and the names its own SQL gives with AS (output columns an ORDER BY may pick). Without
+ * table information (unit tests), the shipped schema's list.
+ */
+export function pipeColumns(df: Datafile, tables?: TableColumns): ReadonlySet<string> {
+  if (!tables) return KNOWN_COLUMNS;
+  const text = df.nodes.map((n) => n.sql).join('\n');
+  const out = new Set<string>();
+  for (const [table, cols] of tables) {
+    if (new RegExp(`\\b${table}\\b`).test(text)) for (const c of cols) out.add(c);
+  }
+  for (const m of text.matchAll(ALIAS)) out.add(m[1] as string);
+  return out;
 }
 
 /** Turns a parsed datafile into a Pipe: parses templates and checks what can be checked before any request. */
-export function compilePipe(name: string, file: string, df: Datafile): Pipe {
+export function compilePipe(name: string, file: string, df: Datafile, tables?: TableColumns): Pipe {
+  const columns = pipeColumns(df, tables);
   const endpoints = df.nodes.filter((n) => n.type === 'endpoint');
   if (endpoints.length > 1)
     throw new TemplateSyntaxError(
@@ -73,13 +132,13 @@ export function compilePipe(name: string, file: string, df: Datafile): Pipe {
       if (e.fn === 'sql_and') {
         for (const key of Object.keys(e.kwargs)) {
           const k = sqlAndKey(key);
-          if (!k || !KNOWN_COLUMNS.has(k.column))
+          if (!k || !columns.has(k.column))
             throw new TemplateSyntaxError(`sql_and: "${key}" does not name a known column`, e.line);
         }
       }
     }
     trees.push({ nodes: tree, locals });
-    return { name: n.name, description: n.description, templated, tree };
+    return { name: n.name, description: n.description, sql: n.sql, templated, tree };
   });
   return {
     name,
@@ -90,6 +149,7 @@ export function compilePipe(name: string, file: string, df: Datafile): Pipe {
     nodes,
     endpoint: endpoint.name,
     params: collectSpecs(trees),
+    columns,
   };
 }
 
@@ -109,10 +169,16 @@ const stripSemicolon = (sql: string) => sql.trim().replace(/;\s*$/, '');
 export function renderPipe(
   pipe: Pipe,
   request: RequestParams,
-  options: { exporting?: boolean } = {},
+  options: { exporting?: boolean; secrets?: ReadonlyMap<string, string>; shared?: RenderState } = {},
 ): Rendered {
   const typed = validateRequest(pipe.params, request, options);
-  const state = newState(request, typed, pipe.params);
+  const state = newState(request, typed, pipe.params, { columns: pipe.columns, secrets: options.secrets });
+  // A pipe read by another binds into the reader's placeholders: one set of names and values.
+  if (options.shared) {
+    state.params = options.shared.params;
+    state.bound = options.shared.bound;
+    state.anon = options.shared.anon;
+  }
   const rendered = new Map<string, string>();
   const order = pipe.nodes.map((n) => n.name);
   const visit = (name: string) => {
@@ -126,10 +192,22 @@ export function renderPipe(
     }
   };
   visit(pipe.endpoint);
-  const ctes = order
-    .filter((n) => n !== pipe.endpoint && rendered.has(n))
-    .map((n) => `${n} AS (\n${rendered.get(n)}\n)`);
+  // Other pipes its nodes read come first, each as a CTE named after the pipe.
+  const text = [...rendered.values()].join('\n');
+  const used = (pipe.uses ?? []).filter((o) => readsFrom(text, o.name));
+  const pipeCtes = used.map((o) => {
+    const sub = renderPipe(o, request, { ...options, exporting: false, shared: state });
+    state.anon = Math.max(state.anon, sub.anon ?? 0);
+    return `${o.name} AS (\n${sub.sql}\n)`;
+  });
+  if (options.shared) options.shared.anon = state.anon;
+  const ctes = [
+    ...pipeCtes,
+    ...order
+      .filter((n) => n !== pipe.endpoint && rendered.has(n))
+      .map((n) => `${n} AS (\n${rendered.get(n)}\n)`),
+  ];
   const main = rendered.get(pipe.endpoint) as string;
   const sql = ctes.length ? `WITH ${ctes.join(',\n')}\nSELECT * FROM (\n${main}\n)` : main;
-  return { sql, params: state.params };
+  return { sql, params: state.params, anon: state.anon };
 }

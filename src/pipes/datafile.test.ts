@@ -31,8 +31,30 @@ TYPE endpoint
         sql: '%\nSELECT 1\n\nFROM x',
         sqlLine: 12,
         type: 'endpoint',
+        settings: {},
         line: 8,
       },
+    ]);
+  });
+
+  it('keeps the settings of materialized and copy nodes', () => {
+    const df = parseDatafile(`NODE m
+SQL >
+    SELECT 1 AS x
+TYPE materialized
+DATASOURCE "target_ds"
+
+NODE c
+SQL >
+    SELECT 2 AS x
+TYPE copy
+TARGET_DATASOURCE snap
+COPY_SCHEDULE 0 * * * *
+COPY_MODE replace
+`);
+    expect(df.nodes.map((n) => [n.type, n.settings])).toEqual([
+      ['materialized', { datasource: 'target_ds' }],
+      ['copy', { target_datasource: 'snap', copy_schedule: '0 * * * *', copy_mode: 'replace' }],
     ]);
   });
 

@@ -10,6 +10,8 @@ export interface DatafileNode {
   sqlLine: number;
   /** `TYPE endpoint|materialized|copy`, lower-cased; undefined when the node has none. */
   type?: string;
+  /** DATASOURCE, TARGET_DATASOURCE, COPY_SCHEDULE, COPY_MODE, ... of materialized and copy nodes (key lower-cased). */
+  settings: Record<string, string>;
   line: number;
 }
 
@@ -101,7 +103,7 @@ export function parseDatafile(text: string, options: DatafileOptions = {}): Data
           throw new TemplateSyntaxError(`bad node name "${name}": use letters, digits and _`, lineNo);
         if (out.nodes.some((n) => n.name === name))
           throw new TemplateSyntaxError(`node "${name}" defined twice`, lineNo);
-        node = { name, description: '', sql: '', sqlLine: lineNo, line: lineNo };
+        node = { name, description: '', sql: '', sqlLine: lineNo, line: lineNo, settings: {} };
         out.nodes.push(node);
         break;
       }
@@ -142,14 +144,17 @@ export function parseDatafile(text: string, options: DatafileOptions = {}): Data
         node.type = unquote(rest).toLowerCase();
         break;
       }
-      // Settings of materialized/copy nodes and hints we accept but do not use.
+      // Settings of materialized and copy nodes (src/project reads them); hints we accept.
       case 'DATASOURCE':
       case 'ENGINE':
       case 'COPY_SCHEDULE':
+      case 'COPY_MODE':
       case 'TARGET_DATASOURCE':
-      case 'CACHE':
-        if (rest === '>') block();
+      case 'CACHE': {
+        const value = rest === '>' ? block().text : unquote(rest);
+        if (node) node.settings[key.toLowerCase()] = value;
         break;
+      }
       default:
         throw new TemplateSyntaxError(`unknown directive "${key}"`, lineNo);
     }

@@ -1,7 +1,8 @@
+import { dateDiff } from './date-diff.js';
 import { RequestError, TemplateRuntimeError } from './errors.js';
 import { KNOWN_COLUMNS } from './known-columns.js';
 import { TYPE_FUNCTIONS } from './param-types.js';
-import { type Renderer, Sql, unwrap, type Value } from './render.js';
+import { ParamRef, type Renderer, Sql, unwrap, type Value } from './render.js';
 import type { Expr } from './template-parser.js';
 
 type Call = Extract<Expr, { kind: 'call' }>;
@@ -36,6 +37,10 @@ export const KNOWN_FUNCTIONS: ReadonlySet<string> = new Set([
   'date_diff_in_days',
   'split_to_array',
   'len',
+  'enum_with_default',
+  'sql_unescape',
+  'tb_secret',
+  'tb_var',
   ...HINTS,
 ]);
 
@@ -47,30 +52,22 @@ export function sqlAndKey(key: string): { column: string; op: string } | undefin
   return column && op ? { column, op } : undefined;
 }
 
-/** An identifier from a request or template, allowed only if it is a known column. */
-function identifier(value: Value, what: string): Sql {
+/**
+ * An identifier from a request or template, allowed only if it is a column of the tables the
+ * pipe reads (or one of its output names): `allowed` comes from system.columns at load.
+ */
+function identifier(value: Value, what: string, allowed: ReadonlySet<string> = KNOWN_COLUMNS): Sql {
   const name = unwrap(value);
-  if (typeof name !== 'string' || !KNOWN_COLUMNS.has(name)) {
+  if (typeof name !== 'string' || !allowed.has(name)) {
     const shown = typeof name === 'string' ? `"${name.slice(0, 40)}"` : String(name);
     throw new RequestError(
-      `${what}: ${shown} is not a known column. Allowed: ${[...KNOWN_COLUMNS].sort().join(', ')}`,
+      `${what}: ${shown} is not a known column. Allowed: ${[...allowed].sort().join(', ')}`,
     );
   }
   return new Sql(`\`${name}\``);
 }
 
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?)?Z?$/;
-
-function toMillis(v: Value, fn: string): number {
-  const s = String(unwrap(v) ?? '');
-  const m = s.match(DATE_RE);
-  if (!m)
-    throw new RequestError(
-      `${fn}(): "${s.slice(0, 40)}" is not a date 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS'`,
-    );
-  const [y, mo, d, h, mi, sec] = [1, 2, 3, 4, 5, 6].map((k) => Number(m[k] ?? 0)) as number[];
-  return Date.UTC(y as number, (mo as number) - 1, d, h, mi, sec);
-}
+const truthyArg = (v: Value) => v === true || v === 1 || v === 'True' || v === 'true';
 
 /** Evaluates a function call in a template. Unknown names are rejected at load time. */
 export function callFunction(r: Renderer, e: Call): Value {
@@ -88,7 +85,7 @@ export function callFunction(r: Renderer, e: Call): Value {
       const v = unwrap(arg(0));
       const chosen = v === null || v === '' ? arg(1, 'default') : v;
       const name = e.args[0]?.kind === 'name' ? `parameter "${e.args[0].name}"` : `${e.fn}()`;
-      return identifier(chosen, name);
+      return identifier(chosen, name, r.state.columns);
     }
     case 'columns': {
       const v = unwrap(arg(0));
@@ -97,7 +94,7 @@ export function callFunction(r: Renderer, e: Call): Value {
         ? chosen.map((x) => String(unwrap(x)))
         : String(chosen ?? '').split(',');
       const name = e.args[0]?.kind === 'name' ? `parameter "${e.args[0].name}"` : 'columns()';
-      const parts = list.map((c) => identifier(c.trim(), name).text);
+      const parts = list.map((c) => identifier(c.trim(), name, r.state.columns).text);
       if (parts.length === 0) throw new RequestError(`${name}: no columns given`);
       return new Sql(parts.join(', '));
     }
@@ -117,7 +114,7 @@ export function callFunction(r: Renderer, e: Call): Value {
             e.line,
           );
         }
-        const col = identifier(parsed.column, 'sql_and').text;
+        const col = identifier(parsed.column, 'sql_and', r.state.columns).text;
         parts.push(`${col} ${parsed.op} ${r.output(v, e.line)}`);
       }
       return new Sql(parts.length ? parts.join(' AND ') : '1');
@@ -137,13 +134,48 @@ export function callFunction(r: Renderer, e: Call): Value {
     }
     case 'day_diff':
     case 'date_diff_in_days':
-      return Math.floor(Math.abs(toMillis(arg(0), e.fn) - toMillis(arg(1), e.fn)) / 86_400_000);
     case 'date_diff_in_hours':
-      return Math.floor(Math.abs(toMillis(arg(0), e.fn) - toMillis(arg(1), e.fn)) / 3_600_000);
     case 'date_diff_in_minutes':
-      return Math.floor(Math.abs(toMillis(arg(0), e.fn) - toMillis(arg(1), e.fn)) / 60_000);
-    case 'date_diff_in_seconds':
-      return Math.floor(Math.abs(toMillis(arg(0), e.fn) - toMillis(arg(1), e.fn)) / 1000);
+    case 'date_diff_in_seconds': {
+      const text = (i: number, kw: string) => {
+        const v = unwrap(arg(i, kw));
+        return v === null ? undefined : String(v);
+      };
+      return dateDiff(e.fn, unwrap(arg(0)), unwrap(arg(1)), {
+        format: e.fn === 'day_diff' ? undefined : text(2, 'date_format'),
+        backup: text(4, 'backup_date_format'),
+        noneIfError: truthyArg(unwrap(arg(5, 'none_if_error'))),
+      });
+    }
+    case 'enum_with_default': {
+      // enum_with_default(value, ['a', 'b'], 'a'): the value when it is one of the allowed
+      // ones, else the default; a bound value stays bound.
+      const v = arg(0);
+      const allowed = unwrap(arg(1, 'enum'));
+      if (!Array.isArray(allowed))
+        throw new TemplateRuntimeError(
+          'enum_with_default(value, [allowed...], default) needs a list',
+          e.line,
+        );
+      const u = unwrap(v);
+      return allowed.some((a) => unwrap(a) === u) ? v : arg(2, 'default');
+    }
+    case 'sql_unescape':
+      // Tinybird escapes %, _ and the like in the literal it splices and sql_unescape undoes
+      // it for the given character (LIKE patterns). Values here are bound, never escaped:
+      // a % in a bound value already keeps its LIKE meaning, so the value passes as is.
+      return arg(0);
+    case 'tb_secret':
+    case 'tb_var': {
+      const key = String(unwrap(arg(0)) ?? '');
+      const secret = r.state.secrets?.get(key);
+      if (secret !== undefined) return new ParamRef(`secret_${key.replace(/\W/g, '_')}`, 'String', secret);
+      const fallback = arg(1, 'default');
+      if (unwrap(fallback) !== null) return fallback;
+      throw new RequestError(
+        `Cannot access secret '${key}': set TB_SECRET_${key} in the environment of the server`,
+      );
+    }
     case 'split_to_array': {
       const v = unwrap(arg(0));
       const src = v === null || v === '' ? unwrap(arg(1, 'default')) : v;

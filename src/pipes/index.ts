@@ -1,5 +1,12 @@
 // The Pipes engine: .pipe datafiles -> templated SQL with bound parameters -> Tinybird-shaped responses.
-export { compilePipe, type Pipe, type PipeNode, renderPipe } from './compile.js';
+export {
+  compilePipe,
+  linkPipes,
+  type Pipe,
+  type PipeNode,
+  renderPipe,
+  type TableColumns,
+} from './compile.js';
 export { type Datafile, parseDatafile } from './datafile.js';
 export { type PipeLoadError, RequestError, TemplateRuntimeError, TemplateSyntaxError } from './errors.js';
 export { formatLoadErrors, loadPipes } from './load.js';

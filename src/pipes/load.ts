@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { compilePipe, type Pipe } from './compile.js';
+import { compilePipe, type Pipe, type TableColumns } from './compile.js';
 import { parseDatafile } from './datafile.js';
 import type { PipeLoadError } from './errors.js';
 
@@ -8,7 +8,10 @@ import type { PipeLoadError } from './errors.js';
  * Reads every pipes/*.pipe file. A broken file is reported (file, line, what is wrong)
  * and skipped, so one mistake never takes the other endpoints down.
  */
-export function loadPipes(dir: string): { pipes: Map<string, Pipe>; errors: PipeLoadError[] } {
+export function loadPipes(
+  dir: string,
+  options: { tables?: TableColumns } = {},
+): { pipes: Map<string, Pipe>; errors: PipeLoadError[] } {
   const pipes = new Map<string, Pipe>();
   const errors: PipeLoadError[] = [];
   let files: string[];
@@ -31,7 +34,10 @@ export function loadPipes(dir: string): { pipes: Map<string, Pipe>; errors: Pipe
     }
     try {
       const include = (path: string) => readFileSync(resolve(dirname(file), path), 'utf8');
-      pipes.set(name, compilePipe(name, file, parseDatafile(readFileSync(file, 'utf8'), { include })));
+      pipes.set(
+        name,
+        compilePipe(name, file, parseDatafile(readFileSync(file, 'utf8'), { include }), options.tables),
+      );
     } catch (err) {
       const e = err as Error & { line?: number };
       errors.push({ file, line: e.line ?? 0, message: e.message });

@@ -30,7 +30,7 @@ describe('renderMemo', () => {
   });
 
   it('forgets the least recently used past its size', () => {
-    const render = renderMemo(2);
+    const render = renderMemo(undefined, 2);
     const first = render(pipe, req({ s: '1' }));
     const second = render(pipe, req({ s: '2' }));
     render(pipe, req({ s: '1' })); // used again: now the newest

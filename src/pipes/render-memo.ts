@@ -10,7 +10,8 @@ import { type Pipe, renderPipe } from './compile.js';
 import type { RequestParams } from './params.js';
 import type { Rendered } from './render.js';
 
-export function renderMemo(maxEntries = 2_000) {
+/** `secrets` (tb_secret values) are fixed for the process, so they are not part of the key. */
+export function renderMemo(secrets?: ReadonlyMap<string, string>, maxEntries = 2_000) {
   const entries = new Map<string, Rendered>();
   return (pipe: Pipe, request: RequestParams, options: { exporting?: boolean } = {}): Rendered => {
     const key = `${pipe.name}\n${options.exporting ? 1 : 0}\n${JSON.stringify([...request])}`;
@@ -20,7 +21,7 @@ export function renderMemo(maxEntries = 2_000) {
       entries.set(key, hit);
       return hit;
     }
-    const rendered = renderPipe(pipe, request, options);
+    const rendered = renderPipe(pipe, request, { ...options, secrets });
     entries.set(key, rendered);
     if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
     return rendered;

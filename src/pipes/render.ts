@@ -25,6 +25,8 @@ export type Value = ParamValue | null | Sql | ParamRef | Value[];
 export interface Rendered {
   sql: string;
   params: Record<string, unknown>;
+  /** Anonymous placeholders used so far (a pipe read by another continues the count). */
+  anon?: number;
 }
 
 export interface RenderState {
@@ -35,14 +37,19 @@ export interface RenderState {
   /** placeholder name -> ClickHouse type, so one name never gets two types. */
   bound: Map<string, string>;
   anon: number;
+  /** Names column(), columns() and sql_and may use: the pipe's tables' real columns (default: the shipped schema). */
+  columns?: ReadonlySet<string>;
+  /** tb_secret() values, by name. */
+  secrets?: ReadonlyMap<string, string>;
 }
 
 export function newState(
   request: RequestParams,
   typed: Map<string, ParamValue>,
   specs: ParamSpec[],
+  extra: Pick<RenderState, 'columns' | 'secrets'> = {},
 ): RenderState {
-  return { request, typed, specs, params: {}, bound: new Map(), anon: 0 };
+  return { request, typed, specs, params: {}, bound: new Map(), anon: 0, ...extra };
 }
 
 export const unwrap = (v: Value): Value => (v instanceof ParamRef ? (v.value ?? null) : v);

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type Context, Hono } from 'hono';
+import { compress } from 'hono/compress';
 import type { TokenStore } from '../auth/index.js';
 import { isTimeoutError } from '../clickhouse/errors.js';
 import { readBytes, readText } from '../clickhouse/read-text.js';
@@ -10,6 +11,7 @@ import { sqlOverResult } from '../sql/over-result.js';
 import { BUCKETED_WINDOW_TAG, splitBucketedWindow } from './bucket-window.js';
 import { type Pipe, renderPipe } from './compile.js';
 import { concatAnswers } from './concat-answers.js';
+import { describeParams, describePipe } from './describe.js';
 import { RequestError, TemplateRuntimeError } from './errors.js';
 import { DEFAULT_EXPORT_MAX_ROWS, streamExport } from './export.js';
 import { applyFixedParams } from './fixed-params.js';
@@ -31,6 +33,8 @@ export interface PipesAppDeps {
   exportMaxRows?: number;
   /** max_threads of each pipe query; 0 or unset = ClickHouse's default. */
   maxThreads?: number;
+  /** tb_secret() values by name (TB_SECRET_<name> variables). */
+  secrets?: ReadonlyMap<string, string>;
 }
 
 const DOC = DOCS.pipes;
@@ -79,9 +83,11 @@ function origin(c: Context): string {
 /** The Pipes API: GET / (list), GET /openapi.json, GET|POST /<pipe>.<json|csv|ndjson>. Mount at /v0/pipes. */
 export function createPipesApp(deps: PipesAppDeps): Hono {
   const app = new Hono();
+  // gzip for clients that accept it (Tinybird does so): answers over 1 KiB, exports streamed.
+  app.use('*', compress({ encoding: 'gzip' }));
   const timeout = deps.timeoutSeconds ?? 10;
   const columnCache = new Map<string, Promise<Column[] | undefined>>();
-  const render = renderMemo();
+  const render = renderMemo(deps.secrets);
 
   const readable = (c: Context) => {
     const who = identify(c, deps.tokens, DOC);
@@ -127,16 +133,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
         endpoint: p.endpoint,
         url: `/v0/pipes/${p.name}.json`,
         nodes: p.nodes.map((n) => ({ name: n.name, description: n.description })),
-        parameters: p.params.map((s) => ({
-          name: s.name,
-          type: s.isArray ? `Array(${s.type})` : s.type,
-          required: s.required,
-          default: s.default,
-          description: s.description,
-          example: s.example,
-          enum: s.enum,
-          pattern: s.pattern,
-        })),
+        parameters: describeParams(p),
       })),
     });
   });
@@ -150,11 +147,12 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
   });
 
   const serve = async (c: Context) => {
-    const { name, format, ext } = parsePipeFile(c.req.param('file') ?? '');
+    const { name, format, ext } = parsePipeFile(c.req.param('file') ?? '', c.req.query('format'));
     const auth = authorize(c, deps.tokens, 'PIPES:READ', name, DOC);
     if (!auth.ok) return auth.response;
     const pipe = deps.pipes.get(name);
     if (!pipe) return jsonError(c, 404, `The pipe "${name}" does not exist`, DOC);
+    if (ext === '' && c.req.method === 'GET') return c.json(describePipe(pipe));
     if (!format) {
       return jsonError(
         c,
@@ -169,7 +167,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     let params: Record<string, unknown>;
     let q: string | undefined;
     // CSV is the export format: no max= page bounds, rows capped at exportMaxRows, streamed.
-    const exporting = format === 'csv';
+    const exporting = format === 'csv' || format === 'csvwithnames';
     const bypass = !deps.cache || /no-cache|no-store/i.test(c.req.header('cache-control') ?? '');
     // A moving window cut at bucket edges: the settled buckets are cached until an insert (bucket-window.ts).
     let windows: Array<{ sql: string; params: Record<string, unknown> }> | undefined;

@@ -11,11 +11,13 @@ import { PIPE_READER, userSqlReader } from '../clickhouse/read-only.js';
 import { sessionPool } from '../clickhouse/session-pool.js';
 import { trackWrites, type WriteGeneration } from '../clickhouse/write-generation.js';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
+import { secretsFromEnv } from '../config/secrets.js';
 import { createApp, type ServiceState } from '../http/app.js';
 import { createPipeline, type Pipeline } from '../loader/pipeline.js';
 import { createLog } from '../log/index.js';
-import { createPipesApp, formatLoadErrors, loadPipes } from '../pipes/index.js';
+import { createPipesApp, formatLoadErrors } from '../pipes/index.js';
 import { ResultCache } from '../pipes/result-cache.js';
+import { type RunningProject, startProject } from '../project/index.js';
 import { StoreHealth } from '../queue/health.js';
 import { QuotaConfigError, type Quotas, quotasFromConfig } from '../quota/from-config.js';
 import { startSqlHttpListener } from '../sql-http/listen.js';
@@ -77,6 +79,7 @@ export async function startService(
     rateLimit: { limit: config.RATE_LIMIT_REQUESTS, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS },
     tokenApi: { registry, adminToken: admin.token },
     quotas,
+    adminToken: admin.token,
   });
 
   // Listen first: /v0/health answers (and /v0/ready says "not yet") while storage starts.
@@ -125,7 +128,22 @@ export async function startService(
     server.close();
     fail(`cannot start storage: ${(err as Error).message}`);
   }
-  const loaded = loadPipes(config.PIPES_DIR ?? PIPES_DIR);
+  // The project (the shipped pipes/ unless PROJECT_DIR): datasources, views, tokens, pipes.
+  let loaded: RunningProject;
+  try {
+    loaded = await startProject({
+      dir: config.PROJECT_DIR ?? PIPES_DIR,
+      client: storage.client,
+      writes,
+      dataDir: config.DATA_DIR,
+      tokens,
+      log,
+    });
+  } catch (err) {
+    server.close();
+    fail(`cannot apply the project: ${(err as Error).message}`);
+  }
+  state.project = { datasources: loaded.datasources, copies: loaded.copies, store: writes.store };
   if (loaded.errors.length > 0) {
     // A broken file is reported and skipped; the other pipes still serve.
     log('error', `some pipes were not loaded:\n${formatLoadErrors(loaded.errors)}`);
@@ -146,6 +164,7 @@ export async function startService(
     cache,
     exportMaxRows: config.EXPORT_MAX_ROWS,
     maxThreads: config.PIPE_MAX_THREADS,
+    secrets: secretsFromEnv(env),
   });
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
   state.sink = pipeline.sink;
@@ -197,6 +216,7 @@ export async function startService(
       // Waiting requests (wait=true) finish as the sink drains.
       await pipeline.close(config.SHUTDOWN_DRAIN_MS);
       await schema?.stop();
+      loaded.stop();
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       server.closeAllConnections();
       await sqlListener?.close();

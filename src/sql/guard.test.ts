@@ -59,10 +59,28 @@ describe('prepareUserSql', () => {
     ['WITH 2 AS x SELECT x', { statement: 'WITH\n    2 AS x\nSELECT x' }],
     ['SELECT * FROM numbers(3)', { statement: 'SELECT *\nFROM numbers(3)' }],
   ])('accepts %j as one read statement', async (text, expected) => {
-    const { ast, ...rest } = (await verdict(text)) as UserStatement;
+    const { ast, reads, ...rest } = (await verdict(text)) as UserStatement;
     expect(rest).toEqual(expected);
     // The statement's AST comes with it (q over a pipe result checks it further).
     expect(ast?.[0]).toMatch(/^(SelectWithUnionQuery|Show|Describe|Exists|Explain)/);
+    expect(reads.select).toBe(/^(select|with)/i.test(text));
+  });
+
+  it.each([
+    ['SELECT * FROM t', ['t'], false],
+    [
+      'SELECT a FROM default.t AS x JOIN u USING a WHERE a IN (SELECT b FROM v)',
+      ['default.t', 'u', 'v'],
+      false,
+    ],
+    ['SELECT 1 FROM t WHERE a IN u', ['t'], true],
+    ['SELECT 1 FROM t WHERE a NOT IN (1, 2)', ['t'], false],
+    ["SELECT dictGet('d', 'x', 1)", [], true],
+    ["SELECT joinGet('j', 'x', 1) FROM t", ['t'], true],
+  ])('names what %j reads: tables %j, opaque %j', async (text, tables, opaque) => {
+    const { reads } = (await verdict(text)) as UserStatement;
+    expect(reads.tables).toEqual(tables);
+    expect(reads.opaque).toBe(opaque);
   });
 
   it.each([

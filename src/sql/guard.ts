@@ -47,6 +47,17 @@ export interface UserStatement {
   format?: string;
   /** EXPLAIN AST's lines for the statement, one node each, indented by depth. */
   ast?: string[];
+  /** What it reads, for scoped tokens (DATASOURCES:READ): see TableReads. */
+  reads: TableReads;
+}
+
+export interface TableReads {
+  /** True for a SELECT (SHOW, DESCRIBE, EXPLAIN, EXISTS are false). */
+  select: boolean;
+  /** Every table named in a FROM or JOIN (subqueries included), as written (db.table kept). */
+  tables: string[];
+  /** True when a table is reached another way (x IN table, dictGet, joinGet): only ADMIN may. */
+  opaque: boolean;
 }
 
 /**
@@ -66,7 +77,7 @@ export async function prepareUserSql(
   if (/^INTO OUTFILE /m.test(statement)) throw new SqlRefused('INTO OUTFILE is not allowed', 403);
   const ast = await explainAst(reader, statement, params);
   checkAst(ast);
-  return { statement, format, ast };
+  return { statement, format, ast, reads: tableReads(ast) };
 }
 
 /**
@@ -117,7 +128,7 @@ async function formatOneStatement(reader: ClickHouseClient, text: string): Promi
 }
 
 /** formatQuery puts a FORMAT clause on a line of its own (newlines inside literals are escaped). */
-function splitFormat(formatted: string): UserStatement {
+function splitFormat(formatted: string): Omit<UserStatement, 'reads'> {
   const lines = formatted.split('\n');
   const formatLines = lines.filter((l) => /^FORMAT /.test(l));
   if (formatLines.length > 1) throw new SqlRefused('More than one FORMAT clause', 400);
@@ -201,4 +212,34 @@ function checkAst(lines: string[]): void {
       }
     }
   }
+}
+
+// Functions that read a table named by an argument rather than in FROM.
+const TABLE_READING_FUNCTIONS = /^(dict\w*|joinGet\w*|hasColumnInTable)$/i;
+const IN_FUNCTIONS = /^(global)?(not)?(null)?in$/i;
+
+/** The tables an EXPLAIN AST reads, for checking a scoped token's DATASOURCES:READ. */
+export function tableReads(lines: string[]): TableReads {
+  const depthOf = (l: string) => l.length - l.trimStart().length;
+  const tables: string[] = [];
+  let opaque = false;
+  for (let i = 0; i < lines.length; i++) {
+    const node = (lines[i] ?? '').trim();
+    const table = /^TableIdentifier (\S+)/.exec(node)?.[1];
+    if (table) tables.push(table.replace(/`/g, ''));
+    const fn = /^Function (\w+)/.exec(node)?.[1];
+    if (!fn) continue;
+    if (TABLE_READING_FUNCTIONS.test(fn)) opaque = true;
+    if (IN_FUNCTIONS.test(fn)) {
+      // Arguments sit two levels below the function (under its ExpressionList): a bare
+      // identifier as the second one is a table name (x IN some_table).
+      const argDepth = depthOf(lines[i] ?? '') + 2;
+      const args: string[] = [];
+      for (let j = i + 1; j < lines.length && depthOf(lines[j] ?? '') > argDepth - 2; j++) {
+        if (depthOf(lines[j] ?? '') === argDepth) args.push((lines[j] ?? '').trim());
+      }
+      if (args[1]?.startsWith('Identifier ')) opaque = true;
+    }
+  }
+  return { select: (lines[0] ?? '').trim().startsWith('Select'), tables, opaque };
 }

@@ -52,6 +52,7 @@ export function generateEvents(opts: GenerateOptions): GeneratedEvent[] {
     if (avoid.some((a) => Math.abs(ms - a) < 15 * 60_000)) continue;
     // Skewed users and features, so counts differ between groups.
     const u = Math.floor(rnd() ** 2 * users);
+    const session = Math.floor(rnd() * 25);
     out.push({
       event_id: `evt_${opts.seed ?? 42}_${i}`,
       user_id: `usr_${u}`,
@@ -59,7 +60,8 @@ export function generateEvents(opts: GenerateOptions): GeneratedEvent[] {
       product_version: pick(versions),
       event_type: pick(['feature_used', 'feature_viewed', 'feature_enabled']),
       timestamp: formatTs(ms),
-      session_id: `sess_${u}_${Math.floor(rnd() * 25)}`,
+      // About one event in 25 has no session (Tinybird clients send ""): counted as none.
+      session_id: session === 0 ? '' : `sess_${u}_${session}`,
       metadata: JSON.stringify({
         duration_seconds: Math.floor(rnd() * 120),
         result: pick(['success', 'error']),
