@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenStore } from '../src/auth/index.js';
-import { createPipesApp } from '../src/pipes/index.js';
+import { createPipesApp } from '../src/http/pipes-route.js';
 import { type AnalyticsEvent, FEATURES, generateAnalyticsEvents } from './helpers/analytics-events.js';
 import * as want from './helpers/analytics-expected.js';
 import { DAY, formatTs, type Row, type Window } from './helpers/analytics-expected.js';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenStore } from '../src/auth/index.js';
 import type { StorageClient } from '../src/clickhouse/index.js';
-import { createPipesApp, type Pipe } from '../src/pipes/index.js';
+import { createPipesApp } from '../src/http/pipes-route.js';
+import type { Pipe } from '../src/pipes/index.js';
 import { generateEvents } from './helpers/generate-events.js';
 import { openPipesFixture, type PipesFixture } from './helpers/pipes-fixture.js';
 

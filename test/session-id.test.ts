@@ -5,7 +5,8 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenStore } from '../src/auth/index.js';
 import { insertJsonLines, migrate, type StorageClient } from '../src/clickhouse/index.js';
-import { createPipesApp, loadPipes } from '../src/pipes/index.js';
+import { createPipesApp } from '../src/http/pipes-route.js';
+import { loadPipes } from '../src/pipes/index.js';
 import { event } from './helpers/service.js';
 import { embeddedStorage } from './helpers/storage.js';
 

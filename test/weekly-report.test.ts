@@ -4,7 +4,7 @@ import { buildWeeklyReport, type CallPipe, type Row } from '../scripts/weekly-re
 import { isoWeekOf, parseIsoWeek, previousWeek } from '../scripts/weekly-report/iso-week.js';
 import { renderWeeklyReport } from '../scripts/weekly-report/render.js';
 import { TokenStore } from '../src/auth/index.js';
-import { createPipesApp } from '../src/pipes/index.js';
+import { createPipesApp } from '../src/http/pipes-route.js';
 import { type AnalyticsEvent, generateAnalyticsEvents } from './helpers/analytics-events.js';
 import * as want from './helpers/analytics-expected.js';
 import { openPipesFixture, type PipesFixture } from './helpers/pipes-fixture.js';

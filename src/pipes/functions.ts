@@ -2,8 +2,8 @@ import { dateDiff } from './date-diff.js';
 import { RequestError, TemplateRuntimeError } from './errors.js';
 import { KNOWN_COLUMNS } from './known-columns.js';
 import { TYPE_FUNCTIONS } from './param-types.js';
-import { ParamRef, type Renderer, Sql, unwrap, type Value } from './render.js';
 import type { Expr } from './template-parser.js';
+import { type FunctionScope, ParamRef, Sql, unwrap, type Value } from './template-values.js';
 
 type Call = Extract<Expr, { kind: 'call' }>;
 
@@ -70,7 +70,7 @@ function identifier(value: Value, what: string, allowed: ReadonlySet<string> = K
 const truthyArg = (v: Value) => v === true || v === 1 || v === 'True' || v === 'true';
 
 /** Evaluates a function call in a template. Unknown names are rejected at load time. */
-export function callFunction(r: Renderer, e: Call): Value {
+export function callFunction(r: FunctionScope, e: Call): Value {
   const arg = (i: number, kw?: string): Value => {
     const x = e.args[i] ?? (kw ? e.kwargs[kw] : undefined);
     return x ? r.eval(x, e.line) : null;

@@ -12,4 +12,3 @@ export { type PipeLoadError, RequestError, TemplateRuntimeError, TemplateSyntaxE
 export { formatLoadErrors, loadPipes } from './load.js';
 export { buildOpenApi } from './openapi.js';
 export { type ParamSpec, RESERVED_PARAMS } from './params.js';
-export { createPipesApp, type PipesAppDeps } from './routes.js';

@@ -12,8 +12,6 @@ import { loadProject } from './load.js';
 import { projectTokens } from './tokens.js';
 
 export { ProjectApplyError } from './apply.js';
-export { copyRoute } from './copy-route.js';
-export { projectEvents } from './events.js';
 
 export interface RunningProject {
   /** Endpoint pipes, served by the Pipes API. */

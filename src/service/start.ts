@@ -13,9 +13,10 @@ import { trackWrites, type WriteGeneration } from '../clickhouse/write-generatio
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
 import { secretsFromEnv } from '../config/secrets.js';
 import { createApp, type ServiceState } from '../http/app.js';
+import { createPipesApp } from '../http/pipes-route.js';
 import { createPipeline, type Pipeline } from '../loader/pipeline.js';
 import { createLog } from '../log/index.js';
-import { createPipesApp, formatLoadErrors } from '../pipes/index.js';
+import { formatLoadErrors } from '../pipes/index.js';
 import { ResultCache } from '../pipes/result-cache.js';
 import { type RunningProject, startProject } from '../project/index.js';
 import { StoreHealth } from '../queue/health.js';

@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import type { Context, Next } from 'hono';
 import type { TokenStore } from '../auth/index.js';
 import type { Store } from '../clickhouse/store.js';
-import { authorize } from '../http/auth.js';
-import { DOCS, jsonError } from '../http/errors.js';
 import { BodyError, readBody } from '../ingest/index.js';
 import { insertBatchIsolating } from '../loader/insert-batch.js';
 import type { Log } from '../log/index.js';
-import type { DatasourceFile } from './datasource-file.js';
-import { parseDatasourceBody } from './rows.js';
+import type { DatasourceFile } from '../project/datasource-file.js';
+import { parseDatasourceBody } from '../project/rows.js';
+import { authorize } from './auth.js';
+import { DOCS, jsonError } from './errors.js';
 
 export interface ProjectEventsDeps {
   /** The project's datasources by name; feature_events is not among them (its own path serves it). */

@@ -1,8 +1,8 @@
 import type { Context } from 'hono';
 import type { TokenStore } from '../auth/index.js';
-import { authorize } from '../http/auth.js';
-import { DOCS, jsonError } from '../http/errors.js';
-import type { CopyJob } from './copy.js';
+import type { CopyJob } from '../project/copy.js';
+import { authorize } from './auth.js';
+import { DOCS, jsonError } from './errors.js';
 
 /**
  * POST /v0/pipes/<name>/copy: runs a copy pipe now (Tinybird's on-demand copy), with the
