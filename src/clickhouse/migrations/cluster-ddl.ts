@@ -43,7 +43,9 @@ const CREATE_MV =
 const CREATE_VIEW = /^CREATE\s+(OR\s+REPLACE\s+)?VIEW\s+(IF\s+NOT\s+EXISTS\s+)?(\w+)\s+(AS\s+[\s\S]*)$/i;
 const ALTER = /^ALTER\s+TABLE\s+(\w+)\s+([\s\S]*)$/i;
 const DROP = /^DROP\s+(TABLE|VIEW)\s+(IF\s+EXISTS\s+)?(\w+)\s*$/i;
-const INSERT_SELECT = /^INSERT\s+INTO\s+(\w+)\s*(\([^)]*\))?\s+(SELECT\b[\s\S]*)$/i;
+const INSERT_SELECT =
+  /^INSERT\s+INTO\s+(\w+)\s*(\([^)]*\))?\s+(?:SETTINGS\s+((?:(?!\bSELECT\b)[\s\S])*?)\s+)?(SELECT\b[\s\S]*)$/i;
+const TRUNCATE = /^TRUNCATE\s+TABLE\s+(IF\s+EXISTS\s+)?(\w+)\s*$/i;
 const RENAME = /^RENAME\s+TABLE\s+([\s\S]+)$/i;
 
 /** The `a TO b` pairs of a RENAME TABLE statement, in order. */
@@ -187,11 +189,18 @@ export function clusterStatement(
   }
   m = INSERT_SELECT.exec(s);
   if (m) {
-    const [, name, cols = '', select] = m as unknown as string[];
+    const [, name, cols = '', own, select] = m as unknown as Array<string | undefined>;
     need(name!);
-    return [
-      `INSERT INTO ${name}${cols ? ` ${cols}` : ''} SETTINGS parallel_distributed_insert_select = 2, distributed_foreground_insert = 1 ${select}`,
-    ];
+    const settings = ['parallel_distributed_insert_select = 2', 'distributed_foreground_insert = 1'];
+    if (own) settings.push(...splitTopLevel(own));
+    return [`INSERT INTO ${name}${cols ? ` ${cols}` : ''} SETTINGS ${settings.join(', ')} ${select}`];
+  }
+  m = TRUNCATE.exec(s);
+  if (m) {
+    // The rows live in the local tables; a Distributed table holds none.
+    const [, ie = '', name] = m as unknown as string[];
+    need(name!);
+    return [`TRUNCATE TABLE ${ie}${name}_local ${on} SYNC`];
   }
   m = RENAME.exec(s);
   if (m) {
