@@ -143,7 +143,16 @@ async function kafkajsAlone(
       consumeBar.tick(seen);
     },
   });
-  while (seen < rows) await sleep(5);
+  // A stall is reported, not waited out: no new row for 60 s ends the stage with an error.
+  for (let last = seen, since = Date.now(); seen < rows; await sleep(5)) {
+    if (seen !== last) [last, since] = [seen, Date.now()];
+    else if (Date.now() - since > 60_000) {
+      await consumer.disconnect();
+      throw new Error(
+        `kafkajs alone stalled: ${seen.toLocaleString('en')} of ${rows.toLocaleString('en')} rows consumed, none for 60 s`,
+      );
+    }
+  }
   const consumed = performance.now();
   consumeBar.done();
   await consumer.disconnect();
