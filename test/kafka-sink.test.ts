@@ -129,6 +129,62 @@ describe('kafka sink', () => {
     }
   });
 
+  it('refuses new work while the consumer group is more than KAFKA_MAX_LAG_ROWS behind, and takes it again once it caught up', async () => {
+    const config = await topics('lag');
+    const sink = await createKafkaSink(config, undefined, {
+      idempotent: false,
+      maxLagRows: 250,
+      lagPollMs: 50,
+    });
+    let stopMember = async () => {};
+    try {
+      // 200 rows, nobody consuming: under the bound.
+      await sink.append({
+        events: Array.from({ length: 200 }, (_, i) => eventLine(`l${i}`, `u${i % 7}`)),
+        quarantine: [],
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(() => sink.checkCapacity(100)).not.toThrow();
+      // 200 more: 400 rows behind, over it.
+      await sink.append({
+        events: Array.from({ length: 200 }, (_, i) => eventLine(`m${i}`, `u${i % 7}`)),
+        quarantine: [],
+      });
+      await waitFor(() => {
+        try {
+          sink.checkCapacity(100);
+          return false;
+        } catch (err) {
+          return err instanceof BackpressureError && /rows behind/.test(err.message);
+        }
+      }, 'the lag bound to refuse');
+      // A member of the group reads and commits everything (as the loader does after storing).
+      const member = new Kafka({
+        clientId: 'lag-c',
+        brokers: mock.brokers.split(','),
+        logLevel: logLevel.NOTHING,
+      }).consumer({
+        groupId: config.KAFKA_GROUP_ID,
+        maxWaitTimeInMs: 50,
+      });
+      await member.connect();
+      await member.subscribe({ topics: [config.KAFKA_TOPIC], fromBeginning: true });
+      await member.run({ autoCommitInterval: 50, eachMessage: async () => {} });
+      stopMember = () => member.disconnect();
+      await waitFor(() => {
+        try {
+          sink.checkCapacity(100);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'the bound to let ingest in again');
+    } finally {
+      await stopMember();
+      await sink.close();
+    }
+  });
+
   it('measures produce throughput through the mock broker', async () => {
     const config = await topics('speed');
     const sink = await createKafkaSink(config, undefined, { idempotent: false });

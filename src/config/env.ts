@@ -57,6 +57,9 @@ export const envSchema = z.object({
     .default('true')
     .transform((v) => v === 'true'),
   KAFKA_SESSION_TIMEOUT_MS: positiveInt.default(30_000),
+  // Ingest answers 503 while the consumer group is this many rows behind (0 = no bound): Kafka
+  // drops what is older than its retention, whether or not it was consumed.
+  KAFKA_MAX_LAG_ROWS: nonNegativeInt.default(0),
   // Micro-batching: a batch is inserted when it holds BATCH_MAX_ROWS rows or its oldest
   // row has waited BATCH_MAX_WAIT_MS, whichever comes first.
   BATCH_MAX_ROWS: positiveInt.default(50_000),

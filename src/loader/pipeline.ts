@@ -66,7 +66,11 @@ export async function createPipeline(deps: {
       health,
     });
   if (config.ROLE !== 'consumer')
-    sink = await createKafkaSink(config, log, { idempotent: config.KAFKA_IDEMPOTENT, health });
+    sink = await createKafkaSink(config, log, {
+      idempotent: config.KAFKA_IDEMPOTENT,
+      health,
+      maxLagRows: config.KAFKA_MAX_LAG_ROWS,
+    });
   return {
     sink,
     stats: () => ({}),

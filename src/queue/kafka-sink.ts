@@ -41,6 +41,16 @@ export interface KafkaSinkOptions {
   maxBytesPerSend?: number;
   /** Bytes sent but not yet acknowledged before checkCapacity refuses (default MAX_PENDING_BYTES). */
   maxInFlightBytes?: number;
+  /**
+   * Refuse ingest (BackpressureError) while the consumer group is more than this many rows
+   * behind on the events topic (default 0: no bound). Kafka deletes data past its retention
+   * whether or not it was consumed, so a loader that falls too far behind loses rows
+   * (librdkafka's mock broker keeps only ~5 MB per partition). Rows are estimated from the
+   * messages behind times this producer's rows per message.
+   */
+  maxLagRows?: number;
+  /** How often the lag is measured when maxLagRows is set (default 500 ms). */
+  lagPollMs?: number;
   /** How often `committed` waiters poll the group's committed offsets (default 50 ms). */
   commitPollMs?: number;
   /** Told while Kafka does not acknowledge produces (/v0/ready). */
@@ -138,6 +148,7 @@ export async function createKafkaSink(
   await producer.connect();
   await admin.connect();
   const partitions = partitionCounts(admin);
+  const lag = consumerLag(admin, config, opts.maxLagRows ?? 0, opts.lagPollMs ?? 500, log);
 
   const queue: Row[] = [];
   let queuedBytes = 0;
@@ -177,6 +188,7 @@ export async function createKafkaSink(
         continue;
       }
       next.set(key, offset + 1);
+      lag.produced(m.rows.length);
       for (const { owner } of m.rows) {
         if (offset > (owner.offsets.get(key) ?? -1)) owner.offsets.set(key, offset);
         if (--owner.remaining === 0 && !owner.settled) {
@@ -358,6 +370,7 @@ export async function createKafkaSink(
     },
 
     checkCapacity(bytes: number): void {
+      lag.check();
       if (inFlightBytes > 0 && inFlightBytes + bytes > maxInFlightBytes) {
         throw new BackpressureError(
           `${inFlightBytes} bytes are waiting for Kafka to acknowledge them (limit ${maxInFlightBytes})`,
@@ -375,8 +388,58 @@ export async function createKafkaSink(
       while (sending.size > 0) await Promise.allSettled([...sending]);
       for (const w of waiters) w.reject(new Error('kafka sink closed before the rows were committed'));
       waiters.clear();
+      lag.stop();
       await producer.disconnect();
       await admin.disconnect();
+    },
+  };
+}
+
+/** The consumer group's lag on the events topic, measured in the background; check() refuses past the bound. */
+function consumerLag(admin: Admin, config: KafkaSinkConfig, maxRows: number, pollMs: number, log: Log) {
+  let messages = 0;
+  let rowsPerMessage = 1;
+  let producedMessages = 0;
+  let producedRows = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const measure = async () => {
+    try {
+      const [ends, [committed]] = await Promise.all([
+        admin.fetchTopicOffsets(config.KAFKA_TOPIC),
+        admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [config.KAFKA_TOPIC] }),
+      ]);
+      const done = new Map(committed?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
+      let behind = 0;
+      // No committed offset yet (-1): everything from the log's start is still to be read.
+      for (const p of ends)
+        behind += Math.max(0, Number(p.high) - Math.max(done.get(p.partition) ?? -1, Number(p.low)));
+      messages = behind;
+    } catch (err) {
+      log('warn', 'measuring the consumer lag failed', { error: (err as Error).message });
+    }
+    if (maxRows <= 0) return; // stopped
+    timer = setTimeout(measure, pollMs);
+    timer.unref();
+  };
+  if (maxRows > 0) void measure();
+  return {
+    produced(rows: number) {
+      producedMessages++;
+      producedRows += rows;
+      rowsPerMessage = producedRows / producedMessages;
+    },
+    check() {
+      if (maxRows <= 0) return;
+      const rows = Math.round(messages * rowsPerMessage);
+      if (rows > maxRows)
+        throw new BackpressureError(
+          `Kafka consumers are about ${rows} rows behind (KAFKA_MAX_LAG_ROWS ${maxRows}); retry shortly`,
+          1,
+        );
+    },
+    stop() {
+      clearTimeout(timer);
+      maxRows = 0;
     },
   };
 }
