@@ -100,11 +100,6 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
   // Intents known for this generation, "topic:partition" -> intent (null: none pending).
   const intents = new Map<string, BatchIntent | null>();
   let assigned: Record<string, number[]> = {};
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    intents.clear(); // another member may have left intents on partitions we now own
-    assigned = e.payload.memberAssignment;
-    log('info', 'kafka consumer joined group', { assignment: assigned, groupId: e.payload.groupId });
-  });
   consumer.on(consumer.events.CRASH, (e) =>
     log('error', 'kafka consumer crashed', { error: e.payload.error.message, restart: e.payload.restart }),
   );
@@ -136,15 +131,13 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
       : { events: [], quarantine: lines };
   }
 
-  /** Messages from i on whose rows make one insert: up to maxRows rows, at least one message. */
-  function cutByRows(messages: KafkaMessage[], i: number): number {
+  /** How many of the buffered messages make one insert: up to maxRows rows, at least one message. */
+  function cutByRows(entries: Buffered[]): number {
     let rows = 0;
-    let j = i;
-    while (j < messages.length && (j === i || rows + rowCount(messages[j] as KafkaMessage) <= maxRows)) {
-      rows += rowCount(messages[j] as KafkaMessage);
-      j++;
-    }
-    return j;
+    let n = 0;
+    while (n < entries.length && (n === 0 || rows + (entries[n] as Buffered).rows <= maxRows))
+      rows += (entries[n++] as Buffered).rows;
+    return n;
   }
 
   // The current group generation: a rebalance may hand our partitions to another member,
@@ -152,9 +145,12 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
   let generation = 0;
   let stopping = false;
   let heartbeat: () => Promise<void> = async () => {};
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
     generation++;
     buffers.clear();
+    intents.clear(); // another member may have left intents on partitions we now own
+    assigned = e.payload.memberAssignment;
+    log('info', 'kafka consumer joined group', { assignment: assigned, groupId: e.payload.groupId });
   });
 
   /** Inserts until it succeeds; false if the generation changed or the loader stops first. */
@@ -201,10 +197,17 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     topic: string;
     partition: number;
     generation: number;
-    messages: KafkaMessage[];
+    /** Each message with its row count (counted once, when it is buffered). */
+    entries: Buffered[];
     rows: number;
+    /** A flush of it is queued or running (the timer does not queue another). */
+    flushing?: Promise<void>;
     /** When its oldest message was buffered (performance.now()). */
     since: number;
+  }
+  interface Buffered {
+    message: KafkaMessage;
+    rows: number;
   }
   const buffers = new Map<string, PartitionBuffer>();
 
@@ -214,25 +217,24 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
    * rows when that many are buffered or the oldest has waited BATCH_MAX_WAIT_MS.
    */
   async function nextInsert(buf: PartitionBuffer): Promise<{ n: number; redo: BatchIntent | null } | null> {
-    if (buf.messages.length === 0) return null;
-    const first = Number(buf.messages[0]?.offset);
+    const offset = (i: number) => Number(buf.entries[i]?.message.offset);
+    if (buf.entries.length === 0) return null;
     const pending = await intentFor(buf.topic, buf.partition);
-    if (pending !== null && pending.start === first) {
-      const lastBuffered = Number(buf.messages.at(-1)?.offset);
-      if (lastBuffered < pending.end) return null; // the rest of the range is still to come
+    if (pending !== null && pending.start === offset(0)) {
+      if (offset(buf.entries.length - 1) < pending.end) return null; // the rest of the range is still to come
       let n = 0;
-      while (n < buf.messages.length && Number(buf.messages[n]?.offset) <= pending.end) n++;
+      while (n < buf.entries.length && offset(n) <= pending.end) n++;
       return { n, redo: pending };
     }
     if (buf.rows < maxRows && performance.now() - buf.since < config.BATCH_MAX_WAIT_MS) return null;
-    return { n: cutByRows(buf.messages, 0), redo: null };
+    return { n: cutByRows(buf.entries), redo: null };
   }
 
   /** Records the intent, inserts, commits: the head of one buffer. False if it was abandoned. */
   async function storeHead(buf: PartitionBuffer, n: number, redo: BatchIntent | null): Promise<boolean> {
     const { topic, partition } = buf;
     const lost = () => buf.generation !== generation || stopping;
-    const messages = buf.messages.slice(0, n);
+    const messages = buf.entries.slice(0, n).map((e) => e.message);
     const first = Number(messages[0]?.offset);
     const last = Number(messages.at(-1)?.offset);
     const rows = toRows(topic, messages);
@@ -259,8 +261,7 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     });
     if (buf.generation !== generation) return false;
     await commit(topic, partition, last + 1, null);
-    buf.messages.splice(0, n);
-    buf.rows -= rows.events.length + rows.quarantine.length;
+    for (const e of buf.entries.splice(0, n)) buf.rows -= e.rows;
     buf.since = performance.now();
     return true;
   }
@@ -268,6 +269,7 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
   // One insert at a time: fetch-driven and timer-driven flushes take turns.
   let flushing: Promise<void> = Promise.resolve();
   function flush(buf: PartitionBuffer): Promise<void> {
+    if (buf.flushing) return buf.flushing;
     const run = async () => {
       for (;;) {
         if (buf.generation !== generation || stopping) return;
@@ -275,10 +277,16 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
         if (!next || !(await storeHead(buf, next.n, next.redo))) return;
       }
     };
-    flushing = flushing.then(run, run).catch((err: Error) => {
-      // A commit refused during a rebalance: the rows are redelivered to whoever owns them next.
-      log('warn', 'kafka loader: batch abandoned', { error: err.message });
-    });
+    flushing = flushing
+      .then(run, run)
+      .catch((err: Error) => {
+        // A commit refused during a rebalance: the rows are redelivered to whoever owns them next.
+        log('warn', 'kafka loader: batch abandoned', { error: err.message });
+      })
+      .finally(() => {
+        buf.flushing = undefined;
+      });
+    buf.flushing = flushing;
     return flushing;
   }
 
@@ -291,15 +299,16 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     const key = `${topic}:${partition}`;
     let buf = buffers.get(key);
     if (!buf || buf.generation !== generation) {
-      buf = { topic, partition, generation, messages: [], rows: 0, since: performance.now() };
+      buf = { topic, partition, generation, entries: [], rows: 0, since: performance.now() };
       buffers.set(key, buf);
     }
-    const lastBuffered = buf.messages.length > 0 ? Number(buf.messages.at(-1)?.offset) : -1;
-    for (const m of messages) {
-      if (Number(m.offset) <= lastBuffered) continue;
-      if (buf.messages.length === 0) buf.since = performance.now();
-      buf.messages.push(m);
-      buf.rows += rowCount(m);
+    const lastBuffered = buf.entries.length > 0 ? Number(buf.entries.at(-1)?.message.offset) : -1;
+    for (const message of messages) {
+      if (Number(message.offset) <= lastBuffered) continue;
+      if (buf.entries.length === 0) buf.since = performance.now();
+      const rows = rowCount(message);
+      buf.entries.push({ message, rows });
+      buf.rows += rows;
     }
     // Resolved means "fetch past it", not "stored": nothing is committed before its insert.
     if (messages.length > 0) ctx.resolveOffset(String(messages.at(-1)?.offset));
@@ -312,7 +321,7 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
   const timer = setInterval(
     () => {
       for (const buf of buffers.values())
-        if (buf.messages.length > 0 && performance.now() - buf.since >= config.BATCH_MAX_WAIT_MS)
+        if (buf.entries.length > 0 && performance.now() - buf.since >= config.BATCH_MAX_WAIT_MS)
           void flush(buf);
     },
     Math.max(10, Math.floor(config.BATCH_MAX_WAIT_MS / 4)),
