@@ -379,10 +379,8 @@ async function main() {
     try {
       kafkaStage = await measureKafka({
         rows: P.kafkaRows,
-        batches: (rows) => makeBatches(stageGen(0), rows, BATCH_ROWS),
-        ingest: ingestBatches,
-        freshness: (svc) => freshness(svc, Math.min(20, P.freshnessSamples), 'kafka'),
-        peakRss: peakRssMb,
+        batches: makeBatches(stageGen(0), P.kafkaRows, BATCH_ROWS),
+        freshnessSamples: Math.min(20, P.freshnessSamples),
         tmp,
         cleanups,
       });

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator } from '../generate-events.js';
-import { BATCH_ROWS, freshness, ingestBatches, makeBatches } from './ingest.js';
+import { BATCH_ROWS, makeBatches } from './ingest.js';
 import { measureKafka } from './kafka.js';
-import { log, peakRssMb } from './lib.js';
+import { log } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,15 +30,12 @@ const tmp = (prefix: string) => {
 try {
   const result = await measureKafka({
     rows,
-    batches: (n) =>
-      makeBatches(
-        makeGenerator({ seed: 1000, plannedRows: n, endMs: Date.now() - 120_000, users: 100_000 }),
-        n,
-        BATCH_ROWS,
-      ),
-    ingest: ingestBatches,
-    freshness: (svc) => freshness(svc, 20, 'kafka'),
-    peakRss: peakRssMb,
+    batches: makeBatches(
+      makeGenerator({ seed: 1000, plannedRows: rows, endMs: Date.now() - 120_000, users: 100_000 }),
+      rows,
+      BATCH_ROWS,
+    ),
+    freshnessSamples: 20,
     tmp,
     onServiceOutput: (text) => {
       if (args['log-level']) process.stdout.write(text);

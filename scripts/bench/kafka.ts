@@ -9,7 +9,8 @@ import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { PACKED_HEADERS, packRanges, rowCount } from '../../src/queue/kafka-messages.js';
 import { PACKING } from '../../src/queue/kafka-sink.js';
 import { progress } from '../generate-events.js';
-import { log, type Service, sleep, startMockKafka, startService } from './lib.js';
+import { freshness, ingestBatches } from './ingest.js';
+import { log, peakRssMb, sleep, startMockKafka, startService } from './lib.js';
 
 export interface KafkaStage {
   /** Our service: events/s from the first POST until every row is queryable. */
@@ -25,10 +26,9 @@ export interface KafkaStage {
 
 export interface KafkaStageDeps {
   rows: number;
-  batches: (rows: number) => Buffer[];
-  ingest: (svc: Service, label: string, batches: Buffer[], rows: number) => Promise<number>;
-  freshness: (svc: Service) => Promise<{ p50: number; p95: number; n: number }>;
-  peakRss: (pid: number | undefined) => number;
+  /** The rows as 1,000-row NDJSON bodies (the same the embedded stage posts). */
+  batches: Buffer[];
+  freshnessSamples: number;
   tmp: (prefix: string) => string;
   /** Told the service's log once it stopped. */
   onServiceOutput?: (text: string) => void;
@@ -54,7 +54,7 @@ export async function measureKafka(deps: KafkaStageDeps): Promise<KafkaStage> {
   const kafka = await startMockKafka({ partitions: PARTITIONS, topics: [] });
   deps.cleanups.push(() => kafka.stop());
   try {
-    const batches = deps.batches(deps.rows);
+    const { batches } = deps;
     const alone = await kafkajsAlone(kafka, batches, deps.rows);
     await kafka.inject(`topic feature_events ${PARTITIONS}`);
     await kafka.inject(`topic feature_events_quarantine ${PARTITIONS}`);
@@ -73,14 +73,14 @@ export async function measureKafka(deps: KafkaStageDeps): Promise<KafkaStage> {
       deps.nodeArgs,
     );
     deps.cleanups.push(() => svc.stop());
-    const ingest = await deps.ingest(svc, 'NDJSON x1000 kafka', batches, deps.rows);
-    const freshness = await deps.freshness(svc);
-    const rss = deps.peakRss(svc.proc.pid);
+    const ingest = await ingestBatches(svc, 'NDJSON x1000 kafka', batches, deps.rows);
+    const fresh = await freshness(svc, deps.freshnessSamples, 'kafka');
+    const rss = peakRssMb(svc.proc.pid);
     await svc.stop();
     deps.onServiceOutput?.(svc.output());
     const result = {
       ingest_eps: ingest,
-      freshness,
+      freshness: fresh,
       rss_peak_mb: rss,
       ...alone,
       ratio_vs_kafkajs: Math.round((ingest / alone.kafkajs_eps) * 100) / 100,
