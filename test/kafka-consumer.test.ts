@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorageClient, migrate, type StorageClient, type Store } from '../src/clickhouse/index.js';
 import { type KafkaLoaderHandle, startKafkaLoader } from '../src/loader/kafka-loader.js';
@@ -100,30 +100,31 @@ function controllableClient() {
   return { client, state };
 }
 
-/** The end offset of each partition of the events topic, as "partition:offset". */
-async function endOffsets(config: Setup) {
-  const kafka = new Kafka({
+/** Runs `ask` with a throwaway admin client of the mock broker. */
+async function inspect<T>(ask: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Kafka({
     clientId: 'inspect',
     brokers: mock.brokers.split(','),
     logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
+  }).admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(config.KAFKA_TOPIC);
-  await admin.disconnect();
+  try {
+    return await ask(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The end offset of each partition of the events topic, as "partition:offset". */
+async function endOffsets(config: Setup) {
+  const ends = await inspect((admin) => admin.fetchTopicOffsets(config.KAFKA_TOPIC));
   return ends.map((p) => `${p.partition}:${p.high}`).sort();
 }
 
 async function committedOffsets(config: Setup) {
-  const kafka = new Kafka({
-    clientId: 'inspect',
-    brokers: mock.brokers.split(','),
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  await admin.connect();
-  const [t] = await admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [config.KAFKA_TOPIC] });
-  await admin.disconnect();
+  const [t] = await inspect((admin) =>
+    admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [config.KAFKA_TOPIC] }),
+  );
   return (t?.partitions ?? []).map((p) => `${p.partition}:${p.offset}`).sort();
 }
 
