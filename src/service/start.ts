@@ -171,7 +171,6 @@ export async function startService(
   state.sink = pipeline.sink;
   state.stats = () => pipeline.stats();
   state.storeProblems = () => health.check();
-  state.ready = true;
   let sqlListener: { close(): Promise<void> } | undefined;
   if (config.CLICKHOUSE_HTTP_PORT) {
     sqlListener = await startSqlHttpListener({
@@ -190,6 +189,9 @@ export async function startService(
       ),
     );
   }
+  // Ready only once every listener this process promises is up (a client that waited for
+  // /v0/ready met a refused connection on CLICKHOUSE_HTTP_PORT before).
+  state.ready = true;
   if (config.LOG_LEVEL !== 'silent') {
     process.stdout.write(
       `${banner({
