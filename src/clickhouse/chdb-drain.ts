@@ -13,7 +13,7 @@ export function drainAfterError(session: ClickHouseClient): ClickHouseClient {
   const query = session.query.bind(session);
   const command = session.command.bind(session);
   const onError = async (err: unknown): Promise<never> => {
-    await drain(exec);
+    await drainWith(exec);
     throw err;
   };
   const wrapped = Object.create(session) as ClickHouseClient;
@@ -26,7 +26,10 @@ export function drainAfterError(session: ClickHouseClient): ClickHouseClient {
   return wrapped;
 }
 
-async function drain(exec: ClickHouseClient['exec']): Promise<void> {
+/** Takes whatever a failed query left on the session behind `client`. */
+export const drain = (client: ClickHouseClient): Promise<void> => drainWith(client.exec.bind(client));
+
+async function drainWith(exec: ClickHouseClient['exec']): Promise<void> {
   try {
     const r = await exec({ query: 'SELECT 1 FORMAT TSV' });
     for await (const _ of r.stream) {

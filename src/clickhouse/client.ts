@@ -4,7 +4,7 @@ import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import type { Config } from '../config/index.js';
 import { drainAfterError } from './chdb-drain.js';
 import { lockChdbSession, type ReadOnlyProfile, serverReaderSettings } from './read-only.js';
-import { clientStore, type Store } from './store.js';
+import { chdbStore, clientStore, type Store } from './store.js';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 
@@ -72,15 +72,17 @@ export async function createStorageClient(
   const { createChdbConnection } = await import('chdb/connection');
   const path = resolve(config.DATA_DIR, 'clickhouse');
   mkdirSync(path, { recursive: true });
-  const open = () =>
-    drainAfterError(
-      createClient({ connection: createChdbConnection({ path }) } as Parameters<typeof createClient>[0]),
-    );
-  const client = open();
+  const connect = () => {
+    const connection = createChdbConnection({ path });
+    const client = drainAfterError(createClient({ connection } as Parameters<typeof createClient>[0]));
+    return { connection, client };
+  };
+  const open = () => connect().client;
+  const { connection, client } = connect();
   const sessions: ClickHouseClient[] = [];
   return {
     client,
-    store: clientStore(client),
+    store: chdbStore(connection, client),
     kind: 'embedded',
     location: path,
     readOnlySession: async (profile) => {

@@ -2,13 +2,44 @@ import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 
 /**
- * Inserts JSON lines (one JSONEachRow row each, no trailing newline) as one INSERT.
- * The bytes go to ClickHouse as they are: no parse and re-serialise on this path.
+ * The INSERT for a block of JSONEachRow lines, idempotent under `dedupToken`: ClickHouse
+ * remembers recent tokens per table (non_replicated_deduplication_window) and drops a
+ * block it has already stored, in the table and, with
+ * deduplicate_blocks_in_dependent_materialized_views, in every view target. A retried
+ * batch must therefore carry the same token and the same rows.
  *
- * dedupToken makes the insert idempotent: ClickHouse remembers recent tokens per table
- * (non_replicated_deduplication_window) and drops a block it has already stored, in the
- * table and, with deduplicate_blocks_in_dependent_materialized_views, in every view target.
- * A retried batch must therefore carry the same token and the same rows.
+ * The settings are in the statement's SETTINGS clause, not sent as client settings: the
+ * chDB connection turns client settings into `SET …;` statements before the INSERT, and a
+ * multi-statement text costs chDB a second pass over the whole data block (about a third
+ * more CPU per row, measured with scripts/bench/insert-cost.ts) and leaves the settings on
+ * the session for the next query.
+ */
+export function insertStatement(table: string, dedupToken: string): string {
+  const settings = {
+    insert_deduplicate: 1,
+    insert_deduplication_token: dedupToken,
+    deduplicate_blocks_in_dependent_materialized_views: 1,
+    input_format_skip_unknown_fields: 1,
+    // Yearly partitions keep this far below the limit; the bound stays as a guard.
+    max_partitions_per_insert_block: 1000,
+    // Cluster profile (a Distributed feature_events): reach every shard, token and all,
+    // before returning, so success means stored and a retry is dropped per shard.
+    distributed_foreground_insert: 1,
+  };
+  const clause = Object.entries(settings)
+    .map(([k, v]) => `${k} = ${typeof v === 'number' ? v : quote(v)}`)
+    .join(', ');
+  return `INSERT INTO ${table} SETTINGS ${clause} FORMAT JSONEachRow`;
+}
+
+/** The lines (one JSONEachRow row each, no trailing newline) as an INSERT's data block. */
+export function insertBody(lines: readonly string[]): string {
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Inserts JSON lines as one INSERT through @clickhouse/client (a ClickHouse server, or
+ * chDB in tests). The bytes go to ClickHouse as they are: no parse and re-serialise.
  */
 export async function insertJsonLines(
   client: ClickHouseClient,
@@ -17,21 +48,9 @@ export async function insertJsonLines(
   dedupToken: string,
 ): Promise<void> {
   if (lines.length === 0) return;
-  const body = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
   const result = await client.exec({
-    query: `INSERT INTO ${table} FORMAT JSONEachRow`,
-    values: Readable.from([body]),
-    clickhouse_settings: {
-      insert_deduplicate: 1,
-      insert_deduplication_token: dedupToken,
-      deduplicate_blocks_in_dependent_materialized_views: 1,
-      input_format_skip_unknown_fields: 1,
-      // Yearly partitions keep this far below the limit; the bound stays as a guard.
-      max_partitions_per_insert_block: '1000',
-      // Cluster profile (a Distributed feature_events): reach every shard, token and all,
-      // before returning, so success means stored and a retry is dropped per shard.
-      distributed_foreground_insert: 1,
-    },
+    query: insertStatement(table, dedupToken),
+    values: Readable.from([Buffer.from(insertBody(lines), 'utf8')]),
   });
   // Drain the (empty) response so the connection is released.
   result.stream.resume();
@@ -40,4 +59,15 @@ export async function insertJsonLines(
     result.stream.once('close', resolve);
     result.stream.once('error', reject);
   });
+}
+
+/** A ClickHouse string literal on one line: backslash, quote and line breaks escaped. */
+function quote(value: string): string {
+  const escaped = value
+    .replace(/\\/g, '\\\\')
+    .replace(/'/g, "\\'")
+    .replace(/\n/g, '\\n')
+    .replace(/\r/g, '\\r')
+    .replace(/\0/g, '\\0');
+  return `'${escaped}'`;
 }

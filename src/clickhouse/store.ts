@@ -1,5 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { insertJsonLines } from './insert.js';
+import type { ChdbConnection } from 'chdb/connection';
+import { drain } from './chdb-drain.js';
+import { insertBody, insertJsonLines, insertStatement } from './insert.js';
 
 /**
  * What the write path needs from ClickHouse, and nothing more: insert a block of JSON lines
@@ -14,13 +16,37 @@ export interface Store {
   query<T>(sql: string): Promise<T[]>;
 }
 
-/** The Store over a @clickhouse/client client (chDB connection or HTTP server alike). */
+/** The Store over a @clickhouse/client client: a ClickHouse server over HTTP (or chDB, in tests). */
 export function clientStore(client: ClickHouseClient): Store {
   return {
     insert: (table, lines, token) => insertJsonLines(client, table, lines, token),
-    async query<T>(sql: string) {
-      const rs = await client.query({ query: sql, format: 'JSONEachRow' });
-      return rs.json<T>();
-    },
+    query: (sql) => queryRows(client, sql),
   };
+}
+
+/**
+ * The Store over chDB in this process. Inserts go to the chDB session as one SQL text,
+ * statement and data block together: @clickhouse/client would turn the lines into a
+ * Buffer, and chDB's connection adapter would decode that back into a string, for every
+ * batch. `client` is a client on the same connection, for reads and for taking a failed
+ * query's leftover output (chdb-drain.ts).
+ */
+export function chdbStore(connection: ChdbConnection, client: ClickHouseClient): Store {
+  return {
+    async insert(table, lines, token) {
+      if (lines.length === 0) return;
+      try {
+        await connection.chdb.queryAsync(`${insertStatement(table, token)}\n${insertBody(lines)}`);
+      } catch (err) {
+        await drain(client);
+        throw err;
+      }
+    },
+    query: (sql) => queryRows(client, sql),
+  };
+}
+
+async function queryRows<T>(client: ClickHouseClient, sql: string): Promise<T[]> {
+  const rs = await client.query({ query: sql, format: 'JSONEachRow' });
+  return rs.json<T>();
 }
