@@ -38,10 +38,11 @@ describe('GET /metrics on the API port', () => {
 
   it('serves the Prometheus text format to METRICS:READ and ADMIN tokens, by header or ?token=', async () => {
     const a = app();
-    for (const init of [
+    const cases: Array<{ path: string; headers: Record<string, string> }> = [
       { path: '/metrics', headers: { Authorization: 'Bearer scrape-token-123' } },
       { path: '/metrics?token=admin-token-123', headers: {} },
-    ]) {
+    ];
+    for (const init of cases) {
       const res = await a.request(init.path, { headers: init.headers });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/plain');
