@@ -107,7 +107,7 @@ describe('metrics of the running service (embedded)', () => {
           .find((l) => l.includes('"request_id":"metrics-test-req-1"')),
       'the access line',
     );
-    expect(JSON.parse(line)).toMatchObject({
+    expect(JSON.parse(line as string)).toMatchObject({
       msg: 'request',
       method: 'GET',
       route: '/v0/pipes/*',
