@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MockKafka, startMockKafka } from './helpers/mock-kafka.js';
+import { type MockKafka, mockServiceEnv, startMockKafka } from './helpers/mock-kafka.js';
 import { expectInsertsInvalidateCache } from './helpers/pipe-cache-check.js';
 import { event, ndjson, postEvents, type ServiceProcess, startServiceProcess } from './helpers/service.js';
 
@@ -9,14 +9,7 @@ let svc: ServiceProcess;
 
 beforeAll(async () => {
   kafka = await startMockKafka({ partitions: 3 });
-  svc = await startServiceProcess({
-    env: {
-      KAFKA_BROKERS: kafka.brokers,
-      KAFKA_IDEMPOTENT: 'false',
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-      BATCH_MAX_WAIT_MS: '100',
-    },
-  });
+  svc = await startServiceProcess({ env: mockServiceEnv(kafka) });
 });
 afterAll(async () => {
   expect(await svc?.stop()).toBe(0);

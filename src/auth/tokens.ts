@@ -6,9 +6,15 @@ import { JwtError, type JwtToken, looksLikeJwt, verifyJwt } from './jwt.js';
 /**
  * Tinybird's scope types; a scope other than ADMIN names the resource it grants, except
  * SQL:READ (ours): read-only SQL over every table, for SQL users of the ClickHouse HTTP
- * listener (src/sql-http).
+ * listener (src/sql-http), and METRICS:READ (ours): GET /metrics, for Prometheus.
  */
-export type ScopeType = 'ADMIN' | 'DATASOURCES:APPEND' | 'DATASOURCES:READ' | 'PIPES:READ' | 'SQL:READ';
+export type ScopeType =
+  | 'ADMIN'
+  | 'DATASOURCES:APPEND'
+  | 'DATASOURCES:READ'
+  | 'PIPES:READ'
+  | 'SQL:READ'
+  | 'METRICS:READ';
 
 export interface Scope {
   type: ScopeType;
@@ -32,11 +38,12 @@ export function parseScope(text: string): Scope {
   const trimmed = text.trim();
   if (trimmed === 'ADMIN') return { type: 'ADMIN' };
   if (trimmed === 'SQL:READ') return { type: 'SQL:READ' };
+  if (trimmed === 'METRICS:READ') return { type: 'METRICS:READ' };
   const type = SCOPE_TYPES.find((t) => t !== 'ADMIN' && trimmed.startsWith(`${t}:`));
   const resource = type ? trimmed.slice(type.length + 1) : '';
   if (!type || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(resource)) {
     throw new TokenConfigError(
-      `bad scope "${text}": expected ADMIN, SQL:READ, DATASOURCES:APPEND:<datasource>, DATASOURCES:READ:<datasource> or PIPES:READ:<pipe>`,
+      `bad scope "${text}": expected ADMIN, SQL:READ, METRICS:READ, DATASOURCES:APPEND:<datasource>, DATASOURCES:READ:<datasource> or PIPES:READ:<pipe>`,
     );
   }
   return { type, resource };

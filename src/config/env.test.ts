@@ -16,6 +16,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SHUTDOWN_DRAIN_MS: '0' })).toThrow(/SHUTDOWN_DRAIN_MS="0"/);
   });
 
+  it('reads the metrics settings: METRICS_PORT off by default, a port when set', () => {
+    const defaults = loadConfig({});
+    expect(defaults.METRICS_PORT).toBeUndefined();
+    expect(defaults.METRICS_CACHE_SECONDS).toBe(15);
+    expect(loadConfig({ METRICS_PORT: '9464', METRICS_HOST: '127.0.0.1' })).toMatchObject({
+      METRICS_PORT: 9464,
+      METRICS_HOST: '127.0.0.1',
+    });
+    expect(() => loadConfig({ METRICS_PORT: 'prometheus' })).toThrow(/METRICS_PORT="prometheus"/);
+    expect(() => loadConfig({ METRICS_CACHE_SECONDS: '0' })).toThrow(/METRICS_CACHE_SECONDS="0"/);
+  });
+
   it('refuses split roles on embedded chDB', () => {
     expect(() => loadConfig({ ROLE: 'consumer', KAFKA_BROKERS: 'localhost:9092' })).toThrow(/CLICKHOUSE_URL/);
     expect(loadConfig({ ROLE: 'api', KAFKA_BROKERS: 'k:9092', CLICKHOUSE_URL: 'http://ch:8123' }).ROLE).toBe(

@@ -100,6 +100,12 @@ export const envSchema = z.object({
   QUOTA_MODE: z.enum(['soft', 'hard']).default('soft'),
   // TEST ONLY: every Nth ClickHouse insert fails (see src/clickhouse/fault-injection.ts).
   FAULT_INSERT_FAIL_EVERY: nonNegativeInt.default(0),
+  // GET /metrics without a token on its own listener (docs/operations.md); unset: only the API
+  // port's /metrics, for tokens with METRICS:READ. METRICS_HOST defaults to HOST.
+  METRICS_PORT: port.optional(),
+  METRICS_HOST: optionalString,
+  // Rows per table (system.parts) and Kafka lag are read on scrape, at most this often.
+  METRICS_CACHE_SECONDS: positiveInt.default(15),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 

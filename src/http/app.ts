@@ -6,6 +6,7 @@ import type { TokenRegistry } from '../auth/token-registry.js';
 import type { Store } from '../clickhouse/store.js';
 import { dashboardRoute } from '../dashboard/index.js';
 import type { Log } from '../log/index.js';
+import type { Metrics } from '../metrics/registry.js';
 import type { RunningProject } from '../project/index.js';
 import type { EventSink } from '../queue/types.js';
 import type { Quotas } from '../quota/quotas.js';
@@ -15,9 +16,11 @@ import { DOCS, jsonError } from './errors.js';
 import { eventsRoute } from './events-route.js';
 import { jwtAdmission } from './jwt-admission.js';
 import { localTokens } from './local-tokens.js';
+import { metricsRoute } from './metrics-route.js';
 import { projectEvents } from './project-events-route.js';
 import { countIngestedRows, countPipeRequests, quotasRoute } from './quota.js';
 import { rateLimit } from './rate-limit.js';
+import { markUnmatched, requestLog } from './request-log.js';
 import { sqlRoute } from './sql-route.js';
 import { tokensRoute } from './tokens-route.js';
 
@@ -54,11 +57,17 @@ export interface AppDeps {
   rateLimit?: { limit: number; windowSeconds: number };
   /** Served by GET /tokens (Tinybird Local's) to loopback clients. */
   adminToken?: string;
+  /** GET /metrics (METRICS:READ tokens), HTTP and ingest metrics (src/metrics). */
+  metrics?: Metrics;
 }
 
 export function createApp(deps: AppDeps): Hono {
   // strict: false so /v0/pipes/ and /v0/pipes answer alike.
   const app = new Hono({ strict: false });
+  // First: it times everything after it, and writes the access line and the request id.
+  app.use('*', requestLog({ log: deps.log, metrics: deps.metrics }));
+  if (deps.metrics)
+    app.route('/metrics', metricsRoute({ registry: deps.metrics.registry, tokens: deps.tokens }));
   // Browser trackers post JSON cross-origin: preflight must succeed. Hono's cors answers
   // the preflight; on other requests it would set its header on c.res before the handler
   // runs, and Hono then rebuilds the handler's response around it, which turns
@@ -151,6 +160,7 @@ export function createApp(deps: AppDeps): Hono {
       tokens: deps.tokens,
       maxBodyBytes: deps.maxBodyBytes,
       log: deps.log,
+      metrics: deps.metrics,
     }),
   );
   app.route(
@@ -161,6 +171,7 @@ export function createApp(deps: AppDeps): Hono {
       datasources: deps.datasources,
       maxBodyBytes: deps.maxBodyBytes,
       log: deps.log,
+      metrics: deps.metrics,
     }),
   );
 
@@ -174,6 +185,7 @@ export function createApp(deps: AppDeps): Hono {
       datasources: deps.datasources,
       maxUploadBytes: 10 * deps.maxBodyBytes,
       log: deps.log,
+      metrics: deps.metrics,
     }),
   );
 
@@ -201,9 +213,16 @@ export function createApp(deps: AppDeps): Hono {
 
   app.route('/', dashboardRoute());
 
-  app.notFound((c) => jsonError(c, 404, `Not found: ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.notFound((c) => {
+    markUnmatched(c);
+    return jsonError(c, 404, `Not found: ${c.req.method} ${new URL(c.req.url).pathname}`);
+  });
   app.onError((err, c) => {
-    deps.log('error', 'unhandled error', { error: err.message, path: new URL(c.req.url).pathname });
+    deps.log('error', 'unhandled error', {
+      error: err.message,
+      path: new URL(c.req.url).pathname,
+      request_id: c.get('requestId'),
+    });
     return jsonError(c, 500, 'Internal error');
   });
   return app;

@@ -4,9 +4,12 @@ import type { TokenStore } from '../auth/index.js';
 import { csvToNdjson } from '../ingest/csv.js';
 import { BodyError, parseEventsBody } from '../ingest/index.js';
 import type { Log } from '../log/index.js';
+import { countAccepted, countReceived } from '../metrics/ingest.js';
+import type { Metrics } from '../metrics/registry.js';
 import { BackpressureError, type EventSink } from '../queue/types.js';
 import { identify, requireScope } from './auth.js';
 import { jsonError } from './errors.js';
+import { noteRows } from './request-log.js';
 
 const DOC = 'https://www.tinybird.co/docs/api-reference/datasource-api';
 
@@ -18,6 +21,7 @@ export interface DatasourcesRouteDeps {
   /** The largest upload accepted (bulk appends are back-fills: larger than one Events API request). */
   maxUploadBytes: number;
   log: Log;
+  metrics?: Metrics;
 }
 
 interface TableRow {
@@ -121,7 +125,13 @@ export function datasourcesRoute(deps: DatasourcesRouteDeps): Hono {
       const rows = parseEventsBody(upload.format === 'csv' ? csvToNdjson(upload.bytes) : upload.bytes);
       if (rows.events.length + rows.quarantine.length === 0)
         return jsonError(c, 400, 'The file holds no rows', DOC);
+      countReceived(deps.metrics, name, rows.events.length + rows.quarantine.length);
       const acceptance = await sink.append(rows);
+      countAccepted(deps.metrics, name, {
+        accepted: rows.events.length,
+        quarantined: rows.quarantine.length,
+      });
+      noteRows(c, rows.events.length + rows.quarantine.length);
       await acceptance.committed;
       return c.json({
         datasource: { id: name, name },

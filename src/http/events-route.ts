@@ -2,9 +2,12 @@ import { type Context, Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
 import { BodyError, parseEventsBody, readBody } from '../ingest/index.js';
 import type { Log } from '../log/index.js';
+import { countAccepted, countReceived } from '../metrics/ingest.js';
+import type { Metrics } from '../metrics/registry.js';
 import { BackpressureError, type EventSink, type IngestRows } from '../queue/types.js';
 import { identify, requireScope } from './auth.js';
 import { DOCS, jsonError } from './errors.js';
+import { noteRows } from './request-log.js';
 
 export interface EventsRouteDeps {
   sink: () => EventSink | undefined;
@@ -12,6 +15,7 @@ export interface EventsRouteDeps {
   datasources: ReadonlySet<string>;
   maxBodyBytes: number;
   log: Log;
+  metrics?: Metrics;
 }
 
 /** POST /v0/events?name=<datasource>: Tinybird's Events API. */
@@ -57,9 +61,15 @@ export function eventsRoute(deps: EventsRouteDeps): Hono {
     if (rows.events.length + rows.quarantine.length === 0) {
       return jsonError(c, 400, 'Empty body: send one JSON object, or NDJSON with one object per line');
     }
+    countReceived(deps.metrics, name, rows.events.length + rows.quarantine.length);
     try {
       const acceptance = await sink.append(rows);
       const reply = { successful_rows: rows.events.length, quarantined_rows: rows.quarantine.length };
+      countAccepted(deps.metrics, name, {
+        accepted: reply.successful_rows,
+        quarantined: reply.quarantined_rows,
+      });
+      noteRows(c, reply.successful_rows + reply.quarantined_rows);
       if (c.req.query('wait') === 'true') {
         await acceptance.committed;
         return c.json(reply, 200);

@@ -4,6 +4,7 @@ import { compress } from 'hono/compress';
 import type { TokenStore } from '../auth/index.js';
 import { isTimeoutError } from '../clickhouse/errors.js';
 import { readBytes, readText } from '../clickhouse/read-text.js';
+import type { Metrics } from '../metrics/registry.js';
 import { BUCKETED_WINDOW_TAG, splitBucketedWindow } from '../pipes/bucket-window.js';
 import { type Pipe, renderPipe } from '../pipes/compile.js';
 import { concatAnswers } from '../pipes/concat-answers.js';
@@ -20,6 +21,7 @@ import { SqlRefused } from '../sql/guard.js';
 import { sqlOverResult } from '../sql/over-result.js';
 import { authorize, identify } from './auth.js';
 import { DOCS, jsonError } from './errors.js';
+import { pipeMetrics } from './pipe-metrics.js';
 
 export interface PipesAppDeps {
   client: ClickHouseClient;
@@ -35,6 +37,8 @@ export interface PipesAppDeps {
   maxThreads?: number;
   /** tb_secret() values by name (TB_SECRET_<name> variables). */
   secrets?: ReadonlyMap<string, string>;
+  /** Pipe requests by pipe, status and cache outcome (src/metrics). */
+  metrics?: Metrics;
 }
 
 const DOC = DOCS.pipes;
@@ -85,6 +89,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
   const app = new Hono();
   // gzip for clients that accept it (Tinybird does so): answers over 1 KiB, exports streamed.
   app.use('*', compress({ encoding: 'gzip' }));
+  if (deps.metrics) app.use('/:file', pipeMetrics(deps.metrics, deps.pipes));
   const timeout = deps.timeoutSeconds ?? 10;
   const columnCache = new Map<string, Promise<Column[] | undefined>>();
   const render = renderMemo(deps.secrets);

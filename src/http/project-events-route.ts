@@ -5,10 +5,13 @@ import type { Store } from '../clickhouse/store.js';
 import { BodyError, readBody } from '../ingest/index.js';
 import { insertBatchIsolating } from '../loader/insert-batch.js';
 import type { Log } from '../log/index.js';
+import { countAccepted, countReceived } from '../metrics/ingest.js';
+import type { Metrics } from '../metrics/registry.js';
 import type { DatasourceFile } from '../project/datasource-file.js';
 import { parseDatasourceBody } from '../project/rows.js';
 import { authorize } from './auth.js';
 import { DOCS, jsonError } from './errors.js';
+import { noteRows } from './request-log.js';
 
 export interface ProjectEventsDeps {
   /** The project's datasources by name; feature_events is not among them (its own path serves it). */
@@ -18,6 +21,7 @@ export interface ProjectEventsDeps {
   tokens: TokenStore;
   maxBodyBytes: number;
   log: Log;
+  metrics?: Metrics;
 }
 
 /**
@@ -47,6 +51,7 @@ export function projectEvents(deps: ProjectEventsDeps) {
     const rows = parseDatasourceBody(ds, body);
     if (rows.events.length + rows.quarantine.length === 0)
       return jsonError(c, 400, 'Empty body: send one JSON object, or NDJSON with one object per line');
+    countReceived(deps.metrics, name, rows.events.length + rows.quarantine.length);
     const batchId = `${name}:${createHash('sha256').update(body).digest('hex').slice(0, 32)}`;
     try {
       const report = await insertBatchIsolating(store, rows, batchId, {
@@ -57,6 +62,11 @@ export function projectEvents(deps: ProjectEventsDeps) {
         successful_rows: rows.events.length - report.rejectedEvents.length,
         quarantined_rows: rows.quarantine.length + report.rejectedEvents.length,
       };
+      countAccepted(deps.metrics, name, {
+        accepted: reply.successful_rows,
+        quarantined: reply.quarantined_rows,
+      });
+      noteRows(c, reply.successful_rows + reply.quarantined_rows);
       return c.json(reply, c.req.query('wait') === 'true' ? 200 : 202);
     } catch (err) {
       deps.log('error', 'ingest into a project datasource failed', {

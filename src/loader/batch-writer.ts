@@ -3,6 +3,7 @@ import { EVENTS_TABLE } from '../clickhouse/tables.js';
 import { type Log, silentLog } from '../log/index.js';
 import type { IngestRows } from '../queue/types.js';
 import { insertBatchIsolating } from './insert-batch.js';
+import { type LoaderObserver, NO_OBSERVER } from './observer.js';
 import { eventIdOf, RecentIds } from './recent-ids.js';
 
 export interface WriteReport {
@@ -25,14 +26,17 @@ export interface WriteReport {
  */
 export class BatchWriter {
   readonly recent: RecentIds;
+  /** Told of every stored batch and failed attempt (metrics); the loaders tell it of retries. */
+  readonly observer: LoaderObserver;
   private readonly log: Log;
 
   constructor(
     private readonly store: Store,
-    options: { dedupWindow: number; log?: Log },
+    options: { dedupWindow: number; log?: Log; observer?: LoaderObserver },
   ) {
     this.recent = new RecentIds(options.dedupWindow);
     this.log = options.log ?? silentLog;
+    this.observer = options.observer ?? NO_OBSERVER;
   }
 
   /**
@@ -74,11 +78,23 @@ export class BatchWriter {
     const dropped = new Set(skip);
     const events = dropped.size > 0 ? rows.events.filter((_, i) => !dropped.has(i)) : rows.events;
     const duplicates = rows.events.length - events.length;
-    const report = await insertBatchIsolating(
-      this.store,
-      duplicates > 0 ? { events, quarantine: rows.quarantine } : rows,
-      batchId,
-    );
+    const sent = duplicates > 0 ? { events, quarantine: rows.quarantine } : rows;
+    const started = performance.now();
+    let report: Awaited<ReturnType<typeof insertBatchIsolating>>;
+    try {
+      report = await insertBatchIsolating(this.store, sent, batchId);
+    } catch (err) {
+      this.observer.insertFailed((performance.now() - started) / 1000);
+      throw err;
+    }
+    this.observer.batchStored({
+      rows: sent,
+      events: events.length - report.rejectedEvents.length,
+      // Rejected events and bad quarantine lines are stored wrapped, except the `dropped` ones.
+      quarantine: rows.quarantine.length + report.rejectedEvents.length - report.dropped,
+      duplicates,
+      seconds: (performance.now() - started) / 1000,
+    });
     if (this.recent.capacity > 0) {
       const rejected = new Set(report.rejectedEvents);
       for (const line of events) {

@@ -15,6 +15,7 @@ import {
   intentToKafkaMetadata,
 } from './batch-intent.js';
 import { BatchWriter } from './batch-writer.js';
+import type { LoaderObserver } from './observer.js';
 
 // librdkafka's mock broker waits out maxWaitTimeInMs on every fetch, data or not, and then
 // returns one record batch per partition: with 200 ms (and minBytes 1 MB) the loader got
@@ -41,6 +42,8 @@ export interface KafkaLoaderOptions {
   dedupWindow?: number;
   /** Told while inserts keep failing (/v0/ready). */
   health?: StoreHealth;
+  /** Told of stored batches, failed attempts and retries (metrics). */
+  observer?: LoaderObserver;
 }
 
 export interface KafkaLoaderHandle {
@@ -78,7 +81,7 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     opts.maxBytesPerPartition ?? Math.min(64 << 20, Math.max(1 << 20, config.BATCH_MAX_ROWS * 400));
   const topics = [config.KAFKA_TOPIC, config.KAFKA_QUARANTINE_TOPIC];
 
-  const writer = new BatchWriter(store, { dedupWindow: opts.dedupWindow ?? 0, log });
+  const writer = new BatchWriter(store, { dedupWindow: opts.dedupWindow ?? 0, log, observer: opts.observer });
   await writer.warm();
 
   const kafka = createKafka(config, log, '-consumer');
@@ -172,6 +175,7 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
         maxMs: retryMaxMs,
         stop: lost,
         onError: (err, attempt, delay) => {
+          writer.observer.insertRetried();
           opts.health?.insertFailed(attempt, err);
           log('warn', 'insert failed, will retry', {
             batchId,

@@ -8,6 +8,7 @@ import { createKafkaSink } from '../queue/kafka-sink.js';
 import type { EventSink } from '../queue/types.js';
 import { BatchWriter } from './batch-writer.js';
 import { type KafkaLoaderHandle, startKafkaLoader } from './kafka-loader.js';
+import type { LoaderObserver } from './observer.js';
 import { SpoolLoader } from './spool-loader.js';
 
 /** The write path of one process, whatever the mode: where the api hands rows, and how to stop it. */
@@ -34,10 +35,12 @@ export async function createPipeline(deps: {
   store: Store;
   log: Log;
   health: StoreHealth;
+  /** Told of stored batches and failed inserts (metrics). */
+  observer?: LoaderObserver;
 }): Promise<Pipeline> {
-  const { config, store, log, health } = deps;
+  const { config, store, log, health, observer } = deps;
   if (!config.KAFKA_BROKERS) {
-    const writer = new BatchWriter(store, { dedupWindow: config.DEDUP_WINDOW, log });
+    const writer = new BatchWriter(store, { dedupWindow: config.DEDUP_WINDOW, log, observer });
     await retry(() => writer.warm(), {
       ...STARTUP_RETRY,
       onError: (err, attempt) =>
@@ -64,6 +67,7 @@ export async function createPipeline(deps: {
       sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
       dedupWindow: config.DEDUP_WINDOW,
       health,
+      observer,
     });
   if (config.ROLE !== 'consumer')
     sink = await createKafkaSink(config, log, {
@@ -73,7 +77,7 @@ export async function createPipeline(deps: {
     });
   return {
     sink,
-    stats: () => ({}),
+    stats: () => ({ ...sink?.stats?.() }),
     async close(timeoutMs) {
       await sink?.close(timeoutMs);
       await loader?.stop();

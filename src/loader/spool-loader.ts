@@ -287,6 +287,7 @@ export class SpoolLoader implements EventSink {
       stop: giveUp,
       wait: (ms) => sleep(Math.min(ms, Math.max(0, this.closeDeadline - Date.now()))),
       onError: (err, n, delay) => {
+        this.writer.observer.insertRetried();
         this.options.health?.insertFailed(n, err);
         this.options.log?.('warn', 'insert failed, will retry', {
           batch: id,

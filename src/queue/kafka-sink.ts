@@ -369,6 +369,8 @@ export async function createKafkaSink(
       return { committed: waitCommitted(owner.offsets) };
     },
 
+    stats: () => ({ pending_bytes: inFlightBytes }),
+
     checkCapacity(bytes: number): void {
       lag.check();
       if (inFlightBytes > 0 && inFlightBytes + bytes > maxInFlightBytes) {

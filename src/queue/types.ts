@@ -22,6 +22,8 @@ export interface EventSink {
   append(rows: IngestRows): Promise<Acceptance>;
   /** Throws BackpressureError when the sink cannot take more now. */
   checkCapacity(bytes: number): void;
+  /** Bytes accepted and not yet stored (the spool) or not yet acknowledged (Kafka), for /v0/ready and metrics. */
+  stats?(): { pending_bytes: number };
   /** Stops accepting and drains; the spool gives up after `timeoutMs`, leaving rows for the next start. */
   close(timeoutMs?: number): Promise<void>;
 }

@@ -16,6 +16,7 @@ import { createApp, type ServiceState } from '../http/app.js';
 import { createPipesApp } from '../http/pipes-route.js';
 import { createPipeline, type Pipeline } from '../loader/pipeline.js';
 import { createLog } from '../log/index.js';
+import { createMetrics } from '../metrics/registry.js';
 import { formatLoadErrors } from '../pipes/index.js';
 import { ResultCache } from '../pipes/result-cache.js';
 import { type RunningProject, startProject } from '../project/index.js';
@@ -23,6 +24,7 @@ import { StoreHealth } from '../queue/health.js';
 import { QuotaConfigError, type Quotas, quotasFromConfig } from '../quota/from-config.js';
 import { startSqlHttpListener } from '../sql-http/listen.js';
 import { banner } from './banner.js';
+import { loaderObserver, startMetricSources } from './metrics.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const MIGRATIONS_DIR = join(ROOT, 'clickhouse');
@@ -71,7 +73,9 @@ export async function startService(
   }
   const log = createLog(config.LOG_LEVEL);
   const state: ServiceState = { ready: false, startedAt: Date.now() };
+  const metrics = createMetrics();
   const app = createApp({
+    metrics,
     state,
     tokens,
     datasources: DATASOURCES,
@@ -112,7 +116,7 @@ export async function startService(
     const store = withInsertFaults(writes.store, config.FAULT_INSERT_FAIL_EVERY, (n) =>
       log('warn', 'injected insert fault', { fault: n }),
     );
-    pipeline = await createPipeline({ config, store, log, health });
+    pipeline = await createPipeline({ config, store, log, health, observer: loaderObserver(metrics) });
     // Every reader is read-only from its creation: PIPE_SESSIONS sessions for the pipes (so
     // queries run side by side) and one for user SQL, with limits it cannot lift.
     pipeReaders = [];
@@ -166,6 +170,7 @@ export async function startService(
     exportMaxRows: config.EXPORT_MAX_ROWS,
     maxThreads: config.PIPE_MAX_THREADS,
     secrets: secretsFromEnv(env),
+    metrics,
   });
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
   state.sink = pipeline.sink;
@@ -189,6 +194,14 @@ export async function startService(
       ),
     );
   }
+  const metricSources = await startMetricSources({
+    config,
+    metrics,
+    stats: () => state.stats?.(),
+    store: storage.store,
+    log,
+    serve: deps.serve,
+  }).catch((err: Error) => fail(err.message));
   // Ready only once every listener this process promises is up (a client that waited for
   // /v0/ready met a refused connection on CLICKHOUSE_HTTP_PORT before).
   state.ready = true;
@@ -223,6 +236,7 @@ export async function startService(
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       server.closeAllConnections();
       await sqlListener?.close();
+      await metricSources.stop();
       await storage.close();
       log('info', 'stopped', { signal });
       return 0;

@@ -79,6 +79,16 @@ export async function startMockKafka(opts: MockKafkaOptions = {}): Promise<MockK
 
 // ---- fixtures shared by the Kafka suites ----
 
+/** The service's environment for Kafka mode on the mock (no idempotent producer; short rebalances). */
+export function mockServiceEnv(mock: MockKafka): Record<string, string> {
+  return {
+    KAFKA_BROKERS: mock.brokers,
+    KAFKA_IDEMPOTENT: 'false',
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    BATCH_MAX_WAIT_MS: '100',
+  };
+}
+
 /** Creates `<name>_events` (partitions) and `<name>_q` on the mock and returns the sink's Kafka settings. */
 export async function mockTopics(mock: MockKafka, name: string, partitions = 3) {
   await mock.inject(`topic ${name}_events ${partitions}`);
