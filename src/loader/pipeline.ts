@@ -34,10 +34,12 @@ export async function createPipeline(deps: {
   store: Store;
   log: Log;
   health: StoreHealth;
+  /** The project's datasources besides feature_events: rows for them take the same path. */
+  datasources?: Iterable<string>;
 }): Promise<Pipeline> {
-  const { config, store, log, health } = deps;
+  const { config, store, log, health, datasources } = deps;
   if (!config.KAFKA_BROKERS) {
-    const writer = new BatchWriter(store, { dedupWindow: config.DEDUP_WINDOW, log });
+    const writer = new BatchWriter(store, { dedupWindow: config.DEDUP_WINDOW, log, datasources });
     await retry(() => writer.warm(), {
       ...STARTUP_RETRY,
       onError: (err, attempt) =>
@@ -64,6 +66,7 @@ export async function createPipeline(deps: {
       sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
       dedupWindow: config.DEDUP_WINDOW,
       health,
+      datasources,
     });
   if (config.ROLE !== 'consumer')
     sink = await createKafkaSink(config, log, {
