@@ -1,25 +1,15 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type MockKafka, startMockKafka } from './helpers/mock-kafka.js';
+import { describe, expect, it } from 'vitest';
+import { launcher } from './helpers/launcher.js';
+import { faultKafkaEnv, type MockKafka, startMockKafka } from './helpers/mock-kafka.js';
 import { count, report, settle, startLoad, verify } from './helpers/reliability.js';
-import { type ServiceProcess, startServiceProcess } from './helpers/service.js';
 
 // Fault injection: after each fault, the raw table and the three endpoints hold exactly the
 // acknowledged events (none missing, none twice); rows of unacknowledged requests may or
 // may not be there and are counted apart. Figures go to `npm run reliability`.
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const running: ServiceProcess[] = [];
 let mock: MockKafka | undefined;
-afterAll(async () => {
-  for (const s of running) await s.kill();
-  await mock?.stop();
-});
-
-async function start(opts: Parameters<typeof startServiceProcess>[0]) {
-  const s = await startServiceProcess(opts);
-  running.push(s);
-  return s;
-}
+const { start } = launcher(() => mock?.stop());
 
 function expectExact(v: Awaited<ReturnType<typeof verify>>) {
   expect(v.lost).toBe(0);
@@ -70,14 +60,7 @@ describe('embedded mode', () => {
 describe('Kafka mode (mock broker)', () => {
   it('produce/fetch errors, broker down, poison messages, consumer SIGKILLed mid-batch: exact counts', async () => {
     mock = await startMockKafka({ partitions: 3 });
-    const env = {
-      KAFKA_BROKERS: mock.brokers,
-      KAFKA_IDEMPOTENT: 'false',
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-      BATCH_MAX_WAIT_MS: '100',
-      BATCH_MAX_ROWS: '500',
-      FAULT_INSERT_FAIL_EVERY: '4',
-    };
+    const env = faultKafkaEnv(mock);
     let svc = await start({ env });
     const feature = 'fault_kafka';
     const load = startLoad({ svc: () => svc, feature, prefix: 'kfk' });

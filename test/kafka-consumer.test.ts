@@ -47,7 +47,7 @@ async function setup(name: string, partitions = 3): Promise<Setup> {
   return { ...(await mockTopics(mock, name, partitions)), BATCH_MAX_ROWS: 1000, BATCH_MAX_WAIT_MS: 100 };
 }
 
-async function consume(config: Setup, store: Store = storage.store) {
+async function consume(config: Setup, store: Store = storage.store, datasources?: string[]) {
   // A short session: the mock broker waits up to a session timeout for every member to
   // rejoin a rebalance, which would make each membership change take 30 s.
   const c = await startKafkaLoader({
@@ -56,6 +56,7 @@ async function consume(config: Setup, store: Store = storage.store) {
     retryMinMs: 20,
     retryMaxMs: 200,
     sessionTimeout: 6000,
+    datasources,
   });
   started.push(c);
   return c;
@@ -275,5 +276,50 @@ describe('kafka consumer', () => {
     await waitFor(async () => (await counts('foreign-')).n >= 100, 'all 100 rows');
     expect(await counts('foreign-')).toEqual({ n: 100, u: 100 });
     await sink.close();
+  });
+
+  it('routes rows by the x-datasource header: none is feature_events, an unknown one is quarantined', async () => {
+    const config = await setup('routed', 2);
+    for (const table of ['kc_pages', 'kc_pages_quarantine'])
+      await storage.client.command({
+        query: `CREATE TABLE IF NOT EXISTS ${table} (path Nullable(String), raw Nullable(String), c__error Array(String)) ENGINE = MergeTree ORDER BY tuple() SETTINGS non_replicated_deduplication_window = 1000`,
+      });
+    await consume(config, storage.store, ['kc_pages']);
+    const producer = new Kafka({
+      clientId: 'routed',
+      brokers: mock.brokers.split(','),
+      logLevel: logLevel.NOTHING,
+    }).producer();
+    await producer.connect();
+    const packed = { 'content-type': 'application/x-ndjson' };
+    await producer.send({
+      topic: config.KAFKA_TOPIC,
+      messages: [
+        { value: eventLine('routed-plain') }, // another producer's row, no header: feature_events
+        { value: '{"path":"/one"}', headers: { 'x-datasource': 'kc_pages' } },
+        { value: '{"path":"/two"}\n{"path":"/three"}', headers: { ...packed, 'x-datasource': 'kc_pages' } },
+        { value: '{"path":"/lost"}', headers: { 'x-datasource': 'no_such_table' } },
+        { value: eventLine('routed-packed'), headers: packed },
+      ],
+    });
+    await producer.disconnect();
+    const rows = async (query: string) =>
+      (await storage.client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>();
+    await waitFor(async () => (await counts('routed-')).n >= 2, 'the feature_events rows');
+    await waitFor(async () => (await rows('SELECT 1 FROM kc_pages')).length >= 3, 'the kc_pages rows');
+    await waitFor(
+      async () =>
+        (await rows('SELECT 1 FROM feature_events_quarantine WHERE raw = \'{"path":"/lost"}\'')).length > 0,
+      'the unknown datasource row in quarantine',
+    );
+    expect(await counts('routed-')).toEqual({ n: 2, u: 2 });
+    expect(await rows('SELECT path FROM kc_pages ORDER BY path')).toEqual([
+      { path: '/one' },
+      { path: '/three' },
+      { path: '/two' },
+    ]);
+    expect(
+      await rows('SELECT c__error FROM feature_events_quarantine WHERE raw = \'{"path":"/lost"}\''),
+    ).toEqual([{ c__error: ['unknown datasource "no_such_table": not in the project'] }]);
   });
 });

@@ -1,7 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { launcher } from './helpers/launcher.js';
 import { type MockKafka, startMockKafka } from './helpers/mock-kafka.js';
 import { report, settle, startLoad, verify } from './helpers/reliability.js';
-import { freePort, type ServiceProcess, startServiceProcess } from './helpers/service.js';
+import { freePort } from './helpers/service.js';
 
 // The distributed layout, ROLE=api and ROLE=consumer as separate processes with
 // CLICKHOUSE_URL, which has no ClickHouse server to run against here: the embedded store's
@@ -10,18 +11,8 @@ import { freePort, type ServiceProcess, startServiceProcess } from './helpers/se
 // every acknowledged event must be stored exactly once, in the raw table and every endpoint.
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const running: ServiceProcess[] = [];
 let mock: MockKafka | undefined;
-afterAll(async () => {
-  for (const s of running) await s.kill();
-  await mock?.stop();
-});
-
-async function start(opts: Parameters<typeof startServiceProcess>[0]) {
-  const s = await startServiceProcess(opts);
-  running.push(s);
-  return s;
-}
+const { start } = launcher(() => mock?.stop());
 
 describe('split roles against the SQL listener', () => {
   it('api and consumer processes, consumer SIGKILLed mid-stream: nothing lost, nothing twice', async () => {

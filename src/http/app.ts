@@ -3,7 +3,6 @@ import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { TokenStore } from '../auth/index.js';
 import type { TokenRegistry } from '../auth/token-registry.js';
-import type { Store } from '../clickhouse/store.js';
 import { dashboardRoute } from '../dashboard/index.js';
 import type { Log } from '../log/index.js';
 import type { Metrics } from '../metrics/registry.js';
@@ -39,8 +38,8 @@ export interface ServiceState {
   stopping?: boolean;
   /** The pipes app (GET /v0/pipes/...), set once the .pipe files are loaded. */
   pipes?: Hono;
-  /** The project's datasources and copy pipes (src/project), and the store that writes them. */
-  project?: Pick<RunningProject, 'datasources' | 'copies'> & { store: Store };
+  /** The project's datasources and copy pipes (src/project). */
+  project?: Pick<RunningProject, 'datasources' | 'copies'>;
 }
 
 export interface AppDeps {
@@ -156,7 +155,7 @@ export function createApp(deps: AppDeps): Hono {
     '/v0/events',
     projectEvents({
       datasources: () => (deps.state.ready ? deps.state.project?.datasources : undefined),
-      store: () => deps.state.project?.store,
+      sink: () => (deps.state.ready ? deps.state.sink : undefined),
       tokens: deps.tokens,
       maxBodyBytes: deps.maxBodyBytes,
       log: deps.log,

@@ -5,8 +5,8 @@ import { retry, STOPPED, sleep } from '../lib/retry.js';
 import { type Log, silentLog } from '../log/index.js';
 import type { StoreHealth } from '../queue/health.js';
 import { createKafka, type KafkaConfig } from '../queue/kafka.js';
-import { rowCount, rowsOfMessage } from '../queue/kafka-messages.js';
-import type { IngestRows } from '../queue/types.js';
+import { messageDatasource, rowCount, rowsOfMessage } from '../queue/kafka-messages.js';
+import { DEFAULT_DATASOURCE, datasourceOf, type IngestRows } from '../queue/types.js';
 import {
   type BatchIntent,
   batchToken,
@@ -15,6 +15,7 @@ import {
   intentToKafkaMetadata,
 } from './batch-intent.js';
 import { BatchWriter } from './batch-writer.js';
+import { splitByDatasource } from './datasource-rows.js';
 import type { LoaderObserver } from './observer.js';
 
 // librdkafka's mock broker waits out maxWaitTimeInMs on every fetch, data or not, and then
@@ -42,6 +43,8 @@ export interface KafkaLoaderOptions {
   dedupWindow?: number;
   /** Told while inserts keep failing (/v0/ready). */
   health?: StoreHealth;
+  /** The project's datasources besides feature_events (a message's x-datasource header names one). */
+  datasources?: Iterable<string>;
   /** Told of stored batches, failed attempts and retries (metrics). */
   observer?: LoaderObserver;
 }
@@ -81,7 +84,12 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     opts.maxBytesPerPartition ?? Math.min(64 << 20, Math.max(1 << 20, config.BATCH_MAX_ROWS * 400));
   const topics = [config.KAFKA_TOPIC, config.KAFKA_QUARANTINE_TOPIC];
 
-  const writer = new BatchWriter(store, { dedupWindow: opts.dedupWindow ?? 0, log, observer: opts.observer });
+  const writer = new BatchWriter(store, {
+    dedupWindow: opts.dedupWindow ?? 0,
+    log,
+    observer: opts.observer,
+    datasources: opts.datasources,
+  });
   await writer.warm();
 
   const kafka = createKafka(config, log, '-consumer');
@@ -126,12 +134,16 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     intents.set(`${topic}:${partition}`, intent);
   }
 
-  function toRows(topic: string, messages: KafkaMessage[]): IngestRows {
-    const lines: string[] = [];
-    for (const m of messages) for (const row of rowsOfMessage(m)) lines.push(row);
-    return topic === config.KAFKA_TOPIC
-      ? { events: lines, quarantine: [] }
-      : { events: [], quarantine: lines };
+  /** A range's rows, one group per datasource (a message's x-datasource header, feature_events without). */
+  function toRows(topic: string, messages: KafkaMessage[]): IngestRows[] {
+    const parts = messages.map((m): IngestRows => {
+      const lines = rowsOfMessage(m);
+      const datasource = messageDatasource(m);
+      return topic === config.KAFKA_TOPIC
+        ? { events: lines, quarantine: [], datasource }
+        : { events: [], quarantine: lines, datasource };
+    });
+    return splitByDatasource(parts);
   }
 
   /** How many of the buffered messages make one insert: up to maxRows rows, at least one message. */
@@ -158,7 +170,7 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
 
   /** Inserts until it succeeds; false if the generation changed or the loader stops first. */
   async function insertWithRetry(
-    rows: IngestRows,
+    rows: IngestRows[],
     batchId: string,
     skip: readonly number[],
     lost: () => boolean,
@@ -166,7 +178,7 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     const done = await retry(
       async (attempt) => {
         // Transient errors throw and are retried here; poison rows go to quarantine inside.
-        await writer.write(rows, batchId, skip);
+        await writer.writeRange(rows, batchId, skip);
         opts.health?.ok('inserts');
         if (attempt > 1) log('info', 'insert succeeded after retries', { batchId, attempts: attempt });
       },
@@ -242,8 +254,9 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     const first = Number(messages[0]?.offset);
     const last = Number(messages.at(-1)?.offset);
     const rows = toRows(topic, messages);
+    const events = rows.find((g) => datasourceOf(g) === DEFAULT_DATASOURCE)?.events.length ?? 0;
     // A recorded range is re-inserted exactly as first attempted, with its recorded skips.
-    let skip = redo ? (redo.skip ?? []).filter((k) => k < rows.events.length) : writer.select(rows);
+    let skip = redo ? (redo.skip ?? []).filter((k) => k < events) : writer.selectRange(rows);
     if (!fitsKafkaMetadata({ start: first, end: last, skip })) {
       log('warn', 'too many re-sent rows to record in the commit metadata; inserting them unfiltered', {
         topic,
@@ -259,7 +272,7 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     if (!(await insertWithRetry(rows, batchId, skip, lost))) return false;
     log('debug', 'batch stored', {
       batch: batchId,
-      rows: rows.events.length + rows.quarantine.length,
+      rows: rows.reduce((n, g) => n + g.events.length + g.quarantine.length, 0),
       messages: n,
       insert_ms: Math.round(performance.now() - started),
     });

@@ -9,6 +9,8 @@ export interface LoaderObserver {
   /** A batch is stored. `rows` is what was sent (re-sent event_ids already dropped). */
   batchStored(batch: {
     rows: IngestRows;
+    /** The datasource's tables; feature_events and its quarantine when absent. */
+    tables?: { events: string; quarantine: string };
     /** Rows now in feature_events and in the quarantine table (poison rows moved there). */
     events: number;
     quarantine: number;

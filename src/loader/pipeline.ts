@@ -37,10 +37,12 @@ export async function createPipeline(deps: {
   health: StoreHealth;
   /** Told of stored batches and failed inserts (metrics). */
   observer?: LoaderObserver;
+  /** The project's datasources besides feature_events: rows for them take the same path. */
+  datasources?: Iterable<string>;
 }): Promise<Pipeline> {
-  const { config, store, log, health, observer } = deps;
+  const { config, store, log, health, observer, datasources } = deps;
   if (!config.KAFKA_BROKERS) {
-    const writer = new BatchWriter(store, { dedupWindow: config.DEDUP_WINDOW, log, observer });
+    const writer = new BatchWriter(store, { dedupWindow: config.DEDUP_WINDOW, log, observer, datasources });
     await retry(() => writer.warm(), {
       ...STARTUP_RETRY,
       onError: (err, attempt) =>
@@ -68,6 +70,7 @@ export async function createPipeline(deps: {
       dedupWindow: config.DEDUP_WINDOW,
       health,
       observer,
+      datasources,
     });
   if (config.ROLE !== 'consumer')
     sink = await createKafkaSink(config, log, {

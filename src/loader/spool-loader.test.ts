@@ -1,4 +1,5 @@
-import { appendFileSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -32,10 +33,15 @@ const rows = (ids: string[]) => ({
   events: ids.map((id) => JSON.stringify({ event_id: id })),
   quarantine: [],
 });
+const pageViews = (ids: string[], quarantined: string[] = []) => ({
+  events: ids.map((id) => JSON.stringify({ path: id })),
+  quarantine: quarantined.map((raw) => JSON.stringify({ raw })),
+  datasource: 'page_views',
+});
 const open = (dir: string, client: Store, extra: Partial<Parameters<typeof SpoolLoader.open>[0]> = {}) =>
   SpoolLoader.open({
     dir,
-    writer: new BatchWriter(client, { dedupWindow: 0 }),
+    writer: new BatchWriter(client, { dedupWindow: 0, datasources: ['page_views'] }),
     batchMaxRows: 1000,
     batchMaxWaitMs: 10,
     maxPendingBytes: 1 << 20,
@@ -147,6 +153,79 @@ describe('SpoolLoader', () => {
     await (await sink.append(rows(['last']))).committed;
     const segments = readdirSync(dir).filter((f) => f.endsWith('.spool'));
     expect(segments.length).toBeLessThanOrEqual(2);
+    await sink.close();
+  });
+
+  it('inserts each datasource of a range into its own tables, under the range token plus its name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const { client, inserts } = fakeClient();
+    const sink = await open(dir, client, { batchMaxWaitMs: 50 });
+    const acks = await Promise.all([
+      sink.append(pageViews(['/a'], ['bad'])),
+      sink.append(rows(['f1'])),
+      sink.append(pageViews(['/b'])),
+      sink.append({ ...rows(['f2']), datasource: 'feature_events' }),
+    ]);
+    await Promise.all(acks.map((a) => a.committed));
+    // One range (one intent), one insert per table: feature_events first, then page_views.
+    const range = /^spool:1:0-\d+/.exec(inserts[0]?.token ?? '')?.[0];
+    expect(inserts.map((i) => [i.table, i.token, i.lines])).toEqual([
+      ['feature_events', `${range}:e`, [rows(['f1']).events[0], rows(['f2']).events[0]]],
+      ['page_views_quarantine', `${range}:page_views:q`, ['{"raw":"bad"}']],
+      ['page_views', `${range}:page_views:e`, ['{"path":"/a"}', '{"path":"/b"}']],
+    ]);
+    await sink.close();
+  });
+
+  it('replays a spool written before records carried a datasource into feature_events, with its old token', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    // Records framed as the encoder wrote them then: [length][sha-256 prefix]["e" + row + "\n" ...].
+    const frame = (lines: string[]) => {
+      const payload = Buffer.from(lines.map((l) => `e${l}\n`).join(''));
+      const head = Buffer.alloc(8);
+      head.writeUInt32LE(payload.length, 0);
+      createHash('sha256').update(payload).digest().copy(head, 4, 0, 4);
+      return Buffer.concat([head, payload]);
+    };
+    const first = frame(rows(['old1', 'old2']).events);
+    const second = frame(rows(['old3']).events);
+    writeFileSync(join(dir, '000000000001.spool'), Buffer.concat([first, second]));
+    // The first record was being inserted when the old process stopped, old2 skipped by the window.
+    writeFileSync(
+      join(dir, 'checkpoint.json'),
+      JSON.stringify({
+        segment: 1,
+        offset: 0,
+        inflight: { segment: 1, start: 0, end: first.length, skip: [1] },
+      }),
+    );
+    const { client, inserts } = fakeClient();
+    const sink = await open(dir, client);
+    await (await sink.append(rows(['new1']))).committed;
+    expect(inserts[0]).toEqual({
+      table: 'feature_events',
+      token: `spool:1:0-${first.length}:e`,
+      lines: rows(['old1']).events,
+    });
+    expect(inserts.slice(1).every((i) => i.table === 'feature_events')).toBe(true);
+    expect(inserts.slice(1).flatMap((i) => i.lines.map((l) => JSON.parse(l).event_id))).toEqual([
+      'old3',
+      'new1',
+    ]);
+    await sink.close();
+  });
+
+  it('moves rows of a datasource the project no longer has to feature_events_quarantine, saying so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const { client, inserts } = fakeClient();
+    const sink = await open(dir, client);
+    await (await sink.append({ events: ['{"path":"/x"}'], quarantine: [], datasource: 'removed' })).committed;
+    expect(inserts.map((i) => i.table)).toEqual(['feature_events_quarantine']);
+    const row = JSON.parse(inserts[0]?.lines[0] as string);
+    expect(row).toMatchObject({
+      raw: '{"path":"/x"}',
+      c__error: ['unknown datasource "removed": not in the project'],
+    });
     await sink.close();
   });
 });

@@ -7,6 +7,7 @@ import { type Position, SpoolLog } from '../queue/spool/spool-log.js';
 import { type Acceptance, BackpressureError, type EventSink, type IngestRows } from '../queue/types.js';
 import { batchToken } from './batch-intent.js';
 import type { BatchWriter } from './batch-writer.js';
+import { splitByDatasource } from './datasource-rows.js';
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from './spool-checkpoint.js';
 
 export interface SpoolLoaderOptions {
@@ -75,11 +76,11 @@ export class SpoolLoader implements EventSink {
       const records = (await this.log.segments()).includes(inflight.segment)
         ? (await this.log.read(inflight.segment, inflight.start)).filter((r) => r.end <= inflight.end)
         : [];
-      const rows = mergeRows(records.map((r) => r.rows));
+      const rows = splitByDatasource(records.map((r) => r.rows));
       await this.withRetry(
         batchId(inflight),
         async () => {
-          await this.writer.write(rows, batchId(inflight), inflight.skip ?? []);
+          await this.writer.writeRange(rows, batchId(inflight), inflight.skip ?? []);
         },
         () => false,
       );
@@ -208,8 +209,8 @@ export class SpoolLoader implements EventSink {
       for (let first = true; this.pending.length > 0 && (first || this.batchDue()); first = false) {
         const batch = this.takeBatch();
         const range = { segment: batch[0]!.segment, start: batch[0]!.start, end: batch.at(-1)!.end };
-        const batchRows = mergeRows(batch.map((c) => c.rows));
-        const skip = this.writer.select(batchRows);
+        const batchRows = splitByDatasource(batch.map((c) => c.rows));
+        const skip = this.writer.selectRange(batchRows);
         const checkpoint = { segment: range.segment, offset: range.end };
         // The checkpoint writes are retried with the insert: on a full disk they fail too,
         // and re-inserting after a failed final write is harmless (same token).
@@ -220,7 +221,7 @@ export class SpoolLoader implements EventSink {
               ...this.checkpoint,
               inflight: skip.length > 0 ? { ...range, skip } : range,
             });
-            await this.writer.write(batchRows, batchId(range), skip);
+            await this.writer.writeRange(batchRows, batchId(range), skip);
             await writeCheckpoint(this.options.dir, checkpoint);
           },
           () => this.closed && this.closeDeadline < Date.now(),
@@ -257,7 +258,11 @@ export class SpoolLoader implements EventSink {
     this.scheduleFlush();
   }
 
-  /** Up to batchMaxRows rows of contiguous chunks from one segment (a byte range = a token). */
+  /**
+   * Up to batchMaxRows rows of contiguous chunks from one segment (a byte range = a token).
+   * Chunks of several datasources may share a range: each datasource's rows of it are one
+   * insert (splitByDatasource), so a datasource switch does not cut the batch small.
+   */
   private takeBatch(): Chunk[] {
     const first = this.pending[0]!;
     let rows = 0;
@@ -353,14 +358,4 @@ async function probeWrite(dir: string): Promise<void> {
 
 function batchId(range: { segment: number; start: number; end: number }): string {
   return batchToken(`spool:${range.segment}`, range);
-}
-
-function mergeRows(parts: IngestRows[]): IngestRows {
-  if (parts.length === 1) return parts[0]!;
-  const out: IngestRows = { events: [], quarantine: [] };
-  for (const p of parts) {
-    for (const l of p.events) out.events.push(l);
-    for (const l of p.quarantine) out.quarantine.push(l);
-  }
-  return out;
 }

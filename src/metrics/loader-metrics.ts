@@ -2,9 +2,9 @@ import type { LoaderObserver } from '../loader/observer.js';
 import type { Metrics } from './registry.js';
 
 /** The loader's hook (src/loader/observer.ts) feeding the batch and insert metrics. */
-export function loaderMetrics(m: Metrics, tables: { events: string; quarantine: string }): LoaderObserver {
+export function loaderMetrics(m: Metrics, defaults: { events: string; quarantine: string }): LoaderObserver {
   return {
-    batchStored({ rows, events, quarantine, duplicates, seconds }) {
+    batchStored({ rows, tables = defaults, events, quarantine, duplicates, seconds }) {
       // Bytes as sent to ClickHouse: each line plus its newline.
       let bytes = 0;
       for (const line of rows.events) bytes += Buffer.byteLength(line) + 1;

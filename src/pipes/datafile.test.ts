@@ -101,3 +101,24 @@ describe('INCLUDE', () => {
     expect(() => parseDatafile(main)).toThrow(/INCLUDE is not available/);
   });
 });
+
+describe('what a project may not use', () => {
+  it('refuses a TYPE other than endpoint, materialized and copy, and INCLUDE with variables, at their line', () => {
+    const include = () => 'NODE shared\nSQL >\n    SELECT 1\n';
+    for (const [text, error, line] of [
+      ['NODE a\nSQL >\n    SELECT 1\nTYPE sink\n', /TYPE sink is not supported/, 4],
+      ['NODE a\nSQL >\n    SELECT 1\nTYPE "Stream"\n', /TYPE stream is not supported/, 4],
+      ['INCLUDE "x.incl" "VAR=1"\n\nNODE a\nSQL >\n    SELECT 1\n', /INCLUDE with variables/, 1],
+    ] as const) {
+      let caught: (Error & { line?: number }) | undefined;
+      try {
+        parseDatafile(text, { include });
+      } catch (err) {
+        caught = err as Error & { line?: number };
+      }
+      expect(caught?.message).toMatch(error);
+      expect(caught?.line).toBe(line);
+    }
+    expect(parseDatafile('NODE a\nSQL >\n    SELECT 1\nTYPE Endpoint\n').nodes[0]?.type).toBe('endpoint');
+  });
+});

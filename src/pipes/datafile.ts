@@ -118,6 +118,9 @@ export function parseDatafile(text: string, options: DatafileOptions = {}): Data
         break;
       }
       case 'INCLUDE': {
+        // INCLUDE "file" "VAR=value": the included file's variables are not supported.
+        if (/^"[^"]*"\s+\S/.test(rest))
+          throw new TemplateSyntaxError('INCLUDE with variables ("VAR=value") is not supported', lineNo);
         const path = unquote(rest);
         if (!options.include) throw new TemplateSyntaxError('INCLUDE is not available here', lineNo);
         let included: Datafile;
@@ -142,6 +145,13 @@ export function parseDatafile(text: string, options: DatafileOptions = {}): Data
       case 'TYPE': {
         if (!node) throw new TemplateSyntaxError('TYPE outside a NODE block', lineNo);
         node.type = unquote(rest).toLowerCase();
+        // A sink, a stream, ...: served as an endpoint it would answer something else than
+        // the project means, so it is refused where it is written.
+        if (!['endpoint', 'materialized', 'copy'].includes(node.type))
+          throw new TemplateSyntaxError(
+            `TYPE ${node.type} is not supported: a pipe is an endpoint, materialized or copy`,
+            lineNo,
+          );
         break;
       }
       // Settings of materialized and copy nodes (src/project reads them); hints we accept.

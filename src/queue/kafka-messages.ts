@@ -1,4 +1,5 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { DEFAULT_DATASOURCE } from './types.js';
 
 /**
  * How rows travel in Kafka messages. Our producer packs many rows into one message: the
@@ -15,6 +16,27 @@ export const ROWS_FORMAT_HEADER = 'content-type';
 export const NDJSON_ROWS = 'application/x-ndjson';
 
 export const PACKED_HEADERS: IHeaders = { [ROWS_FORMAT_HEADER]: NDJSON_ROWS };
+
+/**
+ * The datasource a message's rows are for, when it is not feature_events. A header rather than
+ * a topic per datasource: a project's datasources then need no topics created for them (topics
+ * are not auto-created), and feature_events messages are as they were, so a message without
+ * it, from an older producer or another one, is feature_events.
+ */
+export const DATASOURCE_HEADER = 'x-datasource';
+
+/** The headers of a packed message of `datasource`'s rows. */
+export function packedHeaders(datasource: string): IHeaders {
+  return datasource === DEFAULT_DATASOURCE
+    ? PACKED_HEADERS
+    : { ...PACKED_HEADERS, [DATASOURCE_HEADER]: datasource };
+}
+
+/** The datasource a message is for: its x-datasource header, or feature_events without one. */
+export function messageDatasource(message: Pick<KafkaMessage, 'headers'>): string {
+  const value = headerText(message.headers, DATASOURCE_HEADER);
+  return value === undefined || value === '' ? DEFAULT_DATASOURCE : value;
+}
 
 /** The rows of one message: every line of a packed message, or the whole value of any other. */
 export function rowsOfMessage(message: Pick<KafkaMessage, 'value' | 'headers'>): string[] {
@@ -36,11 +58,14 @@ export function rowCount(message: Pick<KafkaMessage, 'value' | 'headers'>): numb
   return n;
 }
 
-function isPacked(headers: IHeaders | undefined): boolean {
-  const h = headers?.[ROWS_FORMAT_HEADER];
-  if (h === undefined) return false;
+function headerText(headers: IHeaders | undefined, name: string): string | undefined {
+  const h = headers?.[name];
   const value = Array.isArray(h) ? h[0] : h;
-  return value !== undefined && value.toString() === NDJSON_ROWS;
+  return value?.toString();
+}
+
+function isPacked(headers: IHeaders | undefined): boolean {
+  return headerText(headers, ROWS_FORMAT_HEADER) === NDJSON_ROWS;
 }
 
 /** Limits of one packed message: the broker refuses messages over message.max.bytes (1 MB by default). */

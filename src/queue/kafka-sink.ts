@@ -10,8 +10,15 @@ import type { Config } from '../config/index.js';
 import { type Log, silentLog } from '../log/index.js';
 import type { StoreHealth } from './health.js';
 import { createKafka, type KafkaConfig } from './kafka.js';
-import { PACKED_HEADERS, packRanges } from './kafka-messages.js';
-import { type Acceptance, BackpressureError, type EventSink, type IngestRows } from './types.js';
+import { packedHeaders, packRanges } from './kafka-messages.js';
+import {
+  type Acceptance,
+  BackpressureError,
+  DEFAULT_DATASOURCE,
+  datasourceOf,
+  type EventSink,
+  type IngestRows,
+} from './types.js';
 
 export interface KafkaSinkOptions {
   /**
@@ -76,8 +83,10 @@ interface Pending {
 
 interface Row {
   topic: string;
+  /** The datasource the row is for (a message carries one: its x-datasource header). */
+  datasource: string;
   line: string;
-  /** The routing key (user_id) for events; null for quarantined rows. */
+  /** The routing key (user_id for feature_events, the request for other datasources); null for quarantined rows. */
   key: string | null;
   owner: Pending;
 }
@@ -86,6 +95,7 @@ interface Row {
 interface Outgoing {
   topic: string;
   partition: number;
+  datasource: string;
   rows: Row[];
 }
 
@@ -168,6 +178,7 @@ export async function createKafkaSink(
       : undefined;
   });
   let closed = false;
+  let requests = 0;
 
   function fail(owner: Pending, err: Error) {
     if (owner.settled) return;
@@ -209,8 +220,8 @@ export async function createKafkaSink(
       const count = counts.get(row.topic) as number;
       // Quarantined rows carry no key: spread them over the partitions, batch by batch.
       const partition = row.key === null ? spread++ % count : partitionForKey(row.key, count);
-      const key = tp(row.topic, partition);
-      const group = groups.get(key) ?? { topic: row.topic, partition, rows: [] };
+      const key = `${tp(row.topic, partition)}\0${row.datasource}`;
+      const group = groups.get(key) ?? { topic: row.topic, partition, datasource: row.datasource, rows: [] };
       groups.set(key, group);
       group.rows.push(row);
     }
@@ -220,7 +231,7 @@ export async function createKafkaSink(
         group.rows.map((r) => Buffer.byteLength(r.line)),
         limits,
       ))
-        out.push({ topic: group.topic, partition: group.partition, rows: group.rows.slice(start, end) });
+        out.push({ ...group, rows: group.rows.slice(start, end) });
     }
     return out;
   }
@@ -237,7 +248,7 @@ export async function createKafkaSink(
           list.push({
             partition: m.partition,
             value: m.rows.map((r) => r.line).join('\n'),
-            headers: PACKED_HEADERS,
+            headers: packedHeaders(m.datasource),
           });
           byTopic.set(m.topic, list);
         }
@@ -354,13 +365,18 @@ export async function createKafkaSink(
       const acked = new Promise<void>((resolve, reject) => {
         owner = { remaining: total, offsets: new Map(), resolve, reject, settled: false };
       });
+      const datasource = datasourceOf(rows);
+      // Another datasource's rows have no user_id: a request's rows share one partition (in
+      // order, one insert), and requests spread over the partitions.
+      const requestKey = datasource === DEFAULT_DATASOURCE ? undefined : `${datasource}#${requests++}`;
       for (const line of rows.events) {
-        queue.push({ topic: config.KAFKA_TOPIC, line, key: userIdKey(line) ?? '', owner });
+        const key = requestKey ?? userIdKey(line) ?? '';
+        queue.push({ topic: config.KAFKA_TOPIC, datasource, line, key, owner });
         inFlightBytes += line.length;
         queuedBytes += line.length;
       }
       for (const line of rows.quarantine) {
-        queue.push({ topic: config.KAFKA_QUARANTINE_TOPIC, line, key: null, owner });
+        queue.push({ topic: config.KAFKA_QUARANTINE_TOPIC, datasource, line, key: null, owner });
         inFlightBytes += line.length;
         queuedBytes += line.length;
       }

@@ -1,12 +1,27 @@
 /**
  * Rows of one ingest request, already validated and serialised for ClickHouse:
- * each entry is one JSONEachRow line (no newline) for feature_events or for
- * feature_events_quarantine.
+ * each entry is one JSONEachRow line (no newline) for the datasource's table or for its
+ * quarantine table.
  */
 export interface IngestRows {
   events: string[];
   quarantine: string[];
+  /**
+   * The datasource the rows are for. Absent means feature_events, as do spool records and
+   * Kafka messages written before rows carried their datasource.
+   */
+  datasource?: string;
 }
+
+/** The built-in datasource, and what rows without a datasource are for. */
+export const DEFAULT_DATASOURCE = 'feature_events';
+
+/** What a datasource name may be (a .datasource file's name): travels in spool records and Kafka headers. */
+export const DATASOURCE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The datasource rows are for: their own, or feature_events. */
+export const datasourceOf = (rows: Pick<IngestRows, 'datasource'>): string =>
+  rows.datasource ?? DEFAULT_DATASOURCE;
 
 export interface Acceptance {
   /** Resolves once every row of the request is stored in ClickHouse (wait=true). */

@@ -104,6 +104,7 @@ export async function startService(
   let pipeline: Pipeline;
   let writes: WriteGeneration;
   let schema: SchemaGate | undefined;
+  let loaded: RunningProject;
   const health = new StoreHealth();
   try {
     storage = await createStorageClient(config);
@@ -112,11 +113,31 @@ export async function startService(
     const report = schema.report ?? { applied: [], skipped: [] };
     log('info', 'migrations done', { applied: report.applied, already_applied: report.skipped.length });
     writes = trackWrites(storage.store);
+    // The project (the shipped pipes/ unless PROJECT_DIR): datasources, views, tokens, pipes.
+    // Before the pipeline: the queue may replay rows for its datasources, into their tables.
+    loaded = await startProject({
+      dir: config.PROJECT_DIR ?? PIPES_DIR,
+      client: storage.client,
+      writes,
+      dataDir: config.DATA_DIR,
+      tokens,
+      log,
+    }).catch((err: Error) => {
+      server.close();
+      return fail(`cannot apply the project: ${err.message}`);
+    });
     // TEST ONLY (FAULT_INSERT_FAIL_EVERY): the loaders' inserts fail now and then.
     const store = withInsertFaults(writes.store, config.FAULT_INSERT_FAIL_EVERY, (n) =>
       log('warn', 'injected insert fault', { fault: n }),
     );
-    pipeline = await createPipeline({ config, store, log, health, observer: loaderObserver(metrics) });
+    pipeline = await createPipeline({
+      config,
+      store,
+      log,
+      health,
+      observer: loaderObserver(metrics),
+      datasources: [...loaded.datasources.keys()],
+    });
     // Every reader is read-only from its creation: PIPE_SESSIONS sessions for the pipes (so
     // queries run side by side) and one for user SQL, with limits it cannot lift.
     pipeReaders = [];
@@ -133,22 +154,7 @@ export async function startService(
     server.close();
     fail(`cannot start storage: ${(err as Error).message}`);
   }
-  // The project (the shipped pipes/ unless PROJECT_DIR): datasources, views, tokens, pipes.
-  let loaded: RunningProject;
-  try {
-    loaded = await startProject({
-      dir: config.PROJECT_DIR ?? PIPES_DIR,
-      client: storage.client,
-      writes,
-      dataDir: config.DATA_DIR,
-      tokens,
-      log,
-    });
-  } catch (err) {
-    server.close();
-    fail(`cannot apply the project: ${(err as Error).message}`);
-  }
-  state.project = { datasources: loaded.datasources, copies: loaded.copies, store: writes.store };
+  state.project = { datasources: loaded.datasources, copies: loaded.copies };
   if (loaded.errors.length > 0) {
     // A broken file is reported and skipped; the other pipes still serve.
     log('error', `some pipes were not loaded:\n${formatLoadErrors(loaded.errors)}`);

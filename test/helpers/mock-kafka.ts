@@ -137,3 +137,19 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * The service's environment in the fault suites' Kafka mode: the mock broker (without the
+ * idempotent producer, which it cannot serve), a short session (every rebalance waits one
+ * out), small batches, and every fourth insert failing.
+ */
+export function faultKafkaEnv(mock: MockKafka): Record<string, string> {
+  return {
+    KAFKA_BROKERS: mock.brokers,
+    KAFKA_IDEMPOTENT: 'false',
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    BATCH_MAX_WAIT_MS: '100',
+    BATCH_MAX_ROWS: '500',
+    FAULT_INSERT_FAIL_EVERY: '4',
+  };
+}

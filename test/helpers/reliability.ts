@@ -56,6 +56,11 @@ export function startLoad(opts: {
   prefix: string;
   workers?: number;
   rows?: number;
+  /**
+   * Another datasource to post to, and its row carrying the given id. Its rows have no
+   * event_id to drop a re-send by, so nothing is re-sent: each id goes out once.
+   */
+  datasource?: { name: string; row: (id: string, n: number) => Record<string, unknown> };
 }): Load {
   const load: Load = {
     acked: new Set(),
@@ -71,26 +76,31 @@ export function startLoad(opts: {
     let previous: Record<string, unknown>[] | undefined;
     for (let r = 0; !stopped; r++) {
       let rows: Record<string, unknown>[];
-      if (previous && r % 4 === 3) {
+      let ids: string[];
+      if (previous && r % 4 === 3 && !opts.datasource) {
         rows = previous;
+        ids = rows.map((x) => x.event_id as string);
         load.resends++;
       } else {
-        rows = Array.from({ length: opts.rows ?? 25 }, (_, i) =>
-          scenarioEvent(opts.feature, `${opts.prefix}_${w}_${r}_${i}`, n++),
+        ids = Array.from({ length: opts.rows ?? 25 }, (_, i) => `${opts.prefix}_${w}_${r}_${i}`);
+        rows = ids.map((id) =>
+          opts.datasource ? opts.datasource.row(id, n++) : scenarioEvent(opts.feature, id, n++),
         );
       }
       previous = rows;
-      const ids = rows.map((x) => x.event_id as string);
       const svc = opts.svc();
       load.requests++;
       let status = 'error';
       try {
-        const res = await fetch(`${svc.baseUrl}/v0/events?name=feature_events`, {
-          method: 'POST',
-          headers: { Authorization: `Bearer ${svc.token}` },
-          body: rows.map((x) => JSON.stringify(x)).join('\n'),
-          signal: AbortSignal.timeout(20_000),
-        });
+        const res = await fetch(
+          `${svc.baseUrl}/v0/events?name=${opts.datasource?.name ?? 'feature_events'}`,
+          {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${svc.token}` },
+            body: rows.map((x) => JSON.stringify(x)).join('\n'),
+            signal: AbortSignal.timeout(20_000),
+          },
+        );
         status = String(res.status);
         await res.arrayBuffer();
       } catch {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { IngestRows } from '../types.js';
+import { DATASOURCE_NAME, DEFAULT_DATASOURCE, type IngestRows } from '../types.js';
 
 // One spool record holds the rows of one request, framed so a torn write (the process
 // killed mid-write) is detected and dropped whole: [u32 length][u32 checksum][payload].
@@ -11,9 +11,19 @@ function checksum(payload: Buffer): number {
   return createHash('sha256').update(payload).digest().readUInt32LE(0);
 }
 
-/** Payload lines: "e" + event JSON or "q" + quarantine JSON, each ending in "\n". */
+/**
+ * Payload lines: "d" + the datasource's name (left out for feature_events, so a record of
+ * it reads the same as before datasources travelled with rows), then "e" + event JSON or
+ * "q" + quarantine JSON, each ending in "\n".
+ */
 export function encodeRecord(rows: IngestRows): Buffer {
   let text = '';
+  const ds = rows.datasource;
+  if (ds !== undefined && ds !== DEFAULT_DATASOURCE) {
+    // Only a name can follow "d": a newline in it would turn the rest into rows.
+    if (!DATASOURCE_NAME.test(ds)) throw new Error(`not a datasource name: ${JSON.stringify(ds)}`);
+    text += `d${ds}\n`;
+  }
   for (const line of rows.events) text += `e${line}\n`;
   for (const line of rows.quarantine) text += `q${line}\n`;
   const payload = Buffer.from(text, 'utf8');
@@ -28,6 +38,7 @@ export function decodePayload(payload: Buffer): IngestRows {
   for (const line of payload.toString('utf8').split('\n')) {
     if (line.startsWith('e')) rows.events.push(line.slice(1));
     else if (line.startsWith('q')) rows.quarantine.push(line.slice(1));
+    else if (line.startsWith('d')) rows.datasource = line.slice(1);
   }
   return rows;
 }

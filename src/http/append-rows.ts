@@ -1,0 +1,83 @@
+import type { Context } from 'hono';
+import { BodyError, readBody } from '../ingest/index.js';
+import type { Log } from '../log/index.js';
+import { countAccepted, countReceived } from '../metrics/ingest.js';
+import type { Metrics } from '../metrics/registry.js';
+import { BackpressureError, type EventSink, type IngestRows } from '../queue/types.js';
+import { DOCS, jsonError } from './errors.js';
+import { noteRows } from './request-log.js';
+
+export interface AppendDeps {
+  sink: () => EventSink | undefined;
+  maxBodyBytes: number;
+  log: Log;
+  metrics?: Metrics;
+}
+
+/**
+ * The Events API's write once the caller may append, for every datasource: the body read and
+ * parsed into rows (`parse` knows the datasource's columns), the rows handed to the sink (the
+ * spool or Kafka), 202 once they are durable there, 200 with wait=true once they are stored.
+ */
+export async function appendBody(
+  c: Context,
+  deps: AppendDeps,
+  parse: (body: Buffer) => IngestRows,
+): Promise<Response> {
+  const sink = deps.sink();
+  if (!sink)
+    return jsonError(c, 503, 'Not ready yet: storage is starting, retry shortly', DOCS.events, {
+      'Retry-After': '1',
+    });
+  let rows: IngestRows;
+  try {
+    sink.checkCapacity(Number(c.req.header('content-length') ?? 0) || 0);
+    // Row problems never throw: each bad row is quarantined with its reason. A throw
+    // here is a bug of ours, answered 500 by the app (no Retry-After: the same body
+    // would fail again), never the 503 that tells clients to retry.
+    rows = parse(await readBody(c.req.raw, deps.maxBodyBytes));
+  } catch (err) {
+    if (err instanceof BodyError) return jsonError(c, err.status, err.message);
+    if (err instanceof BackpressureError) return backpressure(c, err);
+    throw err;
+  }
+  if (rows.events.length + rows.quarantine.length === 0) {
+    return jsonError(c, 400, 'Empty body: send one JSON object, or NDJSON with one object per line');
+  }
+  const datasource = rows.datasource ?? 'feature_events';
+  countReceived(deps.metrics, datasource, rows.events.length + rows.quarantine.length);
+  try {
+    const acceptance = await sink.append(rows);
+    const reply = { successful_rows: rows.events.length, quarantined_rows: rows.quarantine.length };
+    countAccepted(deps.metrics, datasource, {
+      accepted: reply.successful_rows,
+      quarantined: reply.quarantined_rows,
+    });
+    noteRows(c, reply.successful_rows + reply.quarantined_rows);
+    if (c.req.query('wait') === 'true') {
+      await acceptance.committed;
+      return c.json(reply, 200);
+    }
+    return c.json(reply, 202);
+  } catch (err) {
+    if (err instanceof BackpressureError) return backpressure(c, err);
+    // Only storage is left to fail here (the spool's disk, Kafka): our side, retryable.
+    deps.log('error', 'ingest failed', { datasource: rows.datasource, error: (err as Error).message });
+    return jsonError(c, 503, `${storeFailure(err)}; nothing was acknowledged: retry later`, DOCS.events, {
+      'Retry-After': '1',
+    });
+  }
+}
+
+function backpressure(c: Context, err: BackpressureError) {
+  return jsonError(c, 503, `${err.message}. Nothing was ingested: retry later`, DOCS.events, {
+    'Retry-After': String(err.retryAfterSeconds),
+  });
+}
+
+/** What the client is told when the rows could not be stored (the detail is in the log). */
+function storeFailure(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'Could not store the rows: the disk is full';
+  return 'Could not store the rows';
+}
