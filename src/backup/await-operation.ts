@@ -1,5 +1,9 @@
+import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { formatBytes } from '../cli/progress.js';
+import { CliError } from '../cli/errors.js';
+import { formatBytes, progressReporter } from '../cli/progress.js';
+import type { Config } from '../config/index.js';
+import { backupStatement } from './location.js';
 
 export interface OperationProgress {
   status: string;
@@ -61,3 +65,31 @@ export const describeProgress = (p: OperationProgress) =>
 
 // ClickHouse errors carry a stack of context lines; the first one says what went wrong.
 const firstLine = (s: string) => s.split('\n')[0]?.trim() ?? '';
+
+/**
+ * BACKUP or RESTORE of the configured database with progress on stderr. Embedded: the
+ * ClickHouse part of the backup folder (`<dir>/clickhouse`); server: `name` on the server's
+ * backup `disk`.
+ */
+export async function runDatabaseOperation(
+  op: 'BACKUP' | 'RESTORE',
+  config: Pick<Config, 'CLICKHOUSE_DATABASE' | 'CLICKHOUSE_CLUSTER'>,
+  client: ClickHouseClient,
+  where: { dir: string } | string,
+  disk: string,
+): Promise<OperationProgress> {
+  const location =
+    typeof where === 'string'
+      ? ({ kind: 'disk', disk, name: where } as const)
+      : ({ kind: 'file', path: join(where.dir, 'clickhouse') } as const);
+  const bar = progressReporter(op.toLowerCase());
+  const result = await awaitBackupOperation(
+    client,
+    backupStatement(op, config.CLICKHOUSE_DATABASE, location, config.CLICKHOUSE_CLUSTER),
+    (p) => bar.update(describeProgress(p)),
+  ).catch((err: Error) => {
+    throw new CliError(`${op} failed: ${err.message}`);
+  });
+  bar.done(describeProgress(result));
+  return result;
+}

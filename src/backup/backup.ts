@@ -2,14 +2,12 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CliError } from '../cli/errors.js';
 import { assertStoreFree, chdbDirOf, openStorage } from '../cli/open-storage.js';
-import { progressReporter } from '../cli/progress.js';
 import type { Config } from '../config/index.js';
 import type { Log } from '../log/index.js';
-import { awaitBackupOperation, describeProgress } from './await-operation.js';
+import { runDatabaseOperation } from './await-operation.js';
 import { openChdbWithBackupPath } from './chdb-engine.js';
 import { drainSpool } from './drain-spool.js';
 import { inventory } from './inventory.js';
-import { backupStatement } from './location.js';
 import { writeManifest } from './manifest.js';
 import { saveStateFiles } from './state-files.js';
 
@@ -54,18 +52,13 @@ export async function backup(config: Config, opts: BackupOptions, log: Log): Pro
         );
     }
     const tables = await inventory(storage.client);
-    const location = embedded
-      ? ({ kind: 'file', path: join(dir, 'clickhouse') } as const)
-      : ({ kind: 'disk', disk: opts.disk, name: opts.to } as const);
-    const bar = progressReporter('backup');
-    const result = await awaitBackupOperation(
+    const result = await runDatabaseOperation(
+      'BACKUP',
+      config,
       storage.client,
-      backupStatement('BACKUP', config.CLICKHOUSE_DATABASE, location, config.CLICKHOUSE_CLUSTER),
-      (p) => bar.update(describeProgress(p)),
-    ).catch((err: Error) => {
-      throw new CliError(`BACKUP failed: ${err.message}`);
-    });
-    bar.done(describeProgress(result));
+      embedded ? { dir } : opts.to,
+      opts.disk,
+    );
     const files = embedded ? saveStateFiles(config.DATA_DIR, join(dir, 'files')) : [];
     if (embedded)
       writeManifest(dir, {

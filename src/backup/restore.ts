@@ -2,12 +2,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CliError } from '../cli/errors.js';
 import { assertStoreFree, chdbDirOf, openStorage } from '../cli/open-storage.js';
-import { progressReporter } from '../cli/progress.js';
 import type { Config } from '../config/index.js';
-import { awaitBackupOperation, describeProgress } from './await-operation.js';
+import { runDatabaseOperation } from './await-operation.js';
 import { openChdbWithBackupPath } from './chdb-engine.js';
 import { inventory, orphanedViews } from './inventory.js';
-import { backupStatement } from './location.js';
 import { countMismatches, readManifest } from './manifest.js';
 import { restoreStateFiles } from './state-files.js';
 
@@ -56,18 +54,7 @@ export async function restore(config: Config, opts: RestoreOptions): Promise<Res
             ', ',
           )}${existing.length > 4 ? ', …' : ''}); restore needs an empty one: move it aside${embedded ? '' : ' or drop the database'} first`,
       );
-    const location = embedded
-      ? ({ kind: 'file', path: join(dir, 'clickhouse') } as const)
-      : ({ kind: 'disk', disk: opts.disk, name: opts.from } as const);
-    const bar = progressReporter('restore');
-    const result = await awaitBackupOperation(
-      storage.client,
-      backupStatement('RESTORE', config.CLICKHOUSE_DATABASE, location, config.CLICKHOUSE_CLUSTER),
-      (p) => bar.update(describeProgress(p)),
-    ).catch((err: Error) => {
-      throw new CliError(`RESTORE failed: ${err.message}`);
-    });
-    bar.done(describeProgress(result));
+    await runDatabaseOperation('RESTORE', config, storage.client, embedded ? { dir } : opts.from, opts.disk);
     const orphans = await orphanedViews(storage.client);
     if (orphans.length > 0)
       throw new CliError(`restored materialized views without their target table: ${orphans.join(', ')}`);
