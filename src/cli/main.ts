@@ -1,9 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { backup } from '../backup/backup.js';
-import { restore } from '../backup/restore.js';
 import type { Log } from '../log/index.js';
-import { listQuarantine } from '../quarantine/list.js';
-import { REPLAY_STEPS, type ReplayStep, replayQuarantine } from '../quarantine/replay.js';
+import { REPLAY_STEPS, type ReplayStep } from '../quarantine/steps.js';
 import { runEntryPoint } from './delegate.js';
 import { CliError } from './errors.js';
 import { cliConfig, openStorage } from './open-storage.js';
@@ -12,6 +9,7 @@ import { formatBytes, progressReporter } from './progress.js';
 // `feature-events <command>`: the operator's one entry point (bin/feature-events.js).
 // Configuration is the service's own (the same environment variables, DATA_DIR or
 // CLICKHOUSE_URL); what each command needs of the service is in docs/operations.md.
+// A command's modules load when it runs: `--help` and the wrapped tools need none of them.
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 /** Warnings of the modules the commands reuse (the spool loader), as plain lines on stderr. */
@@ -66,8 +64,8 @@ export function buildProgram(): Command {
     .requiredOption('--to <dir>', 'embedded: a new or empty folder; server: the backup name on --disk')
     .option('--disk <name>', "server only: the server's backup disk (backups.allowed_disk)", 'backups')
     .action(async (opts: { to: string; disk: string }) => {
-      const config = cliConfig();
-      const s = await backup(config, opts, stderrLog);
+      const { backup } = await import('../backup/backup.js');
+      const s = await backup(cliConfig(), opts, stderrLog);
       out(
         `backed up ${s.tables} tables and views, ${s.rows.toLocaleString('en')} rows (${formatBytes(s.bytes)}) to ${s.location}`,
       );
@@ -79,6 +77,7 @@ export function buildProgram(): Command {
     .requiredOption('--from <dir>', 'embedded: a folder written by backup; server: the backup name on --disk')
     .option('--disk <name>', "server only: the server's backup disk (backups.allowed_disk)", 'backups')
     .action(async (opts: { from: string; disk: string }) => {
+      const { restore } = await import('../backup/restore.js');
       const s = await restore(cliConfig(), opts);
       out(
         `restored ${s.tables} tables and views, ${s.rows.toLocaleString('en')} rows${s.files.length ? `, and ${s.files.join(', ')}` : ''}; row counts match the backup`,
@@ -95,6 +94,7 @@ export function buildProgram(): Command {
     .option('--all', 'also rows a replay took out, with what it did with them')
     .option('--json', 'one JSON object per line instead of text')
     .action(async (opts: { limit: number; all?: boolean; json?: boolean }) => {
+      const { listQuarantine } = await import('../quarantine/list.js');
       const storage = await openStorage(cliConfig());
       try {
         const { total, rows } = await listQuarantine(storage.client, {
@@ -124,6 +124,7 @@ export function buildProgram(): Command {
         .hideHelp(),
     )
     .action(async (opts: { batchRows: number; crashAfter?: ReplayStep }) => {
+      const { replayQuarantine } = await import('../quarantine/replay.js');
       const storage = await openStorage(cliConfig());
       try {
         const bar = progressReporter('replay');

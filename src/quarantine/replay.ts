@@ -4,10 +4,7 @@ import type { Store } from '../clickhouse/store.js';
 import { EVENTS_TABLE, QUARANTINE_TABLE } from '../clickhouse/tables.js';
 import { assertLedger, REPLAYS_TABLE, ROW_KEY, UNREPLAYED } from './ledger.js';
 import { revalidate, type Verdict } from './revalidate.js';
-
-/** The steps of one batch, in order; a crash point (tests) names the step after which to die. */
-export const REPLAY_STEPS = ['claim', 'events', 'quarantine', 'done'] as const;
-export type ReplayStep = (typeof REPLAY_STEPS)[number];
+import type { ReplayStep } from './steps.js';
 
 export interface ReplayCounts {
   examined: number;
