@@ -393,7 +393,10 @@ async function cli(): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   cli().catch((err) => {
-    process.stderr.write(`generate-events: ${err instanceof Error ? err.message : err}\n`);
+    // One line: node's parseArgs explains some mistakes over three.
+    process.stderr.write(
+      `generate-events: ${String(err instanceof Error ? err.message : err).replace(/\s*\n\s*/g, ' ')}\n`,
+    );
     process.exit(1);
   });
 }

@@ -33,7 +33,7 @@ try {
     },
   }));
 } catch (err) {
-  fail(`${(err as Error).message}\n${USAGE}`, 2);
+  fail(`${(err as Error).message} (--help lists the flags)`, 2);
 }
 if (args.help) {
   say(USAGE);

@@ -156,6 +156,7 @@ describe('hostile parameters', () => {
     expect((await r.json<{ name: string }>()).map((x) => x.name)).toEqual([
       'feature_events',
       'feature_events_quarantine',
+      'feature_events_quarantine_replays',
       'feature_usage_by_user',
       'feature_usage_by_user_mv',
       'feature_usage_hourly',

@@ -13,15 +13,27 @@ import { buildWeeklyReport, type CallPipe, type Row } from './build.js';
 import { isoWeekOf, parseIsoWeek, previousWeek } from './iso-week.js';
 import { renderWeeklyReport } from './render.js';
 
+const USAGE = `usage: npm run report -- [--week 2026-W46] [--host URL] [--token T] [--out DIR]
+  --week   the ISO week to report (default: the last complete week)
+  --host   the running service (default: TB_HOST or http://127.0.0.1:7181)
+  --token  a token with PIPES:READ on feature_adoption, feature_usage_summary, churn_signals
+           (default: TB_ADMIN_TOKEN)
+  --out    where weekly-<week>.md and .json are written (default: reports)`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      help: { type: 'boolean', short: 'h' },
       week: { type: 'string' },
       host: { type: 'string', default: process.env.TB_HOST ?? 'http://127.0.0.1:7181' },
       token: { type: 'string', default: process.env.TB_ADMIN_TOKEN ?? '' },
       out: { type: 'string', default: 'reports' },
     },
   });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   // Default: the last complete week.
   const week = values.week ? parseIsoWeek(values.week) : previousWeek(isoWeekOf(Date.now()));
   if (!week) throw new Error(`--week: expected an ISO week such as 2026-W46, got "${values.week}"`);
@@ -44,6 +56,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`report: ${err instanceof Error ? err.message : err}\n`);
+  process.stderr.write(
+    `report: ${String(err instanceof Error ? err.message : err).replace(/\s*\n\s*/g, ' ')}\n`,
+  );
   process.exit(1);
 });
