@@ -5,6 +5,7 @@ import type { TokenStore } from '../auth/index.js';
 import type { TokenRegistry } from '../auth/token-registry.js';
 import type { Store } from '../clickhouse/store.js';
 import { dashboardRoute } from '../dashboard/index.js';
+import type { PiiGuard } from '../ingest/pii/index.js';
 import type { Log } from '../log/index.js';
 import type { RunningProject } from '../project/index.js';
 import type { EventSink } from '../queue/types.js';
@@ -54,6 +55,8 @@ export interface AppDeps {
   rateLimit?: { limit: number; windowSeconds: number };
   /** Served by GET /tokens (Tinybird Local's) to loopback clients. */
   adminToken?: string;
+  /** The PII guard every ingested row passes (src/ingest/pii); none with PII_POLICY=off. */
+  pii?: PiiGuard;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -151,6 +154,7 @@ export function createApp(deps: AppDeps): Hono {
       tokens: deps.tokens,
       maxBodyBytes: deps.maxBodyBytes,
       log: deps.log,
+      pii: deps.pii,
     }),
   );
   app.route(
@@ -161,6 +165,7 @@ export function createApp(deps: AppDeps): Hono {
       datasources: deps.datasources,
       maxBodyBytes: deps.maxBodyBytes,
       log: deps.log,
+      pii: deps.pii,
     }),
   );
 
@@ -174,6 +179,7 @@ export function createApp(deps: AppDeps): Hono {
       datasources: deps.datasources,
       maxUploadBytes: 10 * deps.maxBodyBytes,
       log: deps.log,
+      pii: deps.pii,
     }),
   );
 

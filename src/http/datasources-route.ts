@@ -3,6 +3,7 @@ import { type Context, Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
 import { csvToNdjson } from '../ingest/csv.js';
 import { BodyError, parseEventsBody } from '../ingest/index.js';
+import type { PiiGuard } from '../ingest/pii/index.js';
 import type { Log } from '../log/index.js';
 import { BackpressureError, type EventSink } from '../queue/types.js';
 import { identify, requireScope } from './auth.js';
@@ -17,7 +18,8 @@ export interface DatasourcesRouteDeps {
   datasources: ReadonlySet<string>;
   /** The largest upload accepted (bulk appends are back-fills: larger than one Events API request). */
   maxUploadBytes: number;
-  log: Log;
+  log: Log /** Redacts or quarantines personal data in rows (src/ingest/pii); none when PII_POLICY=off. */;
+  pii?: PiiGuard;
 }
 
 interface TableRow {
@@ -118,7 +120,10 @@ export function datasourcesRoute(deps: DatasourcesRouteDeps): Hono {
     try {
       sink.checkCapacity(declared || 0);
       const upload = await readUpload(c, deps.maxUploadBytes);
-      const rows = parseEventsBody(upload.format === 'csv' ? csvToNdjson(upload.bytes) : upload.bytes);
+      const rows = parseEventsBody(
+        upload.format === 'csv' ? csvToNdjson(upload.bytes) : upload.bytes,
+        deps.pii,
+      );
       if (rows.events.length + rows.quarantine.length === 0)
         return jsonError(c, 400, 'The file holds no rows', DOC);
       const acceptance = await sink.append(rows);
@@ -128,6 +133,7 @@ export function datasourcesRoute(deps: DatasourcesRouteDeps): Hono {
         import_id: crypto.randomUUID(),
         successful_rows: rows.events.length,
         quarantine_rows: rows.quarantine.length,
+        redacted_rows: rows.redacted,
         invalid_lines: 0,
         error: false,
       });

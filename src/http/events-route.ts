@@ -1,8 +1,9 @@
 import { type Context, Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
-import { BodyError, parseEventsBody, readBody } from '../ingest/index.js';
+import { BodyError, type ParsedRows, parseEventsBody, readBody } from '../ingest/index.js';
+import type { PiiGuard } from '../ingest/pii/index.js';
 import type { Log } from '../log/index.js';
-import { BackpressureError, type EventSink, type IngestRows } from '../queue/types.js';
+import { BackpressureError, type EventSink } from '../queue/types.js';
 import { identify, requireScope } from './auth.js';
 import { DOCS, jsonError } from './errors.js';
 
@@ -11,7 +12,8 @@ export interface EventsRouteDeps {
   tokens: TokenStore;
   datasources: ReadonlySet<string>;
   maxBodyBytes: number;
-  log: Log;
+  log: Log /** Redacts or quarantines personal data in rows (src/ingest/pii); none when PII_POLICY=off. */;
+  pii?: PiiGuard;
 }
 
 /** POST /v0/events?name=<datasource>: Tinybird's Events API. */
@@ -42,13 +44,13 @@ export function eventsRoute(deps: EventsRouteDeps): Hono {
         'Retry-After': '1',
       });
 
-    let rows: IngestRows;
+    let rows: ParsedRows;
     try {
       sink.checkCapacity(Number(c.req.header('content-length') ?? 0) || 0);
       // Row problems never throw: each bad row is quarantined with its reason. A throw
       // here is a bug of ours, answered 500 by the app (no Retry-After: the same body
       // would fail again), never the 503 that tells clients to retry.
-      rows = parseEventsBody(await readBody(c.req.raw, deps.maxBodyBytes));
+      rows = parseEventsBody(await readBody(c.req.raw, deps.maxBodyBytes), deps.pii);
     } catch (err) {
       if (err instanceof BodyError) return jsonError(c, err.status, err.message);
       if (err instanceof BackpressureError) return backpressure(c, err);
@@ -59,7 +61,12 @@ export function eventsRoute(deps: EventsRouteDeps): Hono {
     }
     try {
       const acceptance = await sink.append(rows);
-      const reply = { successful_rows: rows.events.length, quarantined_rows: rows.quarantine.length };
+      // redacted_rows: stored rows the PII guard changed (they are among successful_rows).
+      const reply = {
+        successful_rows: rows.events.length,
+        quarantined_rows: rows.quarantine.length,
+        redacted_rows: rows.redacted,
+      };
       if (c.req.query('wait') === 'true') {
         await acceptance.committed;
         return c.json(reply, 200);

@@ -3,6 +3,7 @@ import type { Context, Next } from 'hono';
 import type { TokenStore } from '../auth/index.js';
 import type { Store } from '../clickhouse/store.js';
 import { BodyError, readBody } from '../ingest/index.js';
+import type { PiiGuard } from '../ingest/pii/index.js';
 import { insertBatchIsolating } from '../loader/insert-batch.js';
 import type { Log } from '../log/index.js';
 import type { DatasourceFile } from '../project/datasource-file.js';
@@ -17,7 +18,8 @@ export interface ProjectEventsDeps {
   store: () => Store | undefined;
   tokens: TokenStore;
   maxBodyBytes: number;
-  log: Log;
+  log: Log /** Redacts or quarantines personal data in rows (src/ingest/pii); none when PII_POLICY=off. */;
+  pii?: PiiGuard;
 }
 
 /**
@@ -44,7 +46,7 @@ export function projectEvents(deps: ProjectEventsDeps) {
       if (err instanceof BodyError) return jsonError(c, err.status, err.message);
       throw err;
     }
-    const rows = parseDatasourceBody(ds, body);
+    const rows = parseDatasourceBody(ds, body, deps.pii);
     if (rows.events.length + rows.quarantine.length === 0)
       return jsonError(c, 400, 'Empty body: send one JSON object, or NDJSON with one object per line');
     const batchId = `${name}:${createHash('sha256').update(body).digest('hex').slice(0, 32)}`;
@@ -56,6 +58,7 @@ export function projectEvents(deps: ProjectEventsDeps) {
       const reply = {
         successful_rows: rows.events.length - report.rejectedEvents.length,
         quarantined_rows: rows.quarantine.length + report.rejectedEvents.length,
+        redacted_rows: rows.redacted,
       };
       return c.json(reply, c.req.query('wait') === 'true' ? 200 : 202);
     } catch (err) {

@@ -1,0 +1,102 @@
+import { isPossiblePhoneNumber } from 'libphonenumber-js';
+import validator from 'validator';
+import { isCardNumber } from './luhn.js';
+
+const { isEmail, isIP } = validator;
+
+/** The kinds of value the guard recognises inside text. */
+export type ValueKind = 'email' | 'ip' | 'card' | 'phone';
+
+export const redacted = (kind: string) => `[redacted:${kind}]`;
+
+/**
+ * One detector: a pattern that finds candidates (bounded so that it never starts or ends
+ * inside a longer word, number or version string) and a check that decides each one.
+ */
+interface Detector {
+  kind: ValueKind;
+  /** A cheap test on the whole string before the pattern runs. */
+  worth: (text: string) => boolean;
+  pattern: RegExp;
+  /** The matched text, or a shorter leading part of it, that is this kind; undefined if none. */
+  accept: (candidate: string) => string | undefined;
+}
+
+const hasDigit = (text: string) => /\d/.test(text);
+const digitsOf = (text: string) => text.replace(/\D/g, '');
+const whole = (ok: (c: string) => boolean) => (c: string) => (ok(c) ? c : undefined);
+
+// RFC 5322's atext in the local part; validator's isEmail has the last word.
+const EMAIL = /[\p{L}\p{N}!#$%&'*+/=?^_`{|}~.-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
+// Not glued to a word, a dot or a dash-word, so "1.2.3.4-beta" and "v1.2.3.4" stay.
+const IPV4 = /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|[.-]\w)/g;
+// Hex groups and colons (an IPv4 tail allowed): "14:35:22" is a candidate that isIP refuses.
+const IPV6 = /(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?::?(?:\d{1,3}\.){3}\d{1,3})?(?![\w:.])/g;
+// 13–19 digits, together or grouped by single spaces or dashes (4111 1111 1111 1111).
+const CARD = /(?<![\w.+-])\d(?:[ -]?\d){12,18}(?![\w]|[.-]\d)/g;
+// International: + and a country code, then groups (brackets allowed), as people write them.
+const PHONE_INTL = /(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,6}(?![\w]|[.-]\d)/g;
+// North American: (555) 123-4567, 555-123-4567, 555.123.4567.
+const PHONE_NANP = /(?<![\w.+-])(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?![\w]|[.-]\d)/g;
+// National numbers with a trunk 0, grouped by spaces or dashes: 020 7946 0958, 06 12 34 56 78.
+const PHONE_TRUNK = /(?<![\w.+:-])0\d{1,4}(?:[ -]\d{2,8}){1,4}(?![\w]|[.:-]\d)/g;
+
+/** The longest leading part of a +number, ending at a group, that libphonenumber calls possible. */
+function possibleIntl(candidate: string): string | undefined {
+  for (let end = candidate.length; end > 0; end = candidate.slice(0, end).search(/[ .(-][^ .(-]*$/)) {
+    const part = candidate.slice(0, end).replace(/[ .(-]+$/, '');
+    const digits = digitsOf(part);
+    if (digits.length >= 8 && digits.length <= 15 && isPossiblePhoneNumber(`+${digits}`)) return part;
+    if (digits.length < 8) return undefined;
+  }
+  return undefined;
+}
+
+// Order matters: an e-mail's domain or an IPv6 tail is taken before its digits could be
+// read as a phone or card number.
+const DETECTORS: Detector[] = [
+  {
+    kind: 'email',
+    worth: (t) => t.includes('@'),
+    pattern: EMAIL,
+    accept: whole((c) => isEmail(c, { allow_utf8_local_part: true, require_tld: true })),
+  },
+  { kind: 'ip', worth: (t) => t.includes(':'), pattern: IPV6, accept: whole((c) => isIP(c, 6)) },
+  { kind: 'ip', worth: (t) => t.includes('.'), pattern: IPV4, accept: whole((c) => isIP(c, 4)) },
+  { kind: 'card', worth: hasDigit, pattern: CARD, accept: whole((c) => isCardNumber(digitsOf(c))) },
+  { kind: 'phone', worth: (t) => t.includes('+'), pattern: PHONE_INTL, accept: possibleIntl },
+  { kind: 'phone', worth: hasDigit, pattern: PHONE_NANP, accept: (c) => c },
+  {
+    kind: 'phone',
+    worth: hasDigit,
+    pattern: PHONE_TRUNK,
+    accept: whole((c) => {
+      const n = digitsOf(c).length;
+      return n >= 10 && n <= 11;
+    }),
+  },
+];
+
+/**
+ * `text` with every e-mail address, IP address, payment card number and phone number in it
+ * replaced by `[redacted:<kind>]`, and the kinds found (empty: `text` is returned as is).
+ */
+export function redactText(text: string): { text: string; kinds: ValueKind[] } {
+  const kinds: ValueKind[] = [];
+  let out = text;
+  for (const d of DETECTORS) {
+    if (!d.worth(out)) continue;
+    out = out.replace(d.pattern, (candidate) => {
+      const hit = d.accept(candidate);
+      if (hit === undefined) return candidate;
+      kinds.push(d.kind);
+      return redacted(d.kind) + candidate.slice(hit.length);
+    });
+  }
+  return { text: kinds.length === 0 ? text : out, kinds };
+}
+
+/** Whether an id (user_id, account_id) is an e-mail address. */
+export function isEmailId(id: string): boolean {
+  return id.includes('@') && isEmail(id.trim(), { allow_utf8_local_part: true, require_tld: true });
+}
