@@ -98,7 +98,7 @@ describe('a Tinybird project', () => {
     ];
     const body = `${ndjson(views)}\n${ndjson(bad)}\nnot json`;
     const first = await post('page_views', body, tokens.tracker as string);
-    expect(await first.json()).toEqual({ successful_rows: 600, quarantined_rows: 3 });
+    expect(await first.json()).toEqual({ successful_rows: 600, quarantined_rows: 3, redacted_rows: 0 });
     // The same request again (a client retrying after a timeout) stores nothing twice.
     expect((await post('page_views', body, tokens.tracker as string)).status).toBe(200);
     expect((await post('signups', ndjson(signups), tokens.tracker as string)).status).toBe(200);

@@ -23,9 +23,10 @@ export const ID_FIELDS: ReadonlySet<string> = new Set(['user_id', 'account_id'])
 // A superset of every candidate pattern in detect.ts, for text as it is posted or as it
 // sits in a serialised row (metadata as an escaped JSON string): `@` for e-mail, `\u` for an
 // escape that could spell anything, `::` or three colons for IPv6, dotted quads, `+` and
-// a digit, (555), 555-123-4567, a trunk 0 and a group, and 13 digits in a row.
+// a digit, (555), 555-123-4567, a trunk 0 and a group, and 13 digits in a row. Its only
+// look-behind is looser than the detector's: in JSON text an escape (\n) precedes the 0.
 const SUSPICIOUS =
-  /@|\\u|::|[0-9a-f]{0,4}:[0-9a-f]{0,4}:[0-9a-f]{0,4}:|\d\.\d{1,3}\.\d{1,3}\.\d|\+\(?\d|\(\d{3}\)|\d{3}[-. ]\d{3}[-. ]\d{4}|(?<![\w.+:-])0\d{1,4}[ -]\d{2}|\d(?:[ -]?\d){12}/i;
+  /@|\\u|::|[0-9a-f]{0,4}:[0-9a-f]{0,4}:[0-9a-f]{0,4}:|\d\.\d{1,3}\.\d{1,3}\.\d|\+\(?\d|\(\d{3}\)|\d{3}[-. ]\d{3}[-. ]\d{4}|(?<![\d.+:-])0\d{1,4}[ -]\d{2}|\d(?:[ -]?\d){12}/i;
 
 const DESCRIBE: Record<string, string> = {
   email: 'an e-mail address',

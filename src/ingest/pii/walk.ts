@@ -50,23 +50,25 @@ export function redactValue(
     }
     return copy ?? value;
   }
-  let copy: Record<string, unknown> | undefined;
-  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+  const entries = Object.entries(value as Record<string, unknown>);
+  let changed = false;
+  for (const entry of entries) {
+    const [key, v] = entry;
     const at = childPath(path, key);
-    let next: unknown;
     const normalized = normalize(key);
     if (denyKeys.has(normalized)) {
       // An empty value says nothing about anyone: kept, so "name": null stays queryable as such.
       if (v === null || v === '') continue;
       findings.push({ path: at, kind: normalized, byKey: true });
-      next = redacted(normalized);
-    } else next = redactValue(v, at, denyKeys, normalize, findings);
-    if (next !== v) {
-      copy ??= { ...(value as Record<string, unknown>) };
-      copy[key] = next;
-    }
+      entry[1] = redacted(normalized);
+    } else entry[1] = redactValue(v, at, denyKeys, normalize, findings);
+    // A key can be personal data too ({"visits": {"bob@example.com": 3}}).
+    const renamed = redactText(key);
+    for (const kind of renamed.kinds) findings.push({ path: at, kind, byKey: false });
+    entry[0] = renamed.text;
+    changed ||= entry[1] !== v || entry[0] !== key;
   }
-  return copy ?? value;
+  return changed ? Object.fromEntries(entries) : value;
 }
 
 function redactString(
