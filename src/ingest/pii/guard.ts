@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { isEmailId, redacted } from './detect.js';
 import { keyPattern, normalizeKey } from './keys.js';
+import { mayHoldPiiValue } from './prescan.js';
 import { type Finding, redactValue } from './walk.js';
 
 export type PiiPolicy = 'redact' | 'quarantine' | 'off';
@@ -19,14 +20,6 @@ export type FieldMode = 'id' | 'walk' | 'skip';
 // Ids that name a person: an e-mail address here is hashed, not redacted, so the events of
 // one person still count as one user (see docs/operations.md#privacy).
 export const ID_FIELDS: ReadonlySet<string> = new Set(['user_id', 'account_id']);
-
-// A superset of every candidate pattern in detect.ts, for text as it is posted or as it
-// sits in a serialised row (metadata as an escaped JSON string): `@` for e-mail, `\u` for an
-// escape that could spell anything, `::` or three colons for IPv6, dotted quads, `+` and
-// a digit, (555), 555-123-4567, a trunk 0 and a group, and 13 digits in a row. Its only
-// look-behind is looser than the detector's: in JSON text an escape (\n) precedes the 0.
-const SUSPICIOUS =
-  /@|\\u|::|[0-9a-f]{0,4}:[0-9a-f]{0,4}:[0-9a-f]{0,4}:|\d\.\d{1,3}\.\d{1,3}\.\d|\+\(?\d|\(\d{3}\)|\d{3}[-. ]\d{3}[-. ]\d{4}|(?<![\d.+:-])0\d{1,4}[ -]\d{2}|\d(?:[ -]?\d){12}/i;
 
 const DESCRIBE: Record<string, string> = {
   email: 'an e-mail address',
@@ -53,16 +46,20 @@ export class PiiGuard {
   constructor(options: PiiGuardOptions) {
     this.policy = options.policy;
     this.denyKeys = options.denyKeys;
-    this.keys = new RegExp(keyPattern(options.denyKeys), 'i');
+    this.keys = new RegExp(keyPattern(options.denyKeys), 'gi');
     this.hashKey = options.hashKey;
   }
 
   /**
    * Whether JSON text (a posted row, or a serialised one) could hold personal data. false
    * is certain: nothing the full walk would find is in it. Most rows end here, unparsed.
+   * `from`: where the digit, colon and key searches start (`@`, `+`, `(`, `::` and `\u`
+   * are looked for everywhere).
    */
-  mayHoldPii(text: string): boolean {
-    return SUSPICIOUS.test(text) || this.keys.test(text);
+  mayHoldPii(text: string, from = 0): boolean {
+    if (mayHoldPiiValue(text, from)) return true;
+    this.keys.lastIndex = from;
+    return this.keys.test(text);
   }
 
   /**

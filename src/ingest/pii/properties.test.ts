@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseEventsBody } from '../rows.js';
 import { redactText } from './detect.js';
 import { PiiGuard } from './guard.js';
-import { parseDenyKeys } from './keys.js';
+import { DEFAULT_DENY_KEYS, parseDenyKeys } from './keys.js';
 import { luhnValid } from './luhn.js';
 
 const guard = new PiiGuard({ policy: 'redact', denyKeys: parseDenyKeys(undefined), hashKey: 'k' });
@@ -166,6 +166,46 @@ describe('PII guard properties', () => {
         );
         expect(storedMetadata(line)).toEqual(expected);
       }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a deny-listed key in any case and with any separators between its words is redacted at any depth', () => {
+    // email_address -> ["email", "address"] -> "EMAIL-Address", "emailAddress", "email.address"...
+    const variant = fc
+      .tuple(
+        fc.constantFrom(...DEFAULT_DENY_KEYS),
+        fc.constantFrom('_', '-', '.', ' ', ''),
+        fc.constantFrom('lower', 'upper', 'camel', 'title'),
+      )
+      .map(([key, sep, style]) => {
+        const words = key.split('_');
+        const cased = words.map((w, i) =>
+          style === 'upper'
+            ? w.toUpperCase()
+            : style === 'title' || (style === 'camel' && i > 0)
+              ? w[0]?.toUpperCase() + w.slice(1)
+              : w,
+        );
+        return { key: cased.join(sep), normalized: key.replaceAll('_', '') };
+      });
+    fc.assert(
+      fc.property(
+        fc.tuple(
+          variant,
+          fc.oneof(fc.string({ minLength: 1, maxLength: 8 }), fc.integer(), LOOK_ALIKE),
+          fc.array(SAFE_KEY, { maxLength: 3 }),
+        ),
+        ([{ key, normalized }, value, path]) => {
+          let metadata: Record<string, unknown> = { [key]: value };
+          for (const step of [...path].reverse()) metadata = { [step]: metadata };
+          const out = parseEventsBody(Buffer.from(event(metadata)), guard);
+          let at: unknown = storedMetadata(out.events[0] as string);
+          for (const step of path) at = (at as Record<string, unknown>)[step];
+          expect((at as Record<string, unknown>)[key]).toBe(`[redacted:${normalized}]`);
+          expect(out.redacted).toBe(1);
+        },
+      ),
       { numRuns: 400 },
     );
   });

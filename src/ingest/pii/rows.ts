@@ -2,6 +2,8 @@ import type { IngestRows } from '../../queue/types.js';
 import { quarantineLine, wellFormedJson } from '../quarantine-row.js';
 import { type FieldMode, ID_FIELDS, type PiiGuard } from './guard.js';
 
+const METADATA = '"metadata":';
+
 /** feature_events: personal data may sit in metadata, and ids may be e-mail addresses. */
 const eventModes = (field: string): FieldMode =>
   ID_FIELDS.has(field) ? 'id' : field === 'metadata' ? 'walk' : 'skip';
@@ -23,7 +25,10 @@ export function guardIngestRows(guard: PiiGuard, rows: IngestRows): number {
   let redactedRows = 0;
   let kept = 0;
   for (const line of rows.events) {
-    if (!guard.mayHoldPii(line)) {
+    // Digits, colons and keys are looked for from metadata on (account_id comes after it):
+    // the columns before it are ids and the timestamp, which the guard leaves alone, and
+    // user_id's @ is found wherever it is.
+    if (!guard.mayHoldPii(line, Math.max(line.indexOf(METADATA), 0))) {
       rows.events[kept++] = line;
       continue;
     }
