@@ -30,12 +30,12 @@ const whole =
     ok(c) ? [0, c.length] : undefined;
 
 /**
- * The longest run of whole digit groups in a candidate that passes `ok`, of at most
+ * The longest run of whole digit groups in a candidate that passes `ok`, of `minDigits` to
  * `maxDigits` digits. A grouped-number pattern also takes in neighbouring numbers ("call 12
  * 4111 1111 1111 1111", "+1 555 123 4567 42"): the number is still found inside them.
  */
 const groups =
-  (ok: (part: string) => boolean, maxDigits: number) =>
+  (ok: (part: string) => boolean, minDigits: number, maxDigits: number) =>
   (c: string): [number, number] | undefined => {
     const spans: [number, number][] = [];
     for (const m of c.matchAll(/[^ .-]+/g)) spans.push([m.index, m.index + m[0].length]);
@@ -46,6 +46,7 @@ const groups =
         const [from, to] = spans[j] as [number, number];
         digits += digitsOf(c.slice(from, to)).length;
         if (digits > maxDigits) break;
+        if (digits < minDigits) continue;
         const start = (spans[i] as [number, number])[0];
         if ((!best || to - start > best[1] - best[0]) && ok(c.slice(start, to))) best = [start, to];
       }
@@ -53,20 +54,25 @@ const groups =
     return best;
   };
 
-// RFC 5322's atext in the local part; validator's isEmail has the last word.
-const EMAIL = /[\p{L}\p{N}!#$%&'*+/=?^_`{|}~.-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
+// RFC 5322's atext in the local part; validator's isEmail has the last word. Tried only
+// where a run of such characters starts: from every position of a long run with no domain
+// after its @, the search would take time quadratic in the run.
+const EMAIL =
+  /(?<![\p{L}\p{N}!#$%&'*+/=?^_`{|}~.-])[\p{L}\p{N}!#$%&'*+/=?^_`{|}~.-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
 // Not glued to a word, a dot or a dash-word, so "1.2.3.4-beta" and "v1.2.3.4" stay.
 const IPV4 = /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|[.-]\w)/g;
 // Hex groups and colons (an IPv4 tail allowed): "14:35:22" is a candidate that isIP refuses.
 const IPV6 = /(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?::?(?:\d{1,3}\.){3}\d{1,3})?(?![\w:.])/g;
-// Digit groups separated by single spaces or dashes, 13 digits or more (4111 1111 1111 1111).
-const CARD = /(?<![\w.+-])\d+(?:[ -]\d+)*(?![\w]|[.-]\d)/g;
+// Digit groups separated by single spaces or dashes (4111 1111 1111 1111, with a neighbour
+// or two). Bounded, as the phone patterns are: a long run of groups is taken a few groups at
+// a time, so the work stays linear in the text.
+const CARD = /(?<![\w.+-])\d{1,19}(?:[ -]\d{1,19}){0,7}(?![\w]|[.-]\d)/g;
 // International: + and a country code, then groups (brackets allowed), as people write them.
 const PHONE_INTL = /(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,6}(?![\w]|[.-]\d)/g;
 // North American: (555) 123-4567, 555-123-4567, 555.123.4567.
 const PHONE_NANP = /(?<![\w.+-])(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?![\w]|[.-]\d)/g;
 // National numbers with a trunk 0, grouped by spaces or dashes: 020 7946 0958, 06 12 34 56 78.
-const PHONE_TRUNK = /(?<![\w.+:-])0\d{1,4}(?:[ -]\d{2,8})+(?![\w]|[.:-]\d)/g;
+const PHONE_TRUNK = /(?<![\w.+:-])0\d{1,4}(?:[ -]\d{2,8}){1,4}(?![\w]|[.:-]\d)/g;
 
 const isIntl = (part: string) => {
   if (part[0] !== '+') return false;
@@ -94,10 +100,10 @@ const DETECTORS: Detector[] = [
   },
   { kind: 'ip', worth: (t) => t.includes(':'), pattern: IPV6, accept: whole((c) => isIP(c, 6)) },
   { kind: 'ip', worth: (t) => t.includes('.'), pattern: IPV4, accept: whole((c) => isIP(c, 4)) },
-  { kind: 'card', worth: hasDigit, pattern: CARD, accept: groups(isCard, 19) },
-  { kind: 'phone', worth: (t) => t.includes('+'), pattern: PHONE_INTL, accept: groups(isIntl, 15) },
+  { kind: 'card', worth: hasDigit, pattern: CARD, accept: groups(isCard, 13, 19) },
+  { kind: 'phone', worth: (t) => t.includes('+'), pattern: PHONE_INTL, accept: groups(isIntl, 8, 15) },
   { kind: 'phone', worth: hasDigit, pattern: PHONE_NANP, accept: whole(() => true) },
-  { kind: 'phone', worth: hasDigit, pattern: PHONE_TRUNK, accept: groups(isTrunk, 11) },
+  { kind: 'phone', worth: hasDigit, pattern: PHONE_TRUNK, accept: groups(isTrunk, 10, 11) },
 ];
 
 /**
