@@ -47,7 +47,7 @@ describe('POST /v0/events', () => {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ successful_rows: 1, quarantined_rows: 0 });
+    expect(await res.json()).toEqual({ successful_rows: 1, quarantined_rows: 0, redacted_rows: 0 });
     const rows = await svc.sql(
       "SELECT user_id, feature_id, product_version, event_type, toString(timestamp) AS ts, session_id, metadata FROM feature_events WHERE event_id = 'evt_seed'",
     );
@@ -67,7 +67,7 @@ describe('POST /v0/events', () => {
   it('replies 202 without wait, and the rows arrive shortly after', async () => {
     const res = await post(JSON.stringify(event({ event_id: 'evt_202' })));
     expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ successful_rows: 1, quarantined_rows: 0 });
+    expect(await res.json()).toEqual({ successful_rows: 1, quarantined_rows: 0, redacted_rows: 0 });
     for (let i = 0; i < 100 && (await count("event_id = 'evt_202'")) === 0; i++)
       await new Promise((r) => setTimeout(r, 50));
     expect(await count("event_id = 'evt_202'")).toBe(1);
@@ -82,7 +82,7 @@ describe('POST /v0/events', () => {
       body,
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ successful_rows: 500, quarantined_rows: 0 });
+    expect(await res.json()).toEqual({ successful_rows: 500, quarantined_rows: 0, redacted_rows: 0 });
     expect(await count("startsWith(event_id, 'nd_')")).toBe(500);
   });
 
@@ -99,7 +99,7 @@ describe('POST /v0/events', () => {
     ].join('\n');
     const res = await post(body, { query: 'name=feature_events&wait=true' });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ successful_rows: 2, quarantined_rows: 4 });
+    expect(await res.json()).toEqual({ successful_rows: 2, quarantined_rows: 4, redacted_rows: 0 });
     expect(await count("event_id IN ('mix_ok_1', 'mix_ok_2')")).toBe(2);
     const ok2 = await svc.sql(
       "SELECT toString(timestamp) AS ts, metadata FROM feature_events WHERE event_id = 'mix_ok_2'",
@@ -125,7 +125,7 @@ describe('POST /v0/events', () => {
     ].join('\n');
     const res = await post(body, { query: 'name=feature_events&wait=true' });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ successful_rows: 4, quarantined_rows: 2 });
+    expect(await res.json()).toEqual({ successful_rows: 4, quarantined_rows: 2, redacted_rows: 0 });
     expect(
       await svc.sql(
         "SELECT event_id, account_id FROM feature_events WHERE startsWith(event_id, 'acc_') ORDER BY event_id",

@@ -30,7 +30,7 @@ describe('Kafka mode through HTTP', () => {
       body,
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ successful_rows: 300, quarantined_rows: 1 });
+    expect(await res.json()).toEqual({ successful_rows: 300, quarantined_rows: 1, redacted_rows: 0 });
     const [stored] = await svc.sql<{ c: number }>(
       "SELECT count() AS c FROM feature_events WHERE startsWith(event_id, 'kf_')",
     );

@@ -98,7 +98,7 @@ describe('a Tinybird project', () => {
     ];
     const body = `${ndjson(views)}\n${ndjson(bad)}\nnot json`;
     const first = await post('page_views', body, tokens.tracker as string);
-    expect(await first.json()).toEqual({ successful_rows: 600, quarantined_rows: 3 });
+    expect(await first.json()).toEqual({ successful_rows: 600, quarantined_rows: 3, redacted_rows: 0 });
     // Exactly once is the queue's (spool or Kafka, then range-named insert tokens), as for
     // feature_events: a re-delivery after a crash stores nothing twice, while two requests with
     // the same body are two requests, as in Tinybird (test/project-datasource-path.test.ts).

@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { keptSecret } from '../lib/kept-secret.js';
 import { JwtError, type JwtToken, looksLikeJwt, verifyJwt } from './jwt.js';
 
 /**
@@ -75,17 +73,8 @@ export function resolveAdminToken(
   dataDir: string,
 ): { token: string; generated: boolean } {
   if (configured) return { token: configured, generated: false };
-  const file = join(dataDir, 'admin-token');
-  try {
-    const saved = readFileSync(file, 'utf8').trim();
-    if (saved) return { token: saved, generated: false };
-  } catch {
-    // first start: fall through and generate one
-  }
-  mkdirSync(dataDir, { recursive: true });
-  const token = `p.${randomBytes(24).toString('base64url')}`;
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return { token, generated: true };
+  const { secret, generated } = keptSecret(dataDir, 'admin-token', 'p.');
+  return { token: secret, generated };
 }
 
 export class TokenStore {

@@ -98,6 +98,12 @@ export const envSchema = z.object({
   QUOTA_DEFAULTS: optionalString,
   QUOTA_LIMITS: optionalString,
   QUOTA_MODE: z.enum(['soft', 'hard']).default('soft'),
+  // Seed 003, no PII in events (src/ingest/pii): redact it, quarantine its row, or off.
+  PII_POLICY: z.enum(['redact', 'quarantine', 'off']).default('redact'),
+  // Comma-separated metadata keys to redact at any depth; `default` stands for the built-in list.
+  PII_DENY_KEYS: optionalString,
+  // The HMAC key for e-mail addresses sent as user_id/account_id; unset: kept in DATA_DIR/pii-hash-key.
+  PII_HASH_KEY: optionalString,
   // TEST ONLY: every Nth ClickHouse insert fails (see src/clickhouse/fault-injection.ts).
   FAULT_INSERT_FAIL_EVERY: nonNegativeInt.default(0),
   // GET /metrics without a token on its own listener (docs/operations.md); unset: only the API

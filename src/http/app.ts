@@ -4,6 +4,7 @@ import { cors } from 'hono/cors';
 import type { TokenStore } from '../auth/index.js';
 import type { TokenRegistry } from '../auth/token-registry.js';
 import { dashboardRoute } from '../dashboard/index.js';
+import type { PiiGuard } from '../ingest/pii/index.js';
 import type { Log } from '../log/index.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { RunningProject } from '../project/index.js';
@@ -58,6 +59,8 @@ export interface AppDeps {
   adminToken?: string;
   /** GET /metrics (METRICS:READ tokens), HTTP and ingest metrics (src/metrics). */
   metrics?: Metrics;
+  /** The PII guard every ingested row passes (src/ingest/pii); none with PII_POLICY=off. */
+  pii?: PiiGuard;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -160,6 +163,7 @@ export function createApp(deps: AppDeps): Hono {
       maxBodyBytes: deps.maxBodyBytes,
       log: deps.log,
       metrics: deps.metrics,
+      pii: deps.pii,
     }),
   );
   app.route(
@@ -171,6 +175,7 @@ export function createApp(deps: AppDeps): Hono {
       maxBodyBytes: deps.maxBodyBytes,
       log: deps.log,
       metrics: deps.metrics,
+      pii: deps.pii,
     }),
   );
 
@@ -185,6 +190,7 @@ export function createApp(deps: AppDeps): Hono {
       maxUploadBytes: 10 * deps.maxBodyBytes,
       log: deps.log,
       metrics: deps.metrics,
+      pii: deps.pii,
     }),
   );
 

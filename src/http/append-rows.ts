@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { BodyError, readBody } from '../ingest/index.js';
 import type { Log } from '../log/index.js';
-import { countAccepted, countReceived } from '../metrics/ingest.js';
+import { countAccepted, countReceived, countRedacted } from '../metrics/ingest.js';
 import type { Metrics } from '../metrics/registry.js';
 import { BackpressureError, type EventSink, type IngestRows } from '../queue/types.js';
 import { DOCS, jsonError } from './errors.js';
@@ -22,14 +22,15 @@ export interface AppendDeps {
 export async function appendBody(
   c: Context,
   deps: AppendDeps,
-  parse: (body: Buffer) => IngestRows,
+  /** The rows, and how many of them the PII guard changed. */
+  parse: (body: Buffer) => IngestRows & { redacted?: number },
 ): Promise<Response> {
   const sink = deps.sink();
   if (!sink)
     return jsonError(c, 503, 'Not ready yet: storage is starting, retry shortly', DOCS.events, {
       'Retry-After': '1',
     });
-  let rows: IngestRows;
+  let rows: IngestRows & { redacted?: number };
   try {
     sink.checkCapacity(Number(c.req.header('content-length') ?? 0) || 0);
     // Row problems never throw: each bad row is quarantined with its reason. A throw
@@ -48,11 +49,17 @@ export async function appendBody(
   countReceived(deps.metrics, datasource, rows.events.length + rows.quarantine.length);
   try {
     const acceptance = await sink.append(rows);
-    const reply = { successful_rows: rows.events.length, quarantined_rows: rows.quarantine.length };
+    // redacted_rows: stored rows the PII guard changed (they are among successful_rows).
+    const reply = {
+      successful_rows: rows.events.length,
+      quarantined_rows: rows.quarantine.length,
+      redacted_rows: rows.redacted ?? 0,
+    };
     countAccepted(deps.metrics, datasource, {
       accepted: reply.successful_rows,
       quarantined: reply.quarantined_rows,
     });
+    countRedacted(deps.metrics, datasource, reply.redacted_rows);
     noteRows(c, reply.successful_rows + reply.quarantined_rows);
     if (c.req.query('wait') === 'true') {
       await acceptance.committed;

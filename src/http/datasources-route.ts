@@ -3,8 +3,9 @@ import { type Context, Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
 import { csvToNdjson } from '../ingest/csv.js';
 import { BodyError, parseEventsBody } from '../ingest/index.js';
+import type { PiiGuard } from '../ingest/pii/index.js';
 import type { Log } from '../log/index.js';
-import { countAccepted, countReceived } from '../metrics/ingest.js';
+import { countAccepted, countReceived, countRedacted } from '../metrics/ingest.js';
 import type { Metrics } from '../metrics/registry.js';
 import { BackpressureError, type EventSink } from '../queue/types.js';
 import { identify, requireScope } from './auth.js';
@@ -22,6 +23,8 @@ export interface DatasourcesRouteDeps {
   maxUploadBytes: number;
   log: Log;
   metrics?: Metrics;
+  /** Redacts or quarantines personal data in rows (src/ingest/pii); none when PII_POLICY=off. */
+  pii?: PiiGuard;
 }
 
 interface TableRow {
@@ -122,7 +125,10 @@ export function datasourcesRoute(deps: DatasourcesRouteDeps): Hono {
     try {
       sink.checkCapacity(declared || 0);
       const upload = await readUpload(c, deps.maxUploadBytes);
-      const rows = parseEventsBody(upload.format === 'csv' ? csvToNdjson(upload.bytes) : upload.bytes);
+      const rows = parseEventsBody(
+        upload.format === 'csv' ? csvToNdjson(upload.bytes) : upload.bytes,
+        deps.pii,
+      );
       if (rows.events.length + rows.quarantine.length === 0)
         return jsonError(c, 400, 'The file holds no rows', DOC);
       countReceived(deps.metrics, name, rows.events.length + rows.quarantine.length);
@@ -131,6 +137,7 @@ export function datasourcesRoute(deps: DatasourcesRouteDeps): Hono {
         accepted: rows.events.length,
         quarantined: rows.quarantine.length,
       });
+      countRedacted(deps.metrics, name, rows.redacted);
       noteRows(c, rows.events.length + rows.quarantine.length);
       await acceptance.committed;
       return c.json({
@@ -138,6 +145,7 @@ export function datasourcesRoute(deps: DatasourcesRouteDeps): Hono {
         import_id: crypto.randomUUID(),
         successful_rows: rows.events.length,
         quarantine_rows: rows.quarantine.length,
+        redacted_rows: rows.redacted,
         invalid_lines: 0,
         error: false,
       });

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
 import { parseEventsBody } from '../ingest/index.js';
+import type { PiiGuard } from '../ingest/pii/index.js';
 import type { Log } from '../log/index.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { EventSink } from '../queue/types.js';
@@ -15,6 +16,8 @@ export interface EventsRouteDeps {
   maxBodyBytes: number;
   log: Log;
   metrics?: Metrics;
+  /** Redacts or quarantines personal data in rows (src/ingest/pii); none when PII_POLICY=off. */
+  pii?: PiiGuard;
 }
 
 /** POST /v0/events?name=<datasource>: Tinybird's Events API. */
@@ -39,7 +42,7 @@ export function eventsRoute(deps: EventsRouteDeps): Hono {
     }
     const denied = requireScope(c, deps.tokens, who.token, 'DATASOURCES:APPEND', name, DOCS.events);
     if (denied) return denied;
-    return appendBody(c, deps, parseEventsBody);
+    return appendBody(c, deps, (body) => parseEventsBody(body, deps.pii));
   });
   return app;
 }

@@ -1,5 +1,6 @@
 import type { Context, Next } from 'hono';
 import type { TokenStore } from '../auth/index.js';
+import type { PiiGuard } from '../ingest/pii/index.js';
 import type { Log } from '../log/index.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { DatasourceFile } from '../project/datasource-file.js';
@@ -18,6 +19,8 @@ export interface ProjectEventsDeps {
   maxBodyBytes: number;
   log: Log;
   metrics?: Metrics;
+  /** Redacts or quarantines personal data in rows (src/ingest/pii); none when PII_POLICY=off. */
+  pii?: PiiGuard;
 }
 
 /**
@@ -34,6 +37,6 @@ export function projectEvents(deps: ProjectEventsDeps) {
     if (c.req.method !== 'POST' || !ds) return next();
     const auth = authorize(c, deps.tokens, 'DATASOURCES:APPEND', name, DOCS.events);
     if (!auth.ok) return auth.response;
-    return appendBody(c, deps, (body) => ({ ...parseDatasourceBody(ds, body), datasource: name }));
+    return appendBody(c, deps, (body) => ({ ...parseDatasourceBody(ds, body, deps.pii), datasource: name }));
   };
 }

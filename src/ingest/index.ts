@@ -1,4 +1,4 @@
 export { BodyError, readBody } from './body.js';
 export { FEATURE_EVENT_COLUMNS, type FeatureEvent, featureEventSchema } from './row-schema.js';
-export { parseEventsBody } from './rows.js';
+export { type ParsedRows, parseEventsBody } from './rows.js';
 export { normalizeTimestamp } from './timestamp.js';

@@ -1,6 +1,7 @@
 import type { IngestRows } from '../queue/types.js';
 import { fastEventLine, isCanonicalEventLine } from './fast-row.js';
 import { depthOver, scanJson } from './json-scan.js';
+import { guardIngestRows, type PiiGuard } from './pii/index.js';
 import { hasLoneSurrogate, quarantineLine } from './quarantine-row.js';
 import { featureEventSchema } from './row-schema.js';
 
@@ -116,9 +117,22 @@ function decodeLine(bytes: Buffer): { text: string; valid: boolean } {
  * last newline optional) or one JSON document (a pretty-printed object, as curl -d with
  * the seed's example sends, or an array of objects). Lines that are not valid UTF-8, not
  * JSON, or fail the schema become quarantine rows with their reason; they never fail the
- * request.
+ * request. With a PII guard (src/ingest/pii), personal data is redacted from the rows, or
+ * their rows quarantined, by its policy.
  */
-export function parseEventsBody(body: Buffer): IngestRows {
+export function parseEventsBody(body: Buffer, pii?: PiiGuard): ParsedRows {
+  const rows = splitEventsBody(body);
+  // After validation, so the guard sees each row once, in the form that would be stored.
+  const redacted = pii ? guardIngestRows(pii, rows) : 0;
+  return { events: rows.events, quarantine: rows.quarantine, redacted };
+}
+
+/** Rows of a body, and how many of them the PII guard changed (counted in the reply). */
+export interface ParsedRows extends IngestRows {
+  redacted: number;
+}
+
+function splitEventsBody(body: Buffer): IngestRows {
   const out: IngestRows = { events: [], quarantine: [] };
   const nonBlank = nonBlankLines(body);
   const first = nonBlank[0];

@@ -1,3 +1,4 @@
+import { type PiiGuard, quarantineModes, scrubQuarantineLine } from '../ingest/pii/index.js';
 import { wellFormedJson } from '../ingest/quarantine-row.js';
 import { normalizeTimestamp } from '../ingest/timestamp.js';
 import type { IngestRows } from '../queue/types.js';
@@ -124,9 +125,39 @@ export function datasourceRow(ds: DatasourceFile, out: IngestRows, raw: string, 
   else out.events.push(wellFormedJson(JSON.stringify(row)));
 }
 
+/**
+ * One posted value through the PII guard, then to a row of `ds`: with personal data it is
+ * stored redacted (counted) or quarantined with where and what was found, by the policy.
+ */
+function guardedRow(ds: DatasourceFile, out: GuardedRows, raw: string, value: unknown, pii?: PiiGuard): void {
+  const record = value !== null && typeof value === 'object' && !Array.isArray(value);
+  const guarded =
+    pii && record && pii.mayHoldPii(raw)
+      ? pii.guard(value as Record<string, unknown>, quarantineModes)
+      : undefined;
+  if (!pii || !guarded || guarded.findings.length === 0) {
+    datasourceRow(ds, out, raw, value);
+    return;
+  }
+  const text = JSON.stringify(guarded.value);
+  if (pii.policy === 'quarantine') {
+    const { columns, errors } = pii.reasons(guarded.findings);
+    out.quarantine.push(quarantine(ds, text, guarded.value, columns, errors));
+    return;
+  }
+  const stored = out.events.length;
+  datasourceRow(ds, out, text, guarded.value);
+  if (out.events.length > stored) out.redacted++;
+}
+
+/** Rows of `ds`, and how many of them the PII guard changed (counted in the reply). */
+export interface GuardedRows extends IngestRows {
+  redacted: number;
+}
+
 /** An Events API body (NDJSON, one JSON document, or an array of objects) to rows of `ds`. */
-export function parseDatasourceBody(ds: DatasourceFile, body: Buffer): IngestRows {
-  const out: IngestRows = { events: [], quarantine: [] };
+export function parseDatasourceBody(ds: DatasourceFile, body: Buffer, pii?: PiiGuard): GuardedRows {
+  const out: GuardedRows = { events: [], quarantine: [], redacted: 0 };
   const text = body.toString('utf8');
   const add = (raw: string) => {
     let value: unknown;
@@ -136,8 +167,8 @@ export function parseDatasourceBody(ds: DatasourceFile, body: Buffer): IngestRow
       out.quarantine.push(quarantine(ds, raw, undefined, [], [`not valid JSON: ${(err as Error).message}`]));
       return;
     }
-    if (Array.isArray(value)) for (const item of value) datasourceRow(ds, out, JSON.stringify(item), item);
-    else datasourceRow(ds, out, raw, value);
+    if (Array.isArray(value)) for (const item of value) guardedRow(ds, out, JSON.stringify(item), item, pii);
+    else guardedRow(ds, out, raw, value, pii);
   };
   const lines = text
     .split('\n')
@@ -147,6 +178,8 @@ export function parseDatasourceBody(ds: DatasourceFile, body: Buffer): IngestRow
   // A pretty-printed document spans lines; NDJSON has one complete value per line.
   if (lines.length > 1 && !isJson(lines[0] as string) && isJson(whole)) add(whole);
   else for (const l of lines) add(l);
+  // Rows refused for their type or shape keep no personal data either.
+  if (pii) out.quarantine = out.quarantine.map((line) => scrubQuarantineLine(pii, line));
   return out;
 }
 

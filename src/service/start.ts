@@ -14,6 +14,7 @@ import { type Config, ConfigError, loadConfig } from '../config/index.js';
 import { secretsFromEnv } from '../config/secrets.js';
 import { createApp, type ServiceState } from '../http/app.js';
 import { createPipesApp } from '../http/pipes-route.js';
+import { PiiConfigError, type PiiGuard, piiGuardFromConfig } from '../ingest/pii/index.js';
 import { createPipeline, type Pipeline } from '../loader/pipeline.js';
 import { createLog } from '../log/index.js';
 import { createMetrics } from '../metrics/registry.js';
@@ -53,6 +54,7 @@ export async function startService(
   let admin: { token: string; generated: boolean };
   let registry: TokenRegistry;
   let quotas: Quotas | undefined;
+  let pii: PiiGuard | undefined;
   try {
     config = loadConfig(env);
     admin = resolveAdminToken(config.TB_ADMIN_TOKEN, config.DATA_DIR);
@@ -65,10 +67,12 @@ export async function startService(
     );
     registry = new TokenRegistry(tokens, config.DATA_DIR);
     quotas = quotasFromConfig(config);
+    pii = piiGuardFromConfig(config);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     if (err instanceof TokenConfigError) fail(`invalid configuration:\n  TB_TOKENS: ${err.message}`);
     if (err instanceof QuotaConfigError) fail(`invalid configuration:\n  ${err.message}`);
+    if (err instanceof PiiConfigError) fail(`invalid configuration:\n  ${err.message}`);
     throw err;
   }
   const log = createLog(config.LOG_LEVEL);
@@ -85,6 +89,7 @@ export async function startService(
     tokenApi: { registry, adminToken: admin.token },
     quotas,
     adminToken: admin.token,
+    pii,
   });
 
   // Listen first: /v0/health answers (and /v0/ready says "not yet") while storage starts.
