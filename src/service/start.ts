@@ -6,8 +6,10 @@ import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from 
 import { TokenRegistry } from '../auth/token-registry.js';
 import { withInsertFaults } from '../clickhouse/fault-injection.js';
 import { type ClickHouseClient, createStorageClient, type StorageClient } from '../clickhouse/index.js';
+import { schemaProfile } from '../clickhouse/migrations/profile.js';
 import { type SchemaGate, serviceSchemaGate } from '../clickhouse/migrations/schema-gate.js';
 import { PIPE_READER, userSqlReader } from '../clickhouse/read-only.js';
+import { applyConfiguredRetention } from '../clickhouse/retention/index.js';
 import { sessionPool } from '../clickhouse/session-pool.js';
 import { trackWrites, type WriteGeneration } from '../clickhouse/write-generation.js';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
@@ -145,6 +147,22 @@ export async function startService(
     fail(`cannot apply the project: ${(err as Error).message}`);
   }
   state.project = { datasources: loaded.datasources, copies: loaded.copies, store: writes.store };
+  // Retention TTLs, by the process that migrates (README: RAW_RETENTION_DAYS); after the
+  // project so its datasources' quarantine tables exist.
+  if (schema?.report) {
+    const ttl = await applyConfiguredRetention(
+      storage.client,
+      config,
+      schemaProfile(config),
+      loaded.datasources.keys(),
+      {
+        holder: schema.writer,
+      },
+    ).catch((err: Error) =>
+      fail(`cannot apply RAW_RETENTION_DAYS / QUARANTINE_RETENTION_DAYS: ${err.message}`),
+    );
+    if (ttl.length > 0) log('info', 'retention applied', { statements: ttl });
+  }
   if (loaded.errors.length > 0) {
     // A broken file is reported and skipped; the other pipes still serve.
     log('error', `some pipes were not loaded:\n${formatLoadErrors(loaded.errors)}`);
