@@ -20,6 +20,7 @@ import { createPipeline, type Pipeline } from '../loader/pipeline.js';
 import { createLog } from '../log/index.js';
 import { formatLoadErrors } from '../pipes/index.js';
 import { ResultCache } from '../pipes/result-cache.js';
+import { withRetentionVar } from '../pipes/retention-window.js';
 import { type RunningProject, startProject } from '../project/index.js';
 import { StoreHealth } from '../queue/health.js';
 import { QuotaConfigError, type Quotas, quotasFromConfig } from '../quota/from-config.js';
@@ -183,7 +184,8 @@ export async function startService(
     cache,
     exportMaxRows: config.EXPORT_MAX_ROWS,
     maxThreads: config.PIPE_MAX_THREADS,
-    secrets: secretsFromEnv(env),
+    secrets: withRetentionVar(secretsFromEnv(env), config.RAW_RETENTION_DAYS),
+    rawRetentionDays: config.RAW_RETENTION_DAYS,
   });
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
   state.sink = pipeline.sink;
