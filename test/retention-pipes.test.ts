@@ -25,6 +25,7 @@ const EDGES = [7, 14, 21, 28, 30].map((d) => d * DAY);
 let fixture: PipesFixture;
 let app: Hono;
 let old: AnalyticsEvent[];
+let mid: AnalyticsEvent[];
 let recent: AnalyticsEvent[];
 
 beforeAll(async () => {
@@ -33,11 +34,16 @@ beforeAll(async () => {
     ...e,
     event_id: `old_${e.event_id}`,
   }));
+  // 20 days across the horizon (100 to 80 days ago): windows that are part rollup, part raw.
+  mid = generateAnalyticsEvents({ now: NOW - 80 * DAY, days: 20, users: 30, seed: 9 }).map((e) => ({
+    ...e,
+    event_id: `mid_${e.event_id}`,
+  }));
   recent = generateAnalyticsEvents({ now: NOW, days: 40, users: 40, seed: 5, avoidAgo: EDGES });
   // No TTL yet (migrations alone set none): the raw rows are all there for the "before" answers.
   fixture = await openPipesFixture(
     'retention-pipes',
-    [...old, ...recent].map((e) => JSON.stringify(e)),
+    [...old, ...mid, ...recent].map((e) => JSON.stringify(e)),
   );
   const tokens = new TokenStore([{ name: 'admin', token: ADMIN, scopes: [{ type: 'ADMIN' }] }]);
   app = new Hono().route(
@@ -98,6 +104,13 @@ const requests = () => ({
   timelineRecent: 'feature_usage_timeline.json?interval=14 day',
   // The analytics pipes read raw events: past the horizon they refuse, within it they answer.
   eventsOld: `events.json?${oldWindow}`,
+  // Answered from the hourly rollup past the horizon, from raw events after it.
+  topStraddle: 'top_features.json?interval=120 day',
+  topStraddleVersion: 'top_features.json?interval=120 day&product_version=2.4.0',
+  topOldType: `top_features.json?${oldWindow}&event_type=feature_used`,
+  adoptionStraddle: 'feature_adoption.json?interval=60 day',
+  crossStraddle:
+    'cross_feature_usage.json?interval=120 day&feature_a=feature_search&feature_b=feature_export',
   eventsRecent: 'events.json?interval=7 day&limit=1000',
   topOld: `top_features.json?${oldWindow}`,
   topRecent: 'top_features.json?interval=21 day',
@@ -122,15 +135,8 @@ describe('retention: answers before and after raw events expire', () => {
     expect(await count(OLD_PERIOD)).toBe(old.length);
     before = {};
     for (const [name, path] of Object.entries(requests())) before[name] = await answer(path);
-    const refused = [
-      'eventsOld',
-      'topOld',
-      'adoptionOld',
-      'crossOld',
-      'churnOld',
-      'retentionOld',
-      'recentFeaturesOld',
-    ];
+    // No rollup holds single rows, per-user activity or event types: refused past the horizon.
+    const refused = ['eventsOld', 'topOldType', 'churnOld', 'retentionOld', 'recentFeaturesOld'];
     for (const [name, a] of Object.entries(before)) {
       if (refused.includes(name)) {
         expect(a.status, name).toBe(400);
@@ -152,8 +158,9 @@ describe('retention: answers before and after raw events expire', () => {
   });
 
   it('past the horizon, window edges count whole hours (from the rollup); within it, to the second', () => {
-    const inRange = (from: number, to: number) =>
-      [...old, ...recent].filter((e) => parseTs(e.timestamp) >= from && parseTs(e.timestamp) <= to).length;
+    const within = (from: number, to: number) =>
+      [...old, ...mid, ...recent].filter((e) => parseTs(e.timestamp) >= from && parseTs(e.timestamp) <= to);
+    const inRange = (from: number, to: number) => within(from, to).length;
     const events = (name: string) =>
       ((before[name]?.data ?? []) as Array<{ events: number }>).reduce((s, r) => s + Number(r.events), 0);
     const s = parseTs(OLD_START);
@@ -166,6 +173,54 @@ describe('retention: answers before and after raw events expire', () => {
     const re = parseTs(formatTs(NOW - 3 * DAY - 777_000));
     expect(events('summaryRecent')).toBe(inRange(rs, re));
     expect(rawHorizon(NOW, RETENTION)).toBeGreaterThan(e);
+    // The analytics pipes that have a rollup to read: the same whole-hour rule.
+    const perFeature = (rows: AnalyticsEvent[]) => {
+      const out = new Map<string, { events: number; users: Set<string> }>();
+      for (const r of rows) {
+        const f = out.get(r.feature_id) ?? { events: 0, users: new Set<string>() };
+        f.events++;
+        f.users.add(r.user_id);
+        out.set(r.feature_id, f);
+      }
+      return out;
+    };
+    const topRows = (name: string) =>
+      Object.fromEntries(
+        (
+          (before[name]?.data ?? []) as Array<{ feature_id: string; events: number; unique_users: number }>
+        ).map((r) => [r.feature_id, [Number(r.events), Number(r.unique_users)]]),
+      );
+    const expectTop = (rows: AnalyticsEvent[]) =>
+      Object.fromEntries([...perFeature(rows)].map(([f, v]) => [f, [v.events, v.users.size]]));
+    expect(topRows('topOld')).toEqual(expectTop(within(s - (s % HOUR), e - (e % HOUR) + HOUR - 1000)));
+    // 120 days back: mid (across the horizon) and recent; nothing lies near the window's start.
+    const straddle = within(NOW - 120 * DAY, NOW);
+    expect(straddle.length).toBe(mid.length + recent.length);
+    expect(topRows('topStraddle')).toEqual(expectTop(straddle));
+    const users = (rows: AnalyticsEvent[], f?: string) =>
+      new Set(rows.filter((r) => !f || r.feature_id === f).map((r) => r.user_id));
+    const a = users(straddle, 'feature_search');
+    const b = users(straddle, 'feature_export');
+    const cross = ((before.crossStraddle?.data ?? []) as Array<Record<string, unknown>>)[0];
+    expect([cross?.users_a, cross?.users_b, cross?.users_both, cross?.active_users]).toEqual([
+      a.size,
+      b.size,
+      [...a].filter((u) => b.has(u)).length,
+      users(straddle).size,
+    ]);
+    // Adoption: the window (60 days: recent) against the previous 60 (mid, across the horizon).
+    const adoption = Object.fromEntries(
+      ((before.adoptionStraddle?.data ?? []) as Array<Record<string, unknown>>).map((r) => [
+        r.feature_id,
+        [r.unique_users, r.previous_unique_users],
+      ]),
+    );
+    const current = within(NOW - 60 * DAY, NOW);
+    const previous = within(NOW - 120 * DAY, NOW - 60 * DAY);
+    const features = new Set([...current, ...previous].map((r) => r.feature_id));
+    expect(adoption).toEqual(
+      Object.fromEntries([...features].map((f) => [f, [users(current, f).size, users(previous, f).size]])),
+    );
   });
 
   it('expires the old raw events: the TTL drops their parts, recent rows stay', async () => {
@@ -179,7 +234,12 @@ describe('retention: answers before and after raw events expire', () => {
     );
     await fixture.storage.client.command({ query: 'OPTIMIZE TABLE feature_events FINAL' });
     expect(await count(OLD_PERIOD)).toBe(0);
-    expect(await count(`NOT (${OLD_PERIOD})`)).toBe(recent.length);
+    // Every row from the horizon on is kept (older rows of a part that is not wholly expired
+    // may stay until it is: ttl_only_drop_parts).
+    const horizon = rawHorizon(Date.now(), RETENTION) as number;
+    expect(await count(`timestamp >= '${formatTs(horizon)}'`)).toBe(
+      [...mid, ...recent].filter((r) => parseTs(r.timestamp) >= horizon).length,
+    );
     // The rollups keep the expired period.
     const rs = await fixture.storage.client.query({
       query: `SELECT sum(events) AS n FROM feature_usage_hourly WHERE hour < '${formatTs(NOW - 150 * DAY)}'`,
