@@ -5,6 +5,7 @@ import { type MigrateProgress, migrate, readMigrations } from './clickhouse/migr
 import { clusterMigrations } from './clickhouse/migrations/cluster-ddl.js';
 import { schemaProfile } from './clickhouse/migrations/profile.js';
 import { readSchemaStatus } from './clickhouse/migrations/status.js';
+import { applyConfiguredRetention } from './clickhouse/retention/index.js';
 import { ConfigError, loadConfig } from './config/index.js';
 
 // Entry point of the one-shot migration runner (`npm run migrate`; the `migrate` service in
@@ -89,6 +90,8 @@ try {
       else if (p.kind === 'statement') say(`  ${p.migration}: statement ${p.index}/${p.total}`);
     };
     const report = await migrate(storage.client, dir, { profile, onProgress: progress });
+    // The configured TTLs (RAW_RETENTION_DAYS, QUARANTINE_RETENTION_DAYS), under the same lock.
+    for (const s of await applyConfiguredRetention(storage.client, config, profile)) say(`  retention: ${s}`);
     say(
       `done in ${((Date.now() - started) / 1000).toFixed(1)} s: applied ${report.applied.length} (${report.applied.join(', ') || 'none'}), already applied ${report.skipped.length}`,
     );

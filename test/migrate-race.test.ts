@@ -51,7 +51,14 @@ interface Run {
 function runMigrate(args: string[] = []): Run {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/migrate.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, CLICKHOUSE_URL: url, CLICKHOUSE_PASSWORD: TOKEN, DATA_DIR: join(work, 'unused') },
+    // RAW_RETENTION_DAYS=0: the fixture's events span 2026, and the counts below compare them all.
+    env: {
+      ...process.env,
+      CLICKHOUSE_URL: url,
+      CLICKHOUSE_PASSWORD: TOKEN,
+      DATA_DIR: join(work, 'unused'),
+      RAW_RETENTION_DAYS: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const run: Run = {

@@ -20,8 +20,10 @@ export function insertStatement(table: string, dedupToken: string): string {
     insert_deduplication_token: dedupToken,
     deduplicate_blocks_in_dependent_materialized_views: 1,
     input_format_skip_unknown_fields: 1,
-    // Yearly partitions keep this far below the limit; the bound stays as a guard.
-    max_partitions_per_insert_block: 1000,
+    // One part per month a batch touches (feature_events is partitioned by month, migration
+    // 010): 2,000 months cover every timestamp ingest accepts (1970-2106), so no row can make
+    // its whole batch fail; a real batch touches a handful (docs/operations.md, Retention).
+    max_partitions_per_insert_block: 2000,
     // Cluster profile (a Distributed feature_events): reach every shard, token and all,
     // before returning, so success means stored and a retry is dropped per shard.
     distributed_foreground_insert: 1,

@@ -94,6 +94,11 @@ export const envSchema = z.object({
   SHUTDOWN_DRAIN_MS: positiveInt.default(10_000),
   // Rows a .csv pipe answer (an export, e.g. events.csv) stops at; seed 002's limit.
   EXPORT_MAX_ROWS: positiveInt.default(50_000),
+  // Days raw events (feature_events) are kept, by event time; the rollups are kept. 0 = forever.
+  // Applied as a ClickHouse TTL at start (src/clickhouse/retention; docs/operations.md).
+  RAW_RETENTION_DAYS: nonNegativeInt.max(36_500).default(90),
+  // Days quarantined rows are kept, by arrival time. 0 = forever.
+  QUARANTINE_RETENTION_DAYS: nonNegativeInt.max(36_500).default(30),
   // Daily quotas per token (src/quota): JSON limits, as in seed 002; unset = no limit.
   QUOTA_DEFAULTS: optionalString,
   QUOTA_LIMITS: optionalString,

@@ -17,6 +17,7 @@ import { buildOpenApi, type Column, sampleRequest } from '../pipes/openapi.js';
 import type { RequestParams } from '../pipes/params.js';
 import { renderMemo } from '../pipes/render-memo.js';
 import type { CachedResult, CacheOutcome, ResultCache } from '../pipes/result-cache.js';
+import { ROLLUP_WINDOW_TAG, widenExpiredEdges } from '../pipes/retention-window.js';
 import { SqlRefused } from '../sql/guard.js';
 import { sqlOverResult } from '../sql/over-result.js';
 import { authorize, identify } from './auth.js';
@@ -39,6 +40,8 @@ export interface PipesAppDeps {
   secrets?: ReadonlyMap<string, string>;
   /** Pipe requests by pipe, status and cache outcome (src/metrics). */
   metrics?: Metrics;
+  /** RAW_RETENTION_DAYS: "rollup_window" pipes read edges older than that from the rollup (retention-window.ts). */
+  rawRetentionDays?: number;
 }
 
 const DOC = DOCS.pipes;
@@ -47,6 +50,9 @@ const DOC = DOCS.pipes;
 const BAD_INPUT_CODES = new Set(['6', '26', '27', '38', '41', '69', '70', '72', '321', '395', '457']);
 // SQL whose answer changes with the time of day, not only with the data.
 const READS_CLOCK = /\b(now|now64|today|yesterday|currentDate|rand\w*|generateUUID\w*)\s*\(/i;
+
+/** Does the pipe take a look-back window (window.incl's interval)? */
+const lookBack = (pipe: Pipe) => pipe.params.some((p) => p.name === 'interval');
 
 /** Query string (repeated keys kept) plus, for POST, a JSON or form body. Reserved names never reach templates. */
 async function requestParams(c: Context): Promise<RequestParams> {
@@ -178,11 +184,14 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     let windows: Array<{ sql: string; params: Record<string, unknown> }> | undefined;
     let limit = Number.POSITIVE_INFINITY;
     try {
-      const request = await requestParams(c);
-      q = request.get('q')?.[0];
-      request.delete('q');
+      const sent = await requestParams(c);
+      q = sent.get('q')?.[0];
+      sent.delete('q');
       // A JWT's fixed parameters win over whatever the caller sent (tenant isolation).
-      applyFixedParams(request, auth.token, name);
+      applyFixedParams(sent, auth.token, name);
+      const request = pipe.tags.includes(ROLLUP_WINDOW_TAG)
+        ? widenExpiredEdges(sent, Date.now(), deps.rawRetentionDays ?? 0, lookBack(pipe))
+        : sent;
       ({ sql, params } = render(pipe, request, { exporting }));
       // SQL over the result (q) reads the whole answer: not cut into windows.
       const split =
@@ -267,7 +276,9 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
           headers,
         );
       }
-      if (code && BAD_INPUT_CODES.has(code)) return jsonError(c, 400, `[Error] ${first}`, DOC, headers);
+      // throwIf (395) carries the pipe's own words; the expression ClickHouse appends is noise.
+      const said = code === '395' ? first.replace(/: while executing 'FUNCTION throwIf[\s\S]*$/, '') : first;
+      if (code && BAD_INPUT_CODES.has(code)) return jsonError(c, 400, `[Error] ${said}`, DOC, headers);
       // The caller's q failed (an unknown column of _, a type error): their mistake to fix.
       if (code && q !== undefined) return jsonError(c, 400, `Parameter "q": [Error] ${first}`, DOC, headers);
       return jsonError(

@@ -23,7 +23,7 @@ const INTERVAL_RE = /^([1-9][0-9]{0,3}) (hour|day|week|month)s?$/;
 const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2}):(\d{2}))?$/;
 
 /** ms since the epoch of 'YYYY-MM-DD[ HH:MM:SS]' (UTC), or undefined for anything else. */
-function parseUtc(raw: string): number | undefined {
+export function parseUtc(raw: string): number | undefined {
   const m = raw.match(DATETIME_RE);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((k) => Number(m[k] ?? 0)) as number[];
@@ -42,6 +42,15 @@ function minusMonths(t: number, n: number): number {
   const f = new Date(first);
   const lastDay = new Date(Date.UTC(f.getUTCFullYear(), f.getUTCMonth() + 1, 0)).getUTCDate();
   return first + (Math.min(d.getUTCDate(), lastDay) - 1) * DAY + (t % DAY);
+}
+
+/** The start of a look-back `interval` ('30 day', window.incl's default) ending at `end`, as the pipe computes it. */
+export function intervalStart(interval: string | undefined, end: number): number | undefined {
+  const m = (interval ?? '30 day').match(INTERVAL_RE);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2] as Granularity;
+  return unit === 'month' ? minusMonths(end, n) : end - n * { hour: HOUR, day: DAY, week: 7 * DAY }[unit];
 }
 
 export function bucketStart(t: number, g: Granularity): number {
@@ -84,11 +93,8 @@ export function splitBucketedWindow(request: RequestParams, nowMs: number): Requ
   if (start !== undefined) ws = parseUtc(start.trim());
   else {
     const interval = single(request, 'interval');
-    const m = (interval === undefined ? '30 day' : interval)?.match(INTERVAL_RE);
-    if (!m) return undefined;
-    const n = Number(m[1]);
-    const unit = m[2] as Granularity;
-    ws = unit === 'month' ? minusMonths(we, n) : we - n * { hour: HOUR, day: DAY, week: 7 * DAY }[unit];
+    if (interval === null) return undefined;
+    ws = intervalStart(interval, we);
   }
   if (ws === undefined || ws > we) return undefined;
   const b = bucketStart(ws, granularity);

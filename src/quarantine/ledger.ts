@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { QUARANTINE_TABLE } from '../clickhouse/tables.js';
 
-/** The replay ledger (clickhouse/010_quarantine_replays.sql). */
+/** The replay ledger (clickhouse/011_quarantine_replays.sql). */
 export const REPLAYS_TABLE = 'feature_events_quarantine_replays';
 
 /** A quarantine row's name: what it is, not where it is stored (parts merge and move). */

@@ -6,8 +6,10 @@ import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from 
 import { TokenRegistry } from '../auth/token-registry.js';
 import { withInsertFaults } from '../clickhouse/fault-injection.js';
 import { type ClickHouseClient, createStorageClient, type StorageClient } from '../clickhouse/index.js';
+import { schemaProfile } from '../clickhouse/migrations/profile.js';
 import { type SchemaGate, serviceSchemaGate } from '../clickhouse/migrations/schema-gate.js';
 import { PIPE_READER, userSqlReader } from '../clickhouse/read-only.js';
+import { applyConfiguredRetention } from '../clickhouse/retention/index.js';
 import { sessionPool } from '../clickhouse/session-pool.js';
 import { trackWrites, type WriteGeneration } from '../clickhouse/write-generation.js';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
@@ -20,6 +22,7 @@ import { createLog } from '../log/index.js';
 import { createMetrics } from '../metrics/registry.js';
 import { formatLoadErrors } from '../pipes/index.js';
 import { ResultCache } from '../pipes/result-cache.js';
+import { withRetentionVar } from '../pipes/retention-window.js';
 import { type RunningProject, startProject } from '../project/index.js';
 import { StoreHealth } from '../queue/health.js';
 import { QuotaConfigError, type Quotas, quotasFromConfig } from '../quota/from-config.js';
@@ -160,6 +163,22 @@ export async function startService(
     fail(`cannot start storage: ${(err as Error).message}`);
   }
   state.project = { datasources: loaded.datasources, copies: loaded.copies };
+  // Retention TTLs, by the process that migrates (README: RAW_RETENTION_DAYS); after the
+  // project so its datasources' quarantine tables exist.
+  if (schema?.report) {
+    const ttl = await applyConfiguredRetention(
+      storage.client,
+      config,
+      schemaProfile(config),
+      loaded.datasources.keys(),
+      {
+        holder: schema.writer,
+      },
+    ).catch((err: Error) =>
+      fail(`cannot apply RAW_RETENTION_DAYS / QUARANTINE_RETENTION_DAYS: ${err.message}`),
+    );
+    if (ttl.length > 0) log('info', 'retention applied', { statements: ttl });
+  }
   if (loaded.errors.length > 0) {
     // A broken file is reported and skipped; the other pipes still serve.
     log('error', `some pipes were not loaded:\n${formatLoadErrors(loaded.errors)}`);
@@ -180,7 +199,8 @@ export async function startService(
     cache,
     exportMaxRows: config.EXPORT_MAX_ROWS,
     maxThreads: config.PIPE_MAX_THREADS,
-    secrets: secretsFromEnv(env),
+    secrets: withRetentionVar(secretsFromEnv(env), config.RAW_RETENTION_DAYS),
+    rawRetentionDays: config.RAW_RETENTION_DAYS,
     metrics,
   });
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });

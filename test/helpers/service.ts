@@ -73,6 +73,10 @@ export async function startServiceProcess(
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
+      // Test fixtures carry fixed historical timestamps (the seed's 2023 event); with the default
+      // 90-day retention their raw rows would expire as soon as they are stored. Retention has
+      // its own tests (test/retention-*.test.ts); a test that wants it sets it.
+      RAW_RETENTION_DAYS: '0',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedStorage } from '../../../test/helpers/storage.js';
 import type { StorageClient } from '../client.js';
 import { readMigrations } from '../migrate.js';
+import { ttlStatement } from '../retention/ttl.js';
 import {
   ClusterDdlError,
   clusterMigrations,
@@ -173,6 +174,21 @@ describe('cluster profile DDL, generated from clickhouse/*.sql', () => {
       ),
       { numRuns: 40 },
     );
+  });
+
+  it('retention TTLs (set at start, src/clickhouse/retention) go ON CLUSTER to the local tables only', async () => {
+    const tables = shardedTables(files);
+    for (const days of [0, 90]) {
+      const statement = ttlStatement(
+        { table: 'feature_events', column: 'timestamp', days },
+        'timestamp + toIntervalDay(7)',
+      );
+      const out = clusterStatement(statement!, TARGET, tables);
+      expect(out).toHaveLength(1);
+      const f = (await format(out[0]!)).replace(/\s+/g, ' ');
+      expect(f).toMatch(/^ALTER TABLE feature_events_local ON CLUSTER events \(?(MODIFY|REMOVE) TTL/);
+      expect(f).toContain(days ? 'MODIFY TTL timestamp + toIntervalDay(90)' : 'REMOVE TTL');
+    }
   });
 
   it('splits ALTER operations at top-level commas only', () => {
