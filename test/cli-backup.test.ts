@@ -43,7 +43,7 @@ async function post(svc: ServiceProcess, name: string, body: string, wait = true
     body,
   });
   expect(res.status, await res.clone().text()).toBe(wait ? 200 : 202);
-  return (await res.json()) as { successful_rows: number; quarantined_rows: number };
+  return (await res.json()) as { successful_rows: number; quarantined_rows: number; redacted_rows: number };
 }
 
 async function get(svc: ServiceProcess, path: string): Promise<{ status: number; body: unknown }> {
@@ -94,6 +94,7 @@ describe('backup and restore (embedded)', () => {
     ).toEqual({
       successful_rows: 0,
       quarantined_rows: 2,
+      redacted_rows: 0,
     });
     const views = Array.from({ length: 50 }, (_, i) => ({
       timestamp: `2026-11-${String(1 + (i % 20)).padStart(2, '0')} 10:00:00`,

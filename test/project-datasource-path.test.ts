@@ -46,7 +46,7 @@ async function expectIdenticalBodiesTwice(svc: ServiceProcess, path: string) {
   for (let i = 0; i < 2; i++) {
     const res = await post(svc, body);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ successful_rows: 5, quarantined_rows: 0 });
+    expect(await res.json()).toEqual({ successful_rows: 5, quarantined_rows: 0, redacted_rows: 0 });
   }
   expect(await stored(svc, path)).toEqual({ rows: 10, ids: 5, views: 10 });
 }

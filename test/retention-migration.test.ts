@@ -99,7 +99,7 @@ describe('migration 010: monthly partitions', () => {
     expect(Number(proj[0]?.n)).toBeGreaterThan(0);
     expect(
       await rows("SELECT name FROM system.tables WHERE name LIKE 'feature_events_%' ORDER BY name"),
-    ).toEqual([{ name: 'feature_events_quarantine' }]);
+    ).toEqual([{ name: 'feature_events_quarantine' }, { name: 'feature_events_quarantine_replays' }]);
   });
 
   it('the views write again after the swap, and a back-fill across ten years is one insert', async () => {

@@ -27,7 +27,11 @@ export async function expectCountersMoveByLoad(svc: ServiceProcess, metricsUrl: 
     for (let i = 0; i < s.invalid; i++) rows.push({ event_id: `${tag}_bad_${r}_${i}`, user_id: 'u1' });
     const res = await postEvents(svc, ndjson(rows), '');
     expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ successful_rows: s.valid, quarantined_rows: s.invalid });
+    expect(await res.json()).toEqual({
+      successful_rows: s.valid,
+      quarantined_rows: s.invalid,
+      redacted_rows: 0,
+    });
   }
   // Queryable: every row in its table.
   await waitFor(async () => {
