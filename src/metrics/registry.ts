@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { PartitionLag } from '../queue/kafka-lag.js';
 
 /** Every metric of the service starts with this (Prometheus: one prefix per application). */
 export const PREFIX = 'feature_events_';
@@ -179,12 +180,6 @@ export interface TableStats {
   rows: number;
   bytes: number;
   parts: number;
-}
-
-export interface PartitionLag {
-  topic: string;
-  partition: number;
-  lag: number;
 }
 
 /** What the scrape-time gauges read; each is optional (a process without Kafka has no lag). */

@@ -10,6 +10,7 @@ import type { Config } from '../config/index.js';
 import { type Log, silentLog } from '../log/index.js';
 import type { StoreHealth } from './health.js';
 import { createKafka, type KafkaConfig } from './kafka.js';
+import { readPartitionLag } from './kafka-lag.js';
 import { packedHeaders, packRanges } from './kafka-messages.js';
 import {
   type Acceptance,
@@ -422,16 +423,8 @@ function consumerLag(admin: Admin, config: KafkaSinkConfig, maxRows: number, pol
   let timer: NodeJS.Timeout | undefined;
   const measure = async () => {
     try {
-      const [ends, [committed]] = await Promise.all([
-        admin.fetchTopicOffsets(config.KAFKA_TOPIC),
-        admin.fetchOffsets({ groupId: config.KAFKA_GROUP_ID, topics: [config.KAFKA_TOPIC] }),
-      ]);
-      const done = new Map(committed?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
-      let behind = 0;
-      // No committed offset yet (-1): everything from the log's start is still to be read.
-      for (const p of ends)
-        behind += Math.max(0, Number(p.high) - Math.max(done.get(p.partition) ?? -1, Number(p.low)));
-      messages = behind;
+      const lag = await readPartitionLag(admin, config.KAFKA_GROUP_ID, [config.KAFKA_TOPIC]);
+      messages = lag.reduce((sum, p) => sum + p.lag, 0);
     } catch (err) {
       log('warn', 'measuring the consumer lag failed', { error: (err as Error).message });
     }
