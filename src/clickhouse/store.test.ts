@@ -1,22 +1,15 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStorageClient, type StorageClient } from './client.js';
+import { embeddedStorage } from '../../test/helpers/storage.js';
+import type { StorageClient } from './client.js';
 import { classifyInsertError } from './errors.js';
 import { migrate } from './migrate.js';
 
 let storage: StorageClient;
 
 beforeAll(async () => {
-  storage = await createStorageClient({
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'store-')),
-    CLICKHOUSE_USER: 'default',
-    CLICKHOUSE_PASSWORD: '',
-    CLICKHOUSE_DATABASE: 'default',
-  });
+  storage = await embeddedStorage('store-');
   await migrate(storage.client, fileURLToPath(new URL('../../clickhouse', import.meta.url)));
 });
 afterAll(async () => storage?.close());
