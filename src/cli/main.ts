@@ -125,11 +125,15 @@ export function buildProgram(): Command {
     )
     .action(async (opts: { batchRows: number; crashAfter?: ReplayStep }) => {
       const { replayQuarantine } = await import('../quarantine/replay.js');
-      const storage = await openStorage(cliConfig());
+      const { piiGuardFromConfig } = await import('../ingest/pii/index.js');
+      const config = cliConfig();
+      const pii = piiGuardFromConfig(config);
+      const storage = await openStorage(config);
       try {
         const bar = progressReporter('replay');
         const counts = await replayQuarantine(storage.client, storage.store, {
           batchRows: opts.batchRows,
+          pii,
           onBatch: (c) => bar.update(`${c.examined.toLocaleString('en')} rows examined, ${c.stored} stored`),
           crashAfter: opts.crashAfter,
           crash: () => process.kill(process.pid, 'SIGKILL') as never,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Store } from '../clickhouse/store.js';
 import { EVENTS_TABLE, QUARANTINE_TABLE } from '../clickhouse/tables.js';
+import type { PiiGuard } from '../ingest/pii/index.js';
 import { assertLedger, REPLAYS_TABLE, ROW_KEY, UNREPLAYED } from './ledger.js';
 import { revalidate, type Verdict } from './revalidate.js';
 import type { ReplayStep } from './steps.js';
@@ -40,6 +41,8 @@ export async function replayQuarantine(
   store: Store,
   opts: {
     batchRows: number;
+    /** The PII guard new events pass (PII_POLICY); replayed rows pass it too. */
+    pii?: PiiGuard;
     onBatch?: (counts: ReplayCounts) => void;
     /** Tests: after this step of the first batch, hand control to `crash` (which kills the process). */
     crashAfter?: ReplayStep;
@@ -60,7 +63,7 @@ export async function replayQuarantine(
     await storeBatch(
       store,
       batch,
-      rows.map((r) => revalidate(r.raw, r.c__error)),
+      rows.map((r) => revalidate(r.raw, r.c__error, opts.pii)),
       step,
     );
     counts.resumed++;
@@ -79,7 +82,7 @@ export async function replayQuarantine(
     if (!last) break;
     cursor = { date: last.insertion_date, key: last.key };
     const rows = selected.filter((r) => !written.has(identity(r.raw, r.c__error)));
-    const verdicts = rows.map((r) => revalidate(r.raw, r.c__error));
+    const verdicts = rows.map((r) => revalidate(r.raw, r.c__error, opts.pii));
     const claimed = rows.flatMap((r, i) => {
       const v = verdicts[i] as Verdict;
       if (v.outcome === 'unchanged') return [];

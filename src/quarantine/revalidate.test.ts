@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { PiiGuard, parseDenyKeys } from '../ingest/pii/index.js';
 import { revalidate } from './revalidate.js';
 
 const text = fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() !== '');
@@ -65,5 +66,26 @@ describe('revalidate (a quarantined row through the ingest validation)', () => {
         expect(revalidate(raw, reasons)).toEqual({ outcome: 'unchanged' });
       }),
     );
+  });
+
+  it('passes the replayed row through the PII guard, as the Events API does', () => {
+    const guard = new PiiGuard({ policy: 'redact', denyKeys: parseDenyKeys(undefined), hashKey: 'k' });
+    const raw = JSON.stringify({
+      event_id: 'e1',
+      user_id: 'u1',
+      feature_id: 'search',
+      product_version: '1.0',
+      event_type: 'click',
+      timestamp: '2026-01-01 00:00:00',
+      metadata: JSON.stringify({ contact: 'jane.doe@example.com' }),
+    });
+    const v = revalidate(raw, ['an older rule'], guard);
+    expect(v.outcome).toBe('stored');
+    if (v.outcome !== 'stored') return;
+    expect(v.events[0]).not.toContain('jane.doe@example.com');
+    expect(v.events[0]).toContain('[redacted:email]');
+    // Without a guard (PII_POLICY=off) the row is stored as sent.
+    const off = revalidate(raw, ['an older rule']);
+    expect(off.outcome === 'stored' && off.events[0]).toContain('jane.doe@example.com');
   });
 });

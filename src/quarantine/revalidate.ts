@@ -1,4 +1,5 @@
 import { parseEventsBody } from '../ingest/index.js';
+import type { PiiGuard } from '../ingest/pii/index.js';
 
 /** What replaying one quarantined row comes to, after the normal ingest validation. */
 export type Verdict =
@@ -11,10 +12,11 @@ export type Verdict =
 
 /**
  * Runs a quarantined row's raw line through the ingest validation the Events API uses
- * (parseEventsBody), so a replayed row meets the same rules as a new one.
+ * (parseEventsBody, with the configured PII guard), so a replayed row meets the same rules
+ * as a new one.
  */
-export function revalidate(raw: string, previousErrors: readonly string[]): Verdict {
-  const rows = parseEventsBody(Buffer.from(raw, 'utf8'));
+export function revalidate(raw: string, previousErrors: readonly string[], pii?: PiiGuard): Verdict {
+  const rows = parseEventsBody(Buffer.from(raw, 'utf8'), pii);
   if (rows.events.length > 0) return { outcome: 'stored', events: rows.events, quarantine: rows.quarantine };
   const [only, ...more] = rows.quarantine;
   if (only === undefined) return { outcome: 'unchanged' }; // a blank line: nothing to store
