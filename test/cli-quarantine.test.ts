@@ -66,8 +66,7 @@ describe('quarantine list and replay', () => {
       const changed = Array.from({ length: CHANGED }, (_, i) => ({ event_id: `changed_${i}`, user_id: 'u' }));
       const values = [...fixed, ...changed]
         .map(
-          (r, i) =>
-            `(${sqlString(JSON.stringify(r))}, ['timestamp'], ['an older rule'], now() - ${100 - i})`,
+          (r, i) => `(${sqlString(JSON.stringify(r))}, ['timestamp'], ['an older rule'], now() - ${100 - i})`,
         )
         .join(', ');
       await sql.command({
