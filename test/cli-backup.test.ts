@@ -122,6 +122,14 @@ describe('backup and restore (embedded)', () => {
       event({ event_id: `spooled_${i}`, user_id: `spool_user_${i % 3}` }),
     );
     expect((await post(a2, 'feature_events', ndjson(spooled), false)).successful_rows).toBe(40);
+    // A project datasource's rows wait in the same spool.
+    const spooledSignups = ['acc2', 'acc3'].map((account_id) => ({
+      created_at: '2026-11-03 10:00:00',
+      account_id,
+      plan: 'team',
+      seats: 2,
+    }));
+    expect((await post(a2, 'signups', ndjson(spooledSignups), false)).successful_rows).toBe(2);
     await a2.kill();
 
     // 4. Back up (storing the spooled rows first), restore into an empty DATA_DIR.
@@ -145,6 +153,7 @@ describe('backup and restore (embedded)', () => {
     const countsA = await tableCounts(orig);
     expect(countsA.feature_events).toBe(4040);
     expect(countsA.feature_events_quarantine).toBe(2);
+    expect(countsA.signups).toBe(3); // the spooled signups went to their table, not to quarantine
     expect(await tableCounts(copy)).toEqual(countsA);
     const tokensOf = async (s: ServiceProcess) =>
       ((await get(s, '/v0/tokens')).body as { tokens: { name: string; token: string }[] }).tokens;

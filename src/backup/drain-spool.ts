@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js';
 import { createPipeline } from '../loader/pipeline.js';
 import { readCheckpoint } from '../loader/spool-checkpoint.js';
 import type { Log } from '../log/index.js';
+import { loadProject, projectDirOf } from '../project/index.js';
 import { StoreHealth } from '../queue/health.js';
 
 /**
@@ -18,7 +19,16 @@ import { StoreHealth } from '../queue/health.js';
 export async function drainSpool(config: Config, storage: StorageClient, log: Log): Promise<number> {
   const dir = join(config.DATA_DIR, 'spool');
   if (config.KAFKA_BROKERS || !(await spoolHasRows(dir))) return 0;
-  const pipeline = await createPipeline({ config, store: storage.store, log, health: new StoreHealth() });
+  // The project's datasources, as the service gives them: their spooled rows are theirs, not
+  // rows for an unknown datasource (which the loader would quarantine).
+  const datasources = loadProject(projectDirOf(config)).datasources.map((d) => d.name);
+  const pipeline = await createPipeline({
+    config,
+    store: storage.store,
+    log,
+    health: new StoreHealth(),
+    datasources,
+  });
   await pipeline.close(config.SHUTDOWN_DRAIN_MS);
   return Number(pipeline.stats().pending_rows ?? 0);
 }

@@ -12,6 +12,7 @@ import { loadProject } from './load.js';
 import { projectTokens } from './tokens.js';
 
 export { ProjectApplyError } from './apply.js';
+export { loadProject, projectDirOf } from './load.js';
 
 export interface RunningProject {
   /** Endpoint pipes, served by the Pipes API. */

@@ -1,7 +1,15 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Datafile, type PipeLoadError, parseDatafile } from '../pipes/index.js';
 import { type DatasourceFile, parseDatasourceFile } from './datasource-file.js';
+
+/** The shipped project (pipes/): what an unset PROJECT_DIR means. */
+const SHIPPED_PROJECT_DIR = fileURLToPath(new URL('../../pipes', import.meta.url));
+
+/** The project directory the configuration names. */
+export const projectDirOf = (config: { PROJECT_DIR?: string }): string =>
+  config.PROJECT_DIR ?? SHIPPED_PROJECT_DIR;
 
 /** A .pipe file of a project, parsed; its TYPE decides who serves it. */
 export interface ProjectPipe {

@@ -23,7 +23,7 @@ import { createMetrics } from '../metrics/registry.js';
 import { formatLoadErrors } from '../pipes/index.js';
 import { ResultCache } from '../pipes/result-cache.js';
 import { withRetentionVar } from '../pipes/retention-window.js';
-import { type RunningProject, startProject } from '../project/index.js';
+import { projectDirOf, type RunningProject, startProject } from '../project/index.js';
 import { StoreHealth } from '../queue/health.js';
 import { QuotaConfigError, type Quotas, quotasFromConfig } from '../quota/from-config.js';
 import { startSqlHttpListener } from '../sql-http/listen.js';
@@ -32,7 +32,6 @@ import { loaderObserver, startMetricSources } from './metrics.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const MIGRATIONS_DIR = join(ROOT, 'clickhouse');
-export const PIPES_DIR = join(ROOT, 'pipes');
 export const DATASOURCES: ReadonlySet<string> = new Set(['feature_events']);
 
 export interface RunningService {
@@ -124,7 +123,7 @@ export async function startService(
     // The project (the shipped pipes/ unless PROJECT_DIR): datasources, views, tokens, pipes.
     // Before the pipeline: the queue may replay rows for its datasources, into their tables.
     loaded = await startProject({
-      dir: config.PROJECT_DIR ?? PIPES_DIR,
+      dir: projectDirOf(config),
       client: storage.client,
       writes,
       dataDir: config.DATA_DIR,
