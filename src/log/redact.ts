@@ -4,10 +4,12 @@
  * may hold one. Applied to every line by createLog, whatever module wrote it.
  */
 
-// A token-named query parameter (token, access_token, ...) up to the next separator.
-const TOKEN_PARAM = /\b([\w.-]*token=)[^&#\s"'<>]*/gi;
-// A credential after an auth scheme, as in an Authorization header's value.
-const AUTH_VALUE = /\b(Bearer|Basic)(\s+)[^\s"',;]+/gi;
+// A token-named query parameter (token, access_token, ...) up to the next parameter,
+// fragment or whitespace. Quotes and commas do not end it: a token may hold them (a raw
+// request need not percent-encode ' or "), and cutting a closing quote with it is harmless.
+const TOKEN_PARAM = /\b([\w.-]*token=)[^&#\s]*/gi;
+// A credential after an auth scheme, as in an Authorization header's value: up to whitespace.
+const AUTH_VALUE = /\b(Bearer|Basic)(\s+)\S+/gi;
 // Fields that hold a credential whatever their text looks like.
 const SECRET_KEY = /^(authorization|proxy-authorization|cookie|set-cookie|token|password|x-api-key)$/i;
 export const REDACTED = '[redacted]';
