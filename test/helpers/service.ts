@@ -7,10 +7,15 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** A free port: any, or one of TEST_PORTS (e.g. 7400-7499) on a machine shared with others. */
+// Below Linux's ephemeral range (32768-60999): a port the OS hands out for port 0 is also
+// what outgoing connections take, so between our check and the child's listen another
+// test's client could take it (EADDRINUSE in a fresh-clone run).
+const DEFAULT_PORTS = '20000-32767';
+
+/** A free port, from TEST_PORTS (e.g. 7400-7499) on a machine shared with others. */
 export async function freePort(): Promise<number> {
-  const range = process.env.TEST_PORTS?.match(/^(\d+)-(\d+)$/);
-  if (!range) return listenOn(0);
+  const range = (process.env.TEST_PORTS ?? DEFAULT_PORTS).match(/^(\d+)-(\d+)$/);
+  if (!range) throw new Error(`TEST_PORTS must be <low>-<high>, got ${process.env.TEST_PORTS}`);
   const [low, high] = [Number(range[1]), Number(range[2])];
   const first = low + Math.floor(Math.random() * (high - low + 1));
   for (let i = 0; i <= high - low; i++) {
