@@ -7,7 +7,6 @@ import { scrape, sumOf } from './helpers/prometheus.js';
 import { freePort, type ServiceProcess, startServiceProcess } from './helpers/service.js';
 
 // The service in Kafka mode (ROLE=all) against librdkafka's mock broker.
-process.env.TEST_PORTS ??= '7300-7349';
 let kafka: MockKafka;
 let svc: ServiceProcess;
 let metricsPort: number;

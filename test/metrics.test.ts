@@ -6,7 +6,6 @@ import { freePort, type ServiceProcess, startServiceProcess } from './helpers/se
 
 // The service process in embedded mode, with a scrape token, METRICS_PORT, access logs on
 // (LOG_LEVEL=info) and one insert in two failing (retried, deduplicated by its token).
-process.env.TEST_PORTS ??= '7300-7349';
 const SCRAPE_TOKEN = 'prometheus-scrape-token-1';
 let svc: ServiceProcess;
 let metricsPort: number;

@@ -60,7 +60,6 @@ describe('GET /metrics on the API port', () => {
 
 describe('METRICS_PORT listener', () => {
   it('serves /metrics without a token, and nothing else', async () => {
-    process.env.TEST_PORTS ??= '7300-7349';
     const port = await freePort();
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.eventsAccepted.inc({ datasource: 'feature_events' }, 3);

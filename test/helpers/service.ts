@@ -12,6 +12,10 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // test's client could take it (EADDRINUSE in a fresh-clone run).
 const DEFAULT_PORTS = '20000-32767';
 
+// Ports this process already handed out: a test asking twice before its child listens (an
+// API port and a METRICS_PORT) must not get the same port back.
+const handedOut = new Set<number>();
+
 /** A free port, from TEST_PORTS (e.g. 7400-7499) on a machine shared with others. */
 export async function freePort(): Promise<number> {
   const range = (process.env.TEST_PORTS ?? DEFAULT_PORTS).match(/^(\d+)-(\d+)$/);
@@ -20,8 +24,12 @@ export async function freePort(): Promise<number> {
   const first = low + Math.floor(Math.random() * (high - low + 1));
   for (let i = 0; i <= high - low; i++) {
     const port = low + ((first - low + i) % (high - low + 1));
+    if (handedOut.has(port)) continue;
     const got = await listenOn(port).catch(() => undefined);
-    if (got) return got;
+    if (got) {
+      handedOut.add(got);
+      return got;
+    }
   }
   throw new Error(`no free port in TEST_PORTS=${process.env.TEST_PORTS}`);
 }
