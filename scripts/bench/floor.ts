@@ -1,12 +1,13 @@
 /**
- * The read path's floor and memory, shared by the full bench (index.ts) and read-path.ts:
+ * The read path's floor and memory, shared by the full bench (embedded.ts) and read-path.ts:
  * a `SELECT 1` pipe served through the same route, render, cache and JSON output as every
  * pipe (so a pipe's figure reads as a multiple of it), and chDB's own account of its memory.
  */
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Service } from './lib.js';
+import { closedLoop, type LatencyStats, log, request, type Service } from './lib.js';
+import { PIPE_CLIENTS, type Timing } from './plan.js';
 
 export const FLOOR_PIPE = 'read_floor';
 const FLOOR_FILE = `DESCRIPTION >\n    SELECT 1 through the pipes route: the per-query floor.\n\nNODE one\nSQL >\n    SELECT 1 AS one\n\nTYPE endpoint\n`;
@@ -17,6 +18,46 @@ export function pipesWithFloor(root: string): string {
   cpSync(join(root, 'pipes'), dir, { recursive: true });
   writeFileSync(join(dir, `${FLOOR_PIPE}.pipe`), FLOOR_FILE);
   return dir;
+}
+
+/** The per-query floor at one size: SELECT 1 as a pipe, through the same route as every pipe. */
+export interface FloorRun {
+  /** 1 client, no-cache: every call a chDB query. */
+  serial: LatencyStats;
+  /** 32 clients, as served (all cache hits): the HTTP, auth and cache path alone. */
+  load32: LatencyStats;
+  /** 32 clients, no-cache: every call a query; no pipe that misses the cache can serve more. */
+  load32_uncached: LatencyStats;
+  /** /v0/sql SELECT 1 at 32 clients (its guard parses each text too). */
+  sql32: LatencyStats;
+}
+
+/** Measures the floor on a service started with PROJECT_DIR = pipesWithFloor(...). */
+export async function measureFloor(svc: Service, t: Timing): Promise<FloorRun> {
+  const call = (cached: boolean) => async () => {
+    const r = await request(
+      svc.baseUrl,
+      'GET',
+      `/v0/pipes/${FLOOR_PIPE}.json`,
+      svc.token,
+      undefined,
+      30_000,
+      cached ? {} : { 'Cache-Control': 'no-cache' },
+    );
+    return r.status === 200;
+  };
+  for (let i = 0; i < 5; i++) await call(false)();
+  const serial = await closedLoop(1, t.serialSeconds * 1000, t.serialCalls, call(false));
+  const load32 = await closedLoop(PIPE_CLIENTS, t.loadSeconds * 1000, 1e9, call(true));
+  const load32_uncached = await closedLoop(PIPE_CLIENTS, t.loadSeconds * 1000, 1e9, call(false));
+  const sql32 = await closedLoop(PIPE_CLIENTS, t.loadSeconds * 1000, 1e9, async () => {
+    const r = await request(svc.baseUrl, 'POST', '/v0/sql', svc.token, 'SELECT 1 FORMAT JSON');
+    return r.status === 200;
+  });
+  log(
+    `floor (SELECT 1 pipe): 1 client uncached p50 ${serial.p50} p95 ${serial.p95} ms; 32 clients ${load32.rps} req/s served, ${load32_uncached.rps} req/s as queries (p95 ${load32_uncached.p95} ms); /v0/sql ${sql32.rps} req/s`,
+  );
+  return { serial, load32, load32_uncached, sql32 };
 }
 
 /**

@@ -10,6 +10,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const log = (msg: string) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const round2 = (x: number) => Math.round(x * 100) / 100;
 
 // Shared with the tests: one way to find a port and to run the mock broker.
 export { type MockKafka, startMockKafka } from '../../test/helpers/mock-kafka.js';

@@ -5,15 +5,46 @@
  *
  *   node --import tsx scripts/bench/raw-clickhouse.ts '<json options>'
  *
- * Prints one JSON line on stdout: {rows, seconds, eps, bytes_on_disk}.
+ * Prints one JSON line on stdout: {rows, stored, seconds, eps, bytes_on_disk}.
  * views=false creates only feature_events (clickhouse/001); views=true applies every
  * clickhouse/*.sql file, so the materialized rollups are maintained too.
+ * The full bench calls measureRawClickHouse(), which runs this file so.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createClient } from '@clickhouse/client';
 import { makeGenerator } from '../generate-events.js';
 import { ROOT } from './lib.js';
+import type { Plan } from './plan.js';
+
+export interface RawRun {
+  rows: number;
+  stored: number;
+  seconds: number;
+  eps: number;
+  bytes_on_disk: number;
+}
+
+/** The plan's first-stage rows (rawRows of them) inserted raw, in a child process and a throwaway data dir. */
+export function measureRawClickHouse(views: boolean, plan: Plan, tmp: (prefix: string) => string): RawRun {
+  const dir = tmp('fe-bench-raw-');
+  const { rawRows, users } = plan.sizes;
+  const stages = [{ seed: 1000, rows: rawRows, endMs: plan.endMs, users }];
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'scripts/bench/raw-clickhouse.ts'),
+      JSON.stringify({ dataDir: dir, views, batchRows: 50_000, stages }),
+    ],
+    { cwd: ROOT, encoding: 'utf8', timeout: 600_000, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  rmSync(dir, { recursive: true, force: true });
+  return JSON.parse(out.trim().split('\n').pop() as string);
+}
 
 interface Options {
   dataDir: string;
@@ -72,7 +103,9 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((err) => {
-  process.stderr.write(`raw-clickhouse: ${err instanceof Error ? (err.stack ?? err.message) : err}\n`);
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => {
+    process.stderr.write(`raw-clickhouse: ${err instanceof Error ? (err.stack ?? err.message) : err}\n`);
+    process.exit(1);
+  });
+}
