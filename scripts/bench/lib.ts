@@ -164,26 +164,23 @@ export async function pool<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** Peak resident set (VmHWM) of a process, in MiB; NaN when it is gone. */
-export function peakRssMb(pid: number | undefined): number {
+/** A memory line of /proc/<pid>/status (kB there), in MiB; NaN when the process is gone. */
+function statusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number {
   if (!pid) return Number.NaN;
   try {
-    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+)\s+kB/m);
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(
+      new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm'),
+    );
     return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
   } catch {
     return Number.NaN;
   }
 }
 
-export function currentRssMb(pid: number | undefined): number {
-  if (!pid) return Number.NaN;
-  try {
-    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)\s+kB/m);
-    return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
-  } catch {
-    return Number.NaN;
-  }
-}
+/** Peak resident set (VmHWM) of a process, in MiB; NaN when it is gone. */
+export const peakRssMb = (pid: number | undefined) => statusMb(pid, 'VmHWM');
+/** Resident set now (VmRSS), in MiB. */
+export const currentRssMb = (pid: number | undefined) => statusMb(pid, 'VmRSS');
 
 // ---- the service under test ----
 
