@@ -4,6 +4,7 @@
  * every pipe (pipes.ts). At the largest: the dashboard's first visit, bytes on disk
  * (storage.ts), chDB's memory and the process's peak RSS.
  */
+import { rmSync } from 'node:fs';
 import { makeGenerator } from '../generate-events.js';
 import { type DashboardRun, measureDashboard } from './dashboard.js';
 import { type FloorRun, memoryBreakdown, pipesWithFloor } from './floor.js';
@@ -41,7 +42,9 @@ export async function measureEmbedded(deps: {
   const P = plan.sizes;
   log('embedded mode: starting the service');
   // PROJECT_DIR adds the SELECT 1 floor pipe (floor.ts) to the service's own pipes.
-  const svc = await startService(deps.tmp('fe-bench-emb-'), { PROJECT_DIR: pipesWithFloor(ROOT) });
+  const project = pipesWithFloor(ROOT);
+  deps.cleanups.push(async () => rmSync(project, { recursive: true, force: true }));
+  const svc = await startService(deps.tmp('fe-bench-emb-'), { PROJECT_DIR: project });
   deps.cleanups.push(() => svc.stop());
   deps.serviceOutputs.push(svc.output);
   const pid = svc.proc.pid;
