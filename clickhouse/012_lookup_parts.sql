@@ -1,0 +1,19 @@
+-- The per-user rollup read by point lookups (issue 15): fewer, tighter reads per lookup.
+-- Measured at 10M generated events, chDB, one user_feature_usage query (CPU time inside
+-- chDB per query, scripts/bench/lookup-cost.ts; the rollup had 6 active parts):
+--  * a lookup reads one 256-row granule per part, but decompresses the whole compressed
+--    block around it (64 KiB and more by default): 3.3 MB decompressed for ~2,300 rows.
+--    Blocks of 4-8 KiB: 0.46 MB, 10.9 -> 8.2 ms inside chDB; 6% more bytes on disk.
+--  * each active part costs a lookup about 0.9 ms whatever it reads (opening the part's
+--    column files, its marks, one more source in the plan): 6 parts 8.2 ms, one part 3.7 ms.
+--    Background merges leave several parts of mixed sizes behind (6-9 at 10M); once every
+--    part is older than 10 minutes (no insert in that time) the whole rollup is merged into
+--    one. Under a steady stream nothing more is merged than before; each quiet spell costs
+--    one rewrite of the rollup (about 10 s of one core at 10M events, 110 MB).
+-- Settings only: parts already on disk keep their blocks until they are merged.
+ALTER TABLE feature_usage_by_user
+    MODIFY SETTING
+        min_compress_block_size = 4096,
+        max_compress_block_size = 8192,
+        min_age_to_force_merge_seconds = 600,
+        min_age_to_force_merge_on_partition_only = 1;
