@@ -1,4 +1,4 @@
--- The per-user rollup read by point lookups (issue 15): fewer, tighter reads per lookup.
+-- Point lookups (issue 15): fewer, tighter reads per lookup, on the per-user rollup and the raw events.
 -- Measured at 10M generated events, chDB, one user_feature_usage query (CPU time inside
 -- chDB per query, scripts/bench/lookup-cost.ts; the rollup had 6 active parts):
 --  * a lookup reads one 256-row granule per part, but decompresses the whole compressed
@@ -15,5 +15,15 @@ ALTER TABLE feature_usage_by_user
     MODIFY SETTING
         min_compress_block_size = 4096,
         max_compress_block_size = 8192,
+        min_age_to_force_merge_seconds = 600,
+        min_age_to_force_merge_on_partition_only = 1;
+
+-- The raw events' per-user lookups (user_recent_features, events?user_id=) read the
+-- events_by_user projection: one 8,192-row granule per active part of the months in the
+-- window, 7-8 parts at 10M. The same rule per monthly partition: a month whose parts are all
+-- older than 10 minutes is merged into one part. Past months are merged once (again only if
+-- late events arrive); the current month only in quiet spells.
+ALTER TABLE feature_events
+    MODIFY SETTING
         min_age_to_force_merge_seconds = 600,
         min_age_to_force_merge_on_partition_only = 1;
