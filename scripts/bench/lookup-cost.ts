@@ -4,9 +4,11 @@
  * rendered pipe SQL, with the route's SETTINGS and FORMAT, runs alternately
  *   native  on chDB's session (queryBindAsync), nothing between;
  *   client  through @clickhouse/client over chDB's connection adapter, read as the route reads;
- * and prints, per pipe, the wall time of each beside chDB's own elapsed and rows read, and
- * the parts and granules the lookup selects (EXPLAIN indexes = 1). --settings adds query
- * settings to both (e.g. max_threads=1) to see what they change.
+ * and prints, per pipe, the wall time of each beside chDB's own elapsed and rows read, the
+ * parts and granules the lookup selects (EXPLAIN indexes = 1), and chDB's CPU time, parts,
+ * marks and bytes decompressed per query (its ProfileEvents counters: CPU is steadier than
+ * wall time on a shared machine). Pipes render without TB_SECRET/retention variables, as
+ * with RAW_RETENTION_DAYS=0. --settings adds query settings to both (e.g. max_threads=1).
  *
  *   node --import tsx scripts/bench/lookup-cost.ts --dir /tmp/c33/r10m --calls 200
  */
