@@ -46,6 +46,8 @@ const { values: args } = parseArgs({
     'before-root': { type: 'string' },
     /** NAME=VALUE,... for the --dir service only, e.g. PIPE_MAX_THREADS=1 against the same code. */
     env: { type: 'string' },
+    /** Measure only once no merge has run for a while: the part layout lookups meet after inserts stop. */
+    settle: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -107,6 +109,20 @@ async function load(svc: Service, meta: Meta): Promise<void> {
   log(
     `while loading: peak RSS ${peakRssMb(svc.proc.pid)} MiB, chDB's MemoryTracking up to ${trackedPeak} MiB`,
   );
+}
+
+/**
+ * Waits until no merge has run in three checks 3 s apart (at most 5 minutes): merges started
+ * by the last inserts, or forced on parts that aged (migration 012), are done.
+ */
+async function settle(svc: Service, label: string): Promise<void> {
+  const t0 = Date.now();
+  for (let quiet = 0; quiet < 3 && Date.now() - t0 < 300_000; ) {
+    const [row] = await svc.sql<{ n: string }>('SELECT count() AS n FROM system.merges');
+    quiet = Number(row?.n) === 0 ? quiet + 1 : 0;
+    await sleep(3_000);
+  }
+  log(`${label}: merges settled after ${Math.round((Date.now() - t0) / 1000)} s`);
 }
 
 type Params = Record<string, string>;
@@ -228,6 +244,7 @@ function table(run: Run): string {
 async function open(label: string, dir: string, root: string, meta: Meta, env: Record<string, string> = {}) {
   const svc = await startService(dir, { PROJECT_DIR: pipesWithFloor(root), ...env }, [], root);
   await load(svc, meta);
+  if (args.settle) await settle(svc, label);
   const events = await svc.count();
   const parts = await svc.sql<{ table: string; parts: string; rows: string }>(
     'SELECT table, count() AS parts, sum(rows) AS rows FROM system.parts WHERE active AND database = currentDatabase() GROUP BY table ORDER BY table',
