@@ -128,12 +128,10 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
   }
 
   async function commit(topic: string, partition: number, offset: number, intent: BatchIntent | null) {
-    const gen = generation;
     await consumer.commitOffsets([
       { topic, partition, offset: String(offset), metadata: intent ? intentToKafkaMetadata(intent) : null },
     ]);
-    // A commit that outlived its generation says nothing about the partition's new owner's intents.
-    if (gen === generation) intents.set(`${topic}:${partition}`, intent);
+    intents.set(`${topic}:${partition}`, intent);
   }
 
   /** A range's rows, one group per datasource (a message's x-datasource header, feature_events without). */
@@ -218,10 +216,8 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     /** Each message with its row count (counted once, when it is buffered). */
     entries: Buffered[];
     rows: number;
-    /** Its turn in the insert lane, queued or running (the timer does not queue another). */
-    turn?: Turn;
-    /** The end commit of its last stored range, in flight. */
-    committing?: Promise<void>;
+    /** A flush of it is queued or running (the timer does not queue another). */
+    flushing?: Promise<void>;
     /** When its oldest message was buffered (performance.now()). */
     since: number;
   }
@@ -250,169 +246,65 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     return { n: cutByRows(buf.entries), redo: null };
   }
 
-  /** The head of one buffer, cut for one insert, its intent recorded (or being recorded). */
-  interface Prepared {
-    n: number;
-    /** Its rows, as buffered (every datasource, quarantine included). */
-    count: number;
-    range: BatchIntent & { skip: number[] };
-    rows: IngestRows[];
-    redo: boolean;
-    /** The intent's commit: under way while the insert before it runs, awaited before its own. */
-    recorded: Promise<void>;
-  }
-
-  /** A range's skip list: the recorded one for a redo, else what the dedup window drops now. */
-  function skipFor(
-    buf: PartitionBuffer,
-    rows: IngestRows[],
-    redo: BatchIntent | null,
-    first: number,
-    last: number,
-  ) {
-    const events = rows.find((g) => datasourceOf(g) === DEFAULT_DATASOURCE)?.events.length ?? 0;
-    // A recorded range is re-inserted exactly as first attempted, with its recorded skips.
-    const skip = redo ? (redo.skip ?? []).filter((k) => k < events) : writer.selectRange(rows);
-    if (fitsKafkaMetadata({ start: first, end: last, skip })) return skip;
-    log('warn', 'too many re-sent rows to record in the commit metadata; inserting them unfiltered', {
-      topic: buf.topic,
-      partition: buf.partition,
-      skipped: skip.length,
-    });
-    return [];
-  }
-
-  /**
-   * Cuts the buffer's next insert and starts recording its intent. Runs while another
-   * partition's insert is in the lane, so that insert's successor starts without waiting for
-   * a commit round trip. A partition's own commits stay in order: its previous end commit
-   * first, then this intent.
-   */
-  async function prepare(buf: PartitionBuffer): Promise<Prepared | null> {
-    await buf.committing;
-    if (buf.generation !== generation || stopping) return null;
-    const next = await nextInsert(buf);
-    if (!next) return null;
-    const { n, redo } = next;
+  /** Records the intent, inserts, commits: the head of one buffer. False if it was abandoned. */
+  async function storeHead(buf: PartitionBuffer, n: number, redo: BatchIntent | null): Promise<boolean> {
+    const { topic, partition } = buf;
+    const lost = () => buf.generation !== generation || stopping;
     const messages = buf.entries.slice(0, n).map((e) => e.message);
     const first = Number(messages[0]?.offset);
     const last = Number(messages.at(-1)?.offset);
-    const rows = toRows(buf.topic, messages);
-    const range = { start: first, end: last, skip: skipFor(buf, rows, redo, first, last) };
-    const recorded = redo ? Promise.resolve() : commit(buf.topic, buf.partition, first, range);
-    recorded.catch(() => {}); // awaited (and its error met) at the batch's turn
-    const count = buf.entries.slice(0, n).reduce((sum, e) => sum + e.rows, 0);
-    return { n, count, range, rows, redo: redo !== null, recorded };
-  }
-
-  /**
-   * Inserts a prepared head once its intent is recorded, then starts its end commit without
-   * waiting for it (the next partition's insert need not). False if it was abandoned.
-   */
-  async function storeHead(buf: PartitionBuffer, p: Prepared): Promise<boolean> {
-    const { topic, partition } = buf;
-    const lost = () => buf.generation !== generation || stopping;
-    await p.recorded;
-    if (lost()) return false; // prepared ahead, but stopped or rebalanced since: the intent waits for the next owner
-    let { range } = p;
-    if (!p.redo) {
-      // Prepared while the previous insert ran, the dedup window did not yet hold that
-      // insert's event_ids: when they change what this range drops, record it again first.
-      const skip = skipFor(buf, p.rows, null, range.start, range.end);
-      if (skip.join() !== range.skip.join()) {
-        range = { ...range, skip };
-        await commit(topic, partition, range.start, range);
-      }
+    const rows = toRows(topic, messages);
+    const events = rows.find((g) => datasourceOf(g) === DEFAULT_DATASOURCE)?.events.length ?? 0;
+    // A recorded range is re-inserted exactly as first attempted, with its recorded skips.
+    let skip = redo ? (redo.skip ?? []).filter((k) => k < events) : writer.selectRange(rows);
+    if (!fitsKafkaMetadata({ start: first, end: last, skip })) {
+      log('warn', 'too many re-sent rows to record in the commit metadata; inserting them unfiltered', {
+        topic,
+        partition,
+        skipped: skip.length,
+      });
+      skip = [];
     }
+    const range = { start: first, end: last, skip };
+    if (!redo) await commit(topic, partition, first, range);
     const batchId = batchToken(`${topic}:${partition}`, range);
     const started = performance.now();
-    if (!(await insertWithRetry(p.rows, batchId, range.skip, lost))) return false;
+    if (!(await insertWithRetry(rows, batchId, skip, lost))) return false;
     log('debug', 'batch stored', {
       batch: batchId,
-      rows: p.count,
-      messages: p.n,
+      rows: rows.reduce((n, g) => n + g.events.length + g.quarantine.length, 0),
+      messages: n,
       insert_ms: Math.round(performance.now() - started),
     });
     if (buf.generation !== generation) return false;
-    // The messages leave the buffer once the commit is in; if it fails, the range is still
-    // the partition's recorded intent and is stored again (ClickHouse drops the repeat).
-    const committing = commit(topic, partition, range.end + 1, null).then(() => {
-      for (const e of buf.entries.splice(0, p.n)) buf.rows -= e.rows;
-      buf.since = performance.now();
-    });
-    buf.committing = committing.then(
-      () => {},
-      (err: Error) =>
-        log('warn', 'kafka loader: commit after insert failed', { batch: batchId, error: err.message }),
-    );
-    const inFlight = buf.committing;
-    commits.add(inFlight);
-    void inFlight.finally(() => commits.delete(inFlight));
+    await commit(topic, partition, last + 1, null);
+    for (const e of buf.entries.splice(0, n)) buf.rows -= e.rows;
+    buf.since = performance.now();
     return true;
   }
 
-  /**
-   * The lane: one insert at a time, in the order buffers became due (fetch-driven and
-   * timer-driven flushes take turns). chDB runs one query at a time anyway; what overlaps an
-   * insert is the Kafka side of its neighbours: the next turn's cut and intent commit, and
-   * the previous turn's end commit.
-   */
-  interface Turn {
-    buf: PartitionBuffer;
-    prepared?: Promise<Prepared | null>;
-    done: Promise<void>;
-    resolve: () => void;
-  }
-  const turns: Turn[] = [];
-  /** End commits in flight (stop() waits for them). */
-  const commits = new Set<Promise<void>>();
-  let lane: Promise<void> = Promise.resolve();
-  let laneRunning = false;
-
+  // One insert at a time: fetch-driven and timer-driven flushes take turns.
+  let flushing: Promise<void> = Promise.resolve();
   function flush(buf: PartitionBuffer): Promise<void> {
-    if (buf.turn) return buf.turn.done;
-    let resolve = () => {};
-    const done = new Promise<void>((r) => {
-      resolve = r;
-    });
-    const turn: Turn = { buf, done, resolve };
-    buf.turn = turn;
-    turns.push(turn);
-    if (!laneRunning) {
-      laneRunning = true;
-      lane = runLane();
-    }
-    return done;
-  }
-
-  async function runLane(): Promise<void> {
-    for (let turn = turns.shift(); ; turn = turns.shift()) {
-      if (!turn) {
-        // In the same tick as the empty shift: a turn queued after it starts a new lane.
-        laneRunning = false;
-        return;
+    if (buf.flushing) return buf.flushing;
+    const run = async () => {
+      for (;;) {
+        if (buf.generation !== generation || stopping) return;
+        const next = await nextInsert(buf);
+        if (!next || !(await storeHead(buf, next.n, next.redo))) return;
       }
-      const { buf } = turn;
-      try {
-        let next = await (turn.prepared ?? prepare(buf));
-        while (next) {
-          const following = turns[0];
-          if (following && following.buf !== buf && !following.prepared) {
-            following.prepared = prepare(following.buf);
-            following.prepared.catch(() => {}); // met at its turn
-          }
-          if (!(await storeHead(buf, next)) || buf.rows - next.count < maxRows) break;
-          // Still a full buffer behind it: its next insert now (after this one's end commit).
-          next = await prepare(buf);
-        }
-      } catch (err) {
+    };
+    flushing = flushing
+      .then(run, run)
+      .catch((err: Error) => {
         // A commit refused during a rebalance: the rows are redelivered to whoever owns them next.
-        log('warn', 'kafka loader: batch abandoned', { error: (err as Error).message });
-      } finally {
-        buf.turn = undefined;
-        turn.resolve();
-      }
-    }
+        log('warn', 'kafka loader: batch abandoned', { error: err.message });
+      })
+      .finally(() => {
+        buf.flushing = undefined;
+      });
+    buf.flushing = flushing;
+    return flushing;
   }
 
   async function handleBatch(
@@ -471,8 +363,7 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
         // buffered stays uncommitted in Kafka, for the next member to store.
         clearInterval(timer);
         stopping = true;
-        await lane;
-        await Promise.all(commits);
+        await flushing;
         await consumer.disconnect();
         await admin.disconnect();
       })();
