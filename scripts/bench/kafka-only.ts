@@ -1,7 +1,8 @@
 /**
  * The Kafka stage alone (npm run bench:kafka [-- --rows N]): for working on the Kafka path
  * without the full run's hour. The full run (npm run bench) includes the same stage.
- * --prof DIR writes the service's CPU profile there.
+ * --prof DIR writes the service's CPU profile there; --env '{"BATCH_MAX_WAIT_MS":"500"}' passes
+ * settings to the service.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ const { values: args } = parseArgs({
     rows: { type: 'string', default: '1000000' },
     prof: { type: 'string' },
     'log-level': { type: 'string' },
+    env: { type: 'string', default: '{}' },
   },
 });
 const rows = Number(args.rows);
@@ -40,7 +42,10 @@ try {
     onServiceOutput: (text) => {
       if (args['log-level']) process.stdout.write(text);
     },
-    serviceEnv: args['log-level'] ? { LOG_LEVEL: args['log-level'] } : {},
+    serviceEnv: {
+      ...(JSON.parse(args.env) as Record<string, string>),
+      ...(args['log-level'] ? { LOG_LEVEL: args['log-level'] } : {}),
+    },
     nodeArgs: args.prof ? ['--cpu-prof', `--cpu-prof-dir=${args.prof}`] : [],
     cleanups,
   });

@@ -1,17 +1,11 @@
-import {
-  type Admin,
-  CompressionTypes,
-  type Message,
-  Partitioners,
-  type Producer,
-  type RecordMetadata,
-} from 'kafkajs';
+import { type Admin, CompressionTypes, type Message, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Config } from '../config/index.js';
 import { type Log, silentLog } from '../log/index.js';
 import type { StoreHealth } from './health.js';
 import { createKafka, type KafkaConfig } from './kafka.js';
 import { readPartitionLag } from './kafka-lag.js';
 import { packedHeaders, packRanges } from './kafka-messages.js';
+import { partitionForKey } from './murmur2.js';
 import {
   type Acceptance,
   BackpressureError,
@@ -453,24 +447,6 @@ function consumerLag(admin: Admin, config: KafkaSinkConfig, maxRows: number, pol
       maxRows = 0;
     },
   };
-}
-
-/** Kafka's default partitioner for a keyed message: murmur2(key) mod the partition count. */
-const defaultPartitioner = Partitioners.DefaultPartitioner();
-const metadataFor = new Map<number, Parameters<typeof defaultPartitioner>[0]['partitionMetadata']>();
-function partitionForKey(key: string, count: number): number {
-  let partitionMetadata = metadataFor.get(count);
-  if (!partitionMetadata) {
-    partitionMetadata = Array.from({ length: count }, (_, i) => ({
-      partitionId: i,
-      leader: 0,
-      replicas: [0],
-      isr: [0],
-      partitionErrorCode: 0,
-    }));
-    metadataFor.set(count, partitionMetadata);
-  }
-  return defaultPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
 }
 
 /** Partition counts per topic, asked once and asked again after a failed produce. */

@@ -1,6 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../config/index.js';
 import type { Log } from '../log/index.js';
+import { useFastGzip } from './kafka-gzip.js';
 
 export type KafkaConfig = Pick<
   Config,
@@ -10,6 +11,7 @@ export type KafkaConfig = Pick<
 /** One kafkajs client per process role; its own logs go through our Log, not console. */
 export function createKafka(config: KafkaConfig, log: Log, clientSuffix = ''): Kafka {
   if (!config.KAFKA_BROKERS) throw new Error('KAFKA_BROKERS is not set');
+  useFastGzip();
   const toLevel = (level: logLevel) =>
     level <= logLevel.ERROR
       ? 'error'
