@@ -1,5 +1,5 @@
 /**
- * The Kafka stage alone (npm run bench:kafka [-- --rows N]): for working on the Kafka path
+ * The Kafka stage alone (`node --import tsx scripts/bench/kafka-only.ts [--rows N]`): for working on the Kafka path
  * without the full run's hour. The full run (npm run bench) includes the same stage.
  * --prof DIR writes the service's CPU profile there; --env '{"BATCH_MAX_WAIT_MS":"500"}' passes
  * settings to the service.
