@@ -126,10 +126,11 @@ export class BatchWriter {
     const sent = duplicates > 0 ? { events, quarantine: rows.quarantine } : rows;
     const report = await this.insert(sent, batchId, duplicates);
     if (this.recent.capacity > 0) {
-      const rejected = new Set(report.rejectedEvents);
+      // Rejections are rare: without them, no row's whole line is hashed to look it up.
+      const rejected = report.rejectedEvents.length > 0 ? new Set(report.rejectedEvents) : undefined;
       for (const line of events) {
         const id = eventIdOf(line);
-        if (id !== undefined && !rejected.has(line)) this.recent.add(id);
+        if (id !== undefined && !rejected?.has(line)) this.recent.add(id);
       }
     }
     if (duplicates > 0) this.log('debug', 'dropped re-sent event_ids', { batch: batchId, duplicates });
