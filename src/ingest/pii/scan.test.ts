@@ -4,9 +4,11 @@ import { denyKeyVariant, digits, LOOK_ALIKE, PII, SAFE_KEY } from '../../../test
 import { CANONICAL_MAYBE_PII, canonicalEventLine, NOT_CANONICAL } from '../fast-row.js';
 import { wellFormedJson } from '../quarantine-row.js';
 import { parseEventsBody } from '../rows.js';
+import { findKinds } from './detect.js';
 import { type FieldMode, ID_FIELDS, PiiGuard, type PiiPolicy } from './guard.js';
 import { parseDenyKeys } from './keys.js';
 import { isCardNumber } from './luhn.js';
+import { mayHoldPiiText } from './string-scan.js';
 
 // The fast path (the scan folded into validation, and the pre-scan) against the full walk
 // of every row: they must agree on every row, or a scan has passed over personal data.
@@ -163,6 +165,21 @@ describe('PII scan folded into validation', () => {
       { numRuns: 3000 },
     );
     expect(checked).toBeGreaterThan(500);
+  });
+
+  it('a string the text scan passes holds nothing the detectors would redact', () => {
+    // redactText returns at once when mayHoldPiiText says no: it must never say no wrongly.
+    let marked = 0;
+    fc.assert(
+      fc.property(fc.oneof(STRING, KEY, NUMBER), (s) => {
+        const found = findKinds(s);
+        if (found.length === 0) return;
+        marked++;
+        expect(mayHoldPiiText(s)).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(marked).toBeGreaterThan(500);
   });
 
   it('rows that only look like personal data stay canonical and unmarked', () => {
