@@ -35,22 +35,26 @@ export function guardIngestRows(guard: PiiGuard, rows: IngestRows, scanned?: Sca
     rows.quarantine[i] = scrubQuarantineLine(guard, rows.quarantine[i] as string);
   let redactedRows = 0;
   let kept = 0;
+  // The next line to walk and to pre-scan (-1: none): most lines are neither.
   let walks = 0;
   let checks = 0;
+  const next = (at: number[], k: number) => (k < at.length ? (at[k] as number) : -1);
+  let nextWalk = scanned ? next(scanned.walk, 0) : -1;
+  let nextCheck = scanned ? next(scanned.check, 0) : 0;
   const events = rows.events.length;
   for (let i = 0; i < events; i++) {
     const line = rows.events[i] as string;
-    let walk: boolean;
-    if (scanned && scanned.walk[walks] === i) {
-      walks++;
+    let walk = false;
+    if (i === nextWalk) {
       walk = true;
-    } else if (!scanned || scanned.check[checks] === i) {
-      if (scanned) checks++;
+      nextWalk = next((scanned as ScannedLines).walk, ++walks);
+    } else if (i === nextCheck) {
+      nextCheck = scanned ? next(scanned.check, ++checks) : i + 1;
       // Digits, colons and keys are looked for from metadata on (account_id comes after
       // it): the columns before it are ids and the timestamp, which the guard leaves
       // alone, and user_id's @ is found wherever it is.
       walk = guard.mayHoldPii(line, Math.max(line.indexOf(METADATA), 0));
-    } else walk = false;
+    }
     if (!walk) {
       rows.events[kept++] = line;
       continue;
