@@ -139,16 +139,17 @@ export interface ParsedRows extends IngestRows {
   redacted: number;
 }
 
+/** Event lines from `from` on came from the general path: the guard knows nothing of them. */
+function unscanned(out: IngestRows, scanned: ScannedLines | undefined, from: number): void {
+  if (scanned) for (let i = from; i < out.events.length; i++) scanned.check.push(i);
+}
+
 /**
  * With a PII guard, canonical lines are checked for personal data in the pass that
  * validates them, and `scanned` records which event lines the guard must still look at.
  */
 function splitEventsBody(body: Buffer, pii?: PiiGuard, scanned?: ScannedLines): IngestRows {
   const out: IngestRows = { events: [], quarantine: [] };
-  // Event lines from the general path: the guard knows nothing of them.
-  const general = (from: number) => {
-    if (scanned) for (let i = from; i < out.events.length; i++) scanned.check.push(i);
-  };
   const nonBlank = nonBlankLines(body);
   const first = nonBlank[0];
   // One JSON document spread over several lines: parse it whole. The first line's parse
@@ -169,13 +170,13 @@ function splitEventsBody(body: Buffer, pii?: PiiGuard, scanned?: ScannedLines): 
       if (document.ok) {
         if (Array.isArray(document.value)) addArrayItems(out, whole.text);
         else addText(out, whole.text.trim(), document);
-        general(0);
+        unscanned(out, scanned, 0);
         return out;
       }
       if (document.tooDeep && scanJson(whole.text).single) {
         if (document.tooDeep.items) addArrayItems(out, whole.text, document.tooDeep.items);
         else addText(out, whole.text.trim());
-        general(0);
+        unscanned(out, scanned, 0);
         return out;
       }
     }
@@ -191,12 +192,12 @@ function splitEventsBody(body: Buffer, pii?: PiiGuard, scanned?: ScannedLines): 
       const document = parseBounded(line.text, MAX_JSON_DEPTH + 1);
       if (document.ok && Array.isArray(document.value)) {
         addArrayItems(out, line.text);
-        general(before);
+        unscanned(out, scanned, before);
         continue;
       }
       if (!document.ok && document.tooDeep?.items) {
         addArrayItems(out, line.text, document.tooDeep.items);
-        general(before);
+        unscanned(out, scanned, before);
         continue;
       }
     }
@@ -208,7 +209,7 @@ function splitEventsBody(body: Buffer, pii?: PiiGuard, scanned?: ScannedLines): 
     } else {
       if (i === 0 && firstValue?.ok) addText(out, line.text, firstValue);
       else addText(out, line.text);
-      general(before);
+      unscanned(out, scanned, before);
     }
   }
   return out;
