@@ -4,14 +4,15 @@
  * What the PII guard costs ingest (issue 12: within 10% of PII_POLICY=off), measured against
  * the guard off in the same run, alternating which goes first, several rounds:
  *  (a) the parse path alone: parseEventsBody over 1,000-row NDJSON bodies, with and without
- *      the guard, in this process;
+ *      the guard, in this process (wall and CPU time);
  *  (b) HTTP ingest: two services (PII_POLICY=off and redact) side by side, the same bodies
- *      posted to each in turn (4 in flight), timed until the rows are queryable.
+ *      posted to each in turn (4 in flight), timed until the rows are queryable, and the CPU
+ *      each service process used meanwhile (steadier than wall time on a shared machine).
  * Events come from scripts/generate-events.ts with richer metadata (a path, locale, screen,
  * request id, timestamps, versions, counters); --pii-share of them carry an e-mail address or
  * a phone number, as a leaky client would send. Data directories under $TMPDIR.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -89,13 +90,17 @@ function parseStage(): void {
   for (const b of bs) redacted += parseEventsBody(b, guard).redacted; // warm-up, and a check
   for (const b of bs) parseEventsBody(b);
   if (redacted !== leaky) throw new Error(`the guard redacted ${redacted} rows, ${leaky} carry PII`);
+  // Wall time, and this process's CPU time: on a machine shared with other work the CPU
+  // time is the steadier measure of the same single-threaded work.
   const run = (g?: PiiGuard) => {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     for (const b of bs) parseEventsBody(b, g);
-    return performance.now() - t0;
+    const cpu = process.cpuUsage(c0);
+    return { wall: performance.now() - t0, cpu: (cpu.user + cpu.system) / 1000 };
   };
-  const off: number[] = [];
-  const on: number[] = [];
+  const off: { wall: number; cpu: number }[] = [];
+  const on: { wall: number; cpu: number }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     if (r % 2 === 0) {
       off.push(run());
@@ -105,11 +110,16 @@ function parseStage(): void {
       off.push(run());
     }
   }
-  const ratios = off.map((o, i) => (on[i] as number) / o);
+  const ratios = (k: 'wall' | 'cpu') => off.map((o, i) => (on[i] as { wall: number; cpu: number })[k] / o[k]);
+  const wall = ratios('wall');
+  const cpu = ratios('cpu');
+  const offMs = median(off.map((o) => o.wall));
+  const onMs = median(on.map((o) => o.wall));
   log(
-    `parse path, ${ROWS} rows (${leaky} with PII), ${ROUNDS} rounds: off ${Math.round(ROWS / (median(off) / 1000))} rows/s, ` +
-      `redact ${Math.round(ROWS / (median(on) / 1000))} rows/s; time redact/off median ${median(ratios).toFixed(3)} ` +
-      `(rounds: ${ratios.map((x) => x.toFixed(3)).join(' ')})`,
+    `parse path, ${ROWS} rows (${leaky} with PII), ${ROUNDS} rounds: off ${Math.round(ROWS / (offMs / 1000))} rows/s, ` +
+      `redact ${Math.round(ROWS / (onMs / 1000))} rows/s; time redact/off median ${median(wall).toFixed(3)} ` +
+      `(rounds: ${wall.map((x) => x.toFixed(3)).join(' ')}); CPU time redact/off median ${median(cpu).toFixed(3)} ` +
+      `(rounds: ${cpu.map((x) => x.toFixed(3)).join(' ')})`,
   );
 }
 
@@ -125,6 +135,13 @@ async function post(svc: Service, body: Buffer): Promise<number> {
   }
 }
 
+// The CPU a service process (all its threads, chDB's included) has used, in clock ticks:
+// the work ingest cost it, which other sessions' load on the machine does not inflate.
+function cpuTicks(svc: Service): number {
+  const fields = readFileSync(`/proc/${svc.proc.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return Number(fields[11]) + Number(fields[12]); // utime, stime
+}
+
 async function httpStage(): Promise<void> {
   const { bodies: bs, leaky } = bodies(HTTP_ROWS * ROUNDS);
   const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'pii-bench-')));
@@ -135,6 +152,7 @@ async function httpStage(): Promise<void> {
   try {
     const perRound = bs.length / ROUNDS;
     const rates: Record<'off' | 'on', number[]> = { off: [], on: [] };
+    const cpu: Record<'off' | 'on', number[]> = { off: [], on: [] };
     let redacted = 0;
     const stored = new Map<Service, number>([
       [off, 0],
@@ -144,6 +162,7 @@ async function httpStage(): Promise<void> {
     // inserts into ClickHouse are part of ingest, and each service runs only in its turn.
     const send = async (svc: Service, slice: Buffer[]) => {
       const t0 = performance.now();
+      const c0 = cpuTicks(svc);
       await pool(slice, 4, async (b) => {
         const n = await post(svc, b);
         if (svc === on) redacted += n;
@@ -151,6 +170,7 @@ async function httpStage(): Promise<void> {
       const target = (stored.get(svc) as number) + slice.length * BATCH_ROWS;
       stored.set(svc, target);
       const done = await waitForCount(svc, target, 300_000);
+      cpu[svc === on ? 'on' : 'off'].push(cpuTicks(svc) - c0);
       return (slice.length * BATCH_ROWS) / ((done - t0) / 1000);
     };
     for (let r = 0; r < ROUNDS; r++) {
@@ -165,10 +185,12 @@ async function httpStage(): Promise<void> {
     }
     if (redacted !== leaky) throw new Error(`the service redacted ${redacted} rows, ${leaky} carry PII`);
     const ratios = rates.off.map((o, i) => (rates.on[i] as number) / o);
+    const cpuRatios = cpu.off.map((o, i) => (cpu.on[i] as number) / o);
     log(
       `HTTP ingest, ${HTTP_ROWS} rows a round (${leaky} with PII in all), ${ROUNDS} rounds: off ${Math.round(median(rates.off))} rows/s, ` +
         `redact ${Math.round(median(rates.on))} rows/s; throughput redact/off median ${median(ratios).toFixed(3)} ` +
-        `(rounds: ${ratios.map((x) => x.toFixed(3)).join(' ')})`,
+        `(rounds: ${ratios.map((x) => x.toFixed(3)).join(' ')}); service CPU redact/off median ${median(cpuRatios).toFixed(3)} ` +
+        `(rounds: ${cpuRatios.map((x) => x.toFixed(3)).join(' ')})`,
     );
   } finally {
     await Promise.all([off.stop(), on.stop()]);

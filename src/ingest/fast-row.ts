@@ -1,3 +1,5 @@
+import type { DenyKeyTrie } from './pii/key-trie.js';
+import { type StringScan, scanString } from './pii/string-scan.js';
 import { FEATURE_EVENT_COLUMNS, MAX_ID_LENGTH, MAX_METADATA_LENGTH } from './row-schema.js';
 import { normalizeTimestamp } from './timestamp.js';
 
@@ -73,6 +75,15 @@ const OPTIONAL_FROM = FEATURE_EVENT_COLUMNS.indexOf('account_id');
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u001f]/;
 
+/** canonicalEventLine's verdicts. */
+export const NOT_CANONICAL = 0;
+export const CANONICAL = 1;
+/** Canonical, and the PII guard's walk could find something in it. */
+export const CANONICAL_MAYBE_PII = 2;
+
+// One scan result, reused: the scan allocates nothing.
+const METADATA_SCAN: StringScan = { end: 0, escapes: 0, maybePii: false };
+
 /**
  * Whether a line is a valid row exactly as JSON.stringify writes featureEventSchema's
  * output for it, decided by scanning, without JSON.parse: the usual NDJSON row from a
@@ -84,39 +95,59 @@ const CONTROL = /[\u0000-\u001f]/;
  * `line` must be decoded UTF-8 text (so it holds no lone surrogate).
  */
 export function isCanonicalEventLine(line: string): boolean {
-  if (CONTROL.test(line)) return false;
+  return canonicalEventLine(line) !== NOT_CANONICAL;
+}
+
+/**
+ * isCanonicalEventLine, and with the PII guard's deny keys, in the same pass, whether the
+ * guard could find personal data in the row (src/ingest/pii/string-scan.ts): CANONICAL
+ * then says it cannot, CANONICAL_MAYBE_PII that the guard's walk must look.
+ */
+export function canonicalEventLine(line: string, denyKeys?: DenyKeyTrie): number {
+  if (CONTROL.test(line)) return NOT_CANONICAL;
+  let maybePii = false;
   let pos = 0;
   for (let i = 0; i < PREFIXES.length; i++) {
     // account_id is optional: a row may end after metadata.
     if (i === OPTIONAL_FROM && pos === line.length - 1) break;
     const prefix = PREFIXES[i] as string;
-    if (!line.startsWith(prefix, pos)) return false;
+    if (!line.startsWith(prefix, pos)) return NOT_CANONICAL;
     const start = pos + prefix.length;
     // The string's end and its length once unescaped.
     let end = start;
     let escapes = 0;
-    for (;;) {
-      const c = line.charCodeAt(end);
-      if (c === 34) break; // "
-      if (c === 92) {
-        // \ : only \" and \\ are what JSON.stringify would write
-        const next = line.charCodeAt(end + 1);
-        if (next !== 34 && next !== 92) return false;
-        escapes++;
-        end += 2;
-        continue;
+    if (i === METADATA && denyKeys !== undefined) {
+      scanString(line, start, denyKeys, METADATA_SCAN);
+      if (METADATA_SCAN.end < 0) return NOT_CANONICAL;
+      end = METADATA_SCAN.end;
+      escapes = METADATA_SCAN.escapes;
+      maybePii = METADATA_SCAN.maybePii;
+    } else
+      for (;;) {
+        const c = line.charCodeAt(end);
+        if (c === 34) break; // "
+        if (c === 92) {
+          // \ : only \" and \\ are what JSON.stringify would write
+          const next = line.charCodeAt(end + 1);
+          if (next !== 34 && next !== 92) return NOT_CANONICAL;
+          escapes++;
+          end += 2;
+          continue;
+        }
+        if (Number.isNaN(c)) return NOT_CANONICAL; // ran off the end
+        end++;
       }
-      if (Number.isNaN(c)) return false; // ran off the end
-      end++;
-    }
     const length = end - start - escapes;
     if (i < 5) {
-      if (length < 1 || length > MAX_ID_LENGTH) return false;
+      if (length < 1 || length > MAX_ID_LENGTH) return NOT_CANONICAL;
     } else if (i === 5) {
       const ts = line.slice(start, end);
-      if (escapes > 0 || normalizeTimestamp(ts) !== ts) return false;
-    } else if (length > (i === METADATA ? MAX_METADATA_LENGTH : MAX_ID_LENGTH)) return false;
+      if (escapes > 0 || normalizeTimestamp(ts) !== ts) return NOT_CANONICAL;
+    } else if (length > (i === METADATA ? MAX_METADATA_LENGTH : MAX_ID_LENGTH)) return NOT_CANONICAL;
     pos = end + 1;
   }
-  return pos === line.length - 1 && line.charCodeAt(pos) === 125; // }
+  if (pos !== line.length - 1 || line.charCodeAt(pos) !== 125) return NOT_CANONICAL; // }
+  // The other columns the guard reads are user_id and account_id: an e-mail address there.
+  if (denyKeys !== undefined && (maybePii || line.includes('@'))) return CANONICAL_MAYBE_PII;
+  return CANONICAL;
 }

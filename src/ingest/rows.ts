@@ -1,7 +1,13 @@
 import type { IngestRows } from '../queue/types.js';
-import { fastEventLine, isCanonicalEventLine } from './fast-row.js';
+import {
+  CANONICAL_MAYBE_PII,
+  canonicalEventLine,
+  fastEventLine,
+  isCanonicalEventLine,
+  NOT_CANONICAL,
+} from './fast-row.js';
 import { depthOver, scanJson } from './json-scan.js';
-import { guardIngestRows, type PiiGuard } from './pii/index.js';
+import { guardIngestRows, type PiiGuard, type ScannedLines } from './pii/index.js';
 import { hasLoneSurrogate, quarantineLine } from './quarantine-row.js';
 import { featureEventSchema } from './row-schema.js';
 
@@ -121,9 +127,10 @@ function decodeLine(bytes: Buffer): { text: string; valid: boolean } {
  * their rows quarantined, by its policy.
  */
 export function parseEventsBody(body: Buffer, pii?: PiiGuard): ParsedRows {
-  const rows = splitEventsBody(body);
+  const scanned = pii ? { walk: [], check: [] } : undefined;
+  const rows = splitEventsBody(body, pii, scanned);
   // After validation, so the guard sees each row once, in the form that would be stored.
-  const redacted = pii ? guardIngestRows(pii, rows) : 0;
+  const redacted = pii ? guardIngestRows(pii, rows, scanned) : 0;
   return { events: rows.events, quarantine: rows.quarantine, redacted };
 }
 
@@ -132,7 +139,16 @@ export interface ParsedRows extends IngestRows {
   redacted: number;
 }
 
-function splitEventsBody(body: Buffer): IngestRows {
+/** Event lines from `from` on came from the general path: the guard knows nothing of them. */
+function unscanned(out: IngestRows, scanned: ScannedLines | undefined, from: number): void {
+  if (scanned) for (let i = from; i < out.events.length; i++) scanned.check.push(i);
+}
+
+/**
+ * With a PII guard, canonical lines are checked for personal data in the pass that
+ * validates them, and `scanned` records which event lines the guard must still look at.
+ */
+function splitEventsBody(body: Buffer, pii?: PiiGuard, scanned?: ScannedLines): IngestRows {
   const out: IngestRows = { events: [], quarantine: [] };
   const nonBlank = nonBlankLines(body);
   const first = nonBlank[0];
@@ -154,17 +170,20 @@ function splitEventsBody(body: Buffer): IngestRows {
       if (document.ok) {
         if (Array.isArray(document.value)) addArrayItems(out, whole.text);
         else addText(out, whole.text.trim(), document);
+        unscanned(out, scanned, 0);
         return out;
       }
       if (document.tooDeep && scanJson(whole.text).single) {
         if (document.tooDeep.items) addArrayItems(out, whole.text, document.tooDeep.items);
         else addText(out, whole.text.trim());
+        unscanned(out, scanned, 0);
         return out;
       }
     }
   }
   for (let i = 0; i < nonBlank.length; i++) {
     const line = nonBlank[i]!;
+    const before = out.events.length;
     if (!line.valid) {
       out.quarantine.push(quarantineLine(line.text, undefined, [], ['not valid UTF-8']));
       continue;
@@ -173,16 +192,25 @@ function splitEventsBody(body: Buffer): IngestRows {
       const document = parseBounded(line.text, MAX_JSON_DEPTH + 1);
       if (document.ok && Array.isArray(document.value)) {
         addArrayItems(out, line.text);
+        unscanned(out, scanned, before);
         continue;
       }
       if (!document.ok && document.tooDeep?.items) {
         addArrayItems(out, line.text, document.tooDeep.items);
+        unscanned(out, scanned, before);
         continue;
       }
     }
-    if (i === 0 && firstValue?.ok) addText(out, line.text, firstValue);
-    else if (isCanonicalEventLine(line.text)) out.events.push(line.text);
-    else addText(out, line.text);
+    const canonical =
+      i === 0 && firstValue?.ok ? NOT_CANONICAL : canonicalEventLine(line.text, pii?.denyKeyTrie);
+    if (canonical !== NOT_CANONICAL) {
+      if (canonical === CANONICAL_MAYBE_PII) scanned?.walk.push(before);
+      out.events.push(line.text);
+    } else {
+      if (i === 0 && firstValue?.ok) addText(out, line.text, firstValue);
+      else addText(out, line.text);
+      unscanned(out, scanned, before);
+    }
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import { isPossiblePhoneNumber } from 'libphonenumber-js';
 import validator from 'validator';
 import { isCardNumber } from './luhn.js';
+import { mayHoldPiiText } from './string-scan.js';
 
 const { isEmail, isIP } = validator;
 
@@ -38,17 +39,28 @@ const groups =
   (ok: (part: string) => boolean, minDigits: number, maxDigits: number) =>
   (c: string): [number, number] | undefined => {
     const spans: [number, number][] = [];
-    for (const m of c.matchAll(/[^ .-]+/g)) spans.push([m.index, m.index + m[0].length]);
+    const counts: number[] = [];
+    for (const m of c.matchAll(/[^ .-]+/g)) {
+      spans.push([m.index, m.index + m[0].length]);
+      counts.push(digitsOf(m[0]).length);
+    }
     let best: [number, number] | undefined;
     for (let i = 0; i < spans.length; i++) {
-      let digits = 0;
-      for (let j = i; j < spans.length; j++) {
-        const [from, to] = spans[j] as [number, number];
-        digits += digitsOf(c.slice(from, to)).length;
-        if (digits > maxDigits) break;
-        if (digits < minDigits) continue;
-        const start = (spans[i] as [number, number])[0];
-        if ((!best || to - start > best[1] - best[0]) && ok(c.slice(start, to))) best = [start, to];
+      const start = (spans[i] as [number, number])[0];
+      let last = i;
+      let digits = counts[i] as number;
+      while (last + 1 < spans.length && digits + (counts[last + 1] as number) <= maxDigits)
+        digits += counts[++last] as number;
+      // Longest first: the first span from here that passes is the longest one, and ok
+      // (a phone number parser, say) runs as few times as it can.
+      for (let j = last; j >= i && digits >= minDigits; j--) {
+        const to = (spans[j] as [number, number])[1];
+        if (best && to - start <= best[1] - best[0]) break;
+        if (ok(c.slice(start, to))) {
+          best = [start, to];
+          break;
+        }
+        digits -= counts[j] as number;
       }
     }
     return best;
@@ -111,6 +123,14 @@ const DETECTORS: Detector[] = [
  * replaced by `[redacted:<kind>]`, and the kinds found (empty: `text` is returned as is).
  */
 export function redactText(text: string): { text: string; kinds: ValueKind[] } {
+  if (!mayHoldPiiText(text)) return { text, kinds: [] };
+  return runDetectors(text);
+}
+
+/** What the detectors find in `text`, without the scan that usually spares them (for tests). */
+export const findKinds = (text: string): ValueKind[] => runDetectors(text).kinds;
+
+function runDetectors(text: string): { text: string; kinds: ValueKind[] } {
   const kinds: ValueKind[] = [];
   let out = text;
   for (const d of DETECTORS) {

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { isEmailId, redacted } from './detect.js';
+import { type DenyKeyTrie, denyKeyTrie } from './key-trie.js';
 import { keyPattern, normalizeKey } from './keys.js';
 import { mayHoldPiiValue } from './prescan.js';
 import { type Finding, redactValue } from './walk.js';
@@ -42,10 +43,13 @@ export class PiiGuard {
   private readonly denyKeys: ReadonlySet<string>;
   private readonly keys: RegExp;
   private readonly hashKey: string;
+  /** The deny keys as the scan folded into row validation checks them (string-scan.ts). */
+  readonly denyKeyTrie: DenyKeyTrie;
 
   constructor(options: PiiGuardOptions) {
     this.policy = options.policy;
     this.denyKeys = options.denyKeys;
+    this.denyKeyTrie = denyKeyTrie(options.denyKeys);
     this.keys = new RegExp(keyPattern(options.denyKeys), 'gi');
     this.hashKey = options.hashKey;
   }

@@ -9,5 +9,5 @@ export {
   type PiiPolicy,
 } from './guard.js';
 export { DEFAULT_DENY_KEYS, DenyKeysError, normalizeKey, parseDenyKeys } from './keys.js';
-export { guardIngestRows, quarantineModes, scrubQuarantineLine } from './rows.js';
+export { guardIngestRows, quarantineModes, type ScannedLines, scrubQuarantineLine } from './rows.js';
 export type { Finding } from './walk.js';

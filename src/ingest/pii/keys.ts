@@ -90,7 +90,8 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /**
  * A pattern that finds, in JSON text, every quoted string that could normalise to a deny
  * key: the key's characters with any separators between them. In metadata carried as a
- * JSON string the closing quote is escaped (`\"email\"`), hence the optional backslash.
+ * JSON string the closing quote is escaped (`\"email\"`), and in JSON inside a string in
+ * it escaped twice (`\\\"email\\\"`), hence any number of backslashes.
  * It over-matches (a value equal to a key matches too); the walk decides.
  */
 export function keyPattern(keys: ReadonlySet<string>): string {
@@ -98,5 +99,5 @@ export function keyPattern(keys: ReadonlySet<string>): string {
   const alternatives = [...keys]
     .sort((a, b) => b.length - a.length)
     .map((k) => [...k].map(escapeRegExp).join(sep));
-  return `"${sep}(?:${alternatives.join('|')})${sep}\\\\?"`;
+  return `"${sep}(?:${alternatives.join('|')})${sep}\\\\*"`;
 }

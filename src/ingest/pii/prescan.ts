@@ -6,6 +6,9 @@ const DIGITS =
   /(?<!\d)(?:\d{1,3}\.\d{1,3}\.\d{1,3}\.\d|\d{3}[ .-]\d{3}[ .-]\d{4}|0(?:[ -]?\d){9}|[2-6](?:[ -]?\d){12})/g;
 // IPv6 without "::": eight groups, so at least two colon-hex-colon steps; "14:35:22" has one.
 const COLONS = /:[0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}:/g;
+// A JSON number with an exponent (4.111111111111111e15 is a card number once parsed): after
+// a colon, comma, bracket or white space, also escaped (\n) one level down or more.
+const EXPONENT = /(?:[:,[\s]|\\[bfnrt])-?\d+(?:\.\d+)?[eE]/g;
 
 /**
  * Whether JSON text could hold a value the detectors (detect.ts) would redact, decided
@@ -15,7 +18,7 @@ const COLONS = /:[0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4}:/g;
  * cost as much as the row's own validation. `from`: where the digit and colon searches
  * start (the single characters are looked for everywhere).
  * - `@` (e-mail), `\u` (an escape could spell anything), `+` and `(` (phones), `::` (IPv6);
- * - DIGITS and COLONS above.
+ * - DIGITS, COLONS and EXPONENT above.
  */
 export function mayHoldPiiValue(text: string, from = 0): boolean {
   if (
@@ -29,5 +32,7 @@ export function mayHoldPiiValue(text: string, from = 0): boolean {
   DIGITS.lastIndex = from;
   if (DIGITS.test(text)) return true;
   COLONS.lastIndex = from;
-  return COLONS.test(text);
+  if (COLONS.test(text)) return true;
+  EXPONENT.lastIndex = from;
+  return EXPONENT.test(text);
 }
