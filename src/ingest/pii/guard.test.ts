@@ -159,6 +159,16 @@ describe('PII guard on feature_events', () => {
     expect(() => parseDenyKeys(' , ')).toThrow(DenyKeysError);
   });
 
+  it('finds a deny key written with a character that lower-cases into it (Kelvin sign K for k)', () => {
+    // normalizeKey lower-cases U+212A to "k", so the walk matches it; the pre-scan must match it too.
+    const metadata = { 'Ban\u212A': 'private', note: 'x' };
+    const redacted = { 'Ban\u212A': '[redacted:bank]', note: 'x' };
+    for (const sent of [metadata, JSON.stringify(metadata)]) {
+      const row = stored(ingest([event({ metadata: sent })], guard('redact', 'bank')).events[0] as string);
+      expect(JSON.parse(row.metadata as string)).toEqual(redacted);
+    }
+  });
+
   it('keeps personal data out of rows quarantined for other reasons', () => {
     const out = ingest(
       [event({ timestamp: 'yesterday', metadata: { email: 'bob@example.com' } }), 'call +1 555 123 4567'],

@@ -50,7 +50,7 @@ export class PiiGuard {
     this.policy = options.policy;
     this.denyKeys = options.denyKeys;
     this.denyKeyTrie = denyKeyTrie(options.denyKeys);
-    this.keys = new RegExp(keyPattern(options.denyKeys), 'gi');
+    this.keys = new RegExp(keyPattern(options.denyKeys), 'giu');
     this.hashKey = options.hashKey;
   }
 
