@@ -263,8 +263,9 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
           let whole: { result: CachedResult } | undefined;
           try {
             whole = await ask(selection.base, lifetime);
-          } catch (err) {
-            if (!(err instanceof RequestError)) throw err; // the wider question is not a valid request: ask this one
+          } catch {
+            // The wider question is refused (not a valid request, or a window only this one can
+            // answer, as cross_feature_usage's before the raw retention): ask this one.
           }
           const picked = whole && selectRows(format, String(whole.result.body), selection);
           if (whole && picked !== undefined)
