@@ -13,8 +13,8 @@ import { RequestError, TemplateRuntimeError } from '../pipes/errors.js';
 import { DEFAULT_EXPORT_MAX_ROWS, streamExport } from '../pipes/export.js';
 import { applyFixedParams } from '../pipes/fixed-params.js';
 import { FORMATS, parsePipeFile } from '../pipes/formats.js';
-import { buildOpenApi, type Column, sampleRequest } from '../pipes/openapi.js';
 import { latestRows, movingEnd, nextUtcDay } from '../pipes/moving-end.js';
+import { buildOpenApi, type Column, sampleRequest } from '../pipes/openapi.js';
 import type { RequestParams } from '../pipes/params.js';
 import { renderMemo } from '../pipes/render-memo.js';
 import type { CachedResult, CacheOutcome, Lifetime, ResultCache } from '../pipes/result-cache.js';
@@ -250,7 +250,10 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     // One question through the cache (the rendered SQL and its bound values are the whole
     // question: equal keys, equal answers). A question that only names rows of a wider one
     // (row-select.ts) is answered from the wider one's rows.
-    const ask = (req: RequestParams, lifetime?: Lifetime): Promise<{ result: CachedResult; outcome: CacheOutcome }> => {
+    const ask = (
+      req: RequestParams,
+      lifetime?: Lifetime,
+    ): Promise<{ result: CachedResult; outcome: CacheOutcome }> => {
       const r = render(pipe, req);
       const text = toQuery(r.sql);
       const life = lifetime ?? READS_CLOCK.test(text);
@@ -289,7 +292,13 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
         return await streamExport(deps.client, { sql, params, maxRows, settings });
       }
       if (windows) {
-        const open = end ? openMovingWindow(windows.map((w) => w.request), request, now) : undefined;
+        const open = end
+          ? openMovingWindow(
+              windows.map((w) => w.request),
+              request,
+              now,
+            )
+          : undefined;
         const lifetime = open && (await holdsUntil(open.until));
         if (open && lifetime) windows[windows.length - 1] = { request: open.window, lifetime };
         const parts = await Promise.all(windows.map((w) => ask(w.request, w.lifetime)));
@@ -307,7 +316,10 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
         : q !== undefined
           ? await (cache as ResultCache).get(key(query, params), run, READS_CLOCK.test(query))
           : // A bucketed window's clock reading is more than its end: only its last bucket is held.
-            await ask(request, pipe.tags.includes(BUCKETED_WINDOW_TAG) ? undefined : await holdsUntil(nextUtcDay(now)));
+            await ask(
+              request,
+              pipe.tags.includes(BUCKETED_WINDOW_TAG) ? undefined : await holdsUntil(nextUtcDay(now)),
+            );
       return c.body(result.body, 200, { 'Content-Type': result.contentType, 'X-Cache': outcome });
     } catch (err) {
       const e = err as Error & { code?: string; type?: string };

@@ -120,7 +120,11 @@ describe('ResultCache', () => {
   it('ends an answer derived from another with it', async () => {
     const t = setup({ ttlMs: 500 });
     const whole = await t.cache.get('whole', t.answer('a'));
-    await t.cache.get('part', async () => ({ body: 'p', contentType: 'x', expires: whole.result.expires }), false);
+    await t.cache.get(
+      'part',
+      async () => ({ body: 'p', contentType: 'x', expires: whole.result.expires }),
+      false,
+    );
     t.advance(499);
     expect((await t.cache.get('part', t.answer('q'), false)).outcome).toBe('HIT');
     t.advance(1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ParamSpec, RequestParams } from './params.js';
 import { paramType } from './param-types.js';
+import type { ParamSpec, RequestParams } from './params.js';
 import { selectRows, splitSelection } from './row-select.js';
 
 const req = (o: Record<string, string | string[]>): RequestParams =>
@@ -15,9 +15,18 @@ const spec = (name: string, type: string, isArray = false, dflt?: number): Param
   ...(dflt === undefined ? {} : { default: dflt }),
 });
 const TAGS = ['select_rows:feature_id'];
-const SPECS = [spec('feature_id', 'String', true), spec('granularity', 'String'), spec('limit', 'UInt32', false, 5)];
+const SPECS = [
+  spec('feature_id', 'String', true),
+  spec('granularity', 'String'),
+  spec('limit', 'UInt32', false, 5),
+];
 const answer = (rows: Array<Record<string, unknown>>, before = rows.length) =>
-  JSON.stringify({ meta: [{ name: 'feature_id' }], data: rows, rows: rows.length, rows_before_limit_at_least: before });
+  JSON.stringify({
+    meta: [{ name: 'feature_id' }],
+    data: rows,
+    rows: rows.length,
+    rows_before_limit_at_least: before,
+  });
 
 describe('splitSelection', () => {
   it('asks the request without its selectors and limit, and picks the named values', () => {
@@ -42,16 +51,20 @@ describe('selectRows', () => {
     { bucket: 1, feature_id: 'b', n: 2 },
     { bucket: 2, feature_id: 'a', n: 3 },
   ];
-  const pick = (values: string[], limit = 10) => ({ pick: new Map([['feature_id', new Set(values)]]), limit, baseLimit: 10 });
+  const pick = (values: string[], limit = 10) => ({
+    pick: new Map([['feature_id', new Set(values)]]),
+    limit,
+    baseLimit: 10,
+  });
 
   it('keeps the matching rows in order, cut at the limit, with their count before it', () => {
     const out = JSON.parse(selectRows('json', answer(rows), pick(['a'], 1)) as string);
     expect(out.data).toEqual([{ bucket: 1, feature_id: 'a', n: 1 }]);
     expect(out.rows).toBe(1);
     expect(out.rows_before_limit_at_least).toBe(2);
-    expect(selectRows('ndjson', `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`, pick(['a', 'b'], 2))).toBe(
-      `${JSON.stringify(rows[0])}\n${JSON.stringify(rows[1])}\n`,
-    );
+    expect(
+      selectRows('ndjson', `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`, pick(['a', 'b'], 2)),
+    ).toBe(`${JSON.stringify(rows[0])}\n${JSON.stringify(rows[1])}\n`);
   });
 
   it('declines when the whole answer was cut by its limit or nothing matches', () => {
