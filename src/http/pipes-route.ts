@@ -281,6 +281,14 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     // A window ending now over data with no later row holds until the next insert or until
     // its start moves (moving-end.ts); its generation is the one the data was checked in.
     const end = movingEnd(pipe.tags);
+    const renders = (req: RequestParams) => {
+      try {
+        render(pipe, req);
+        return true;
+      } catch {
+        return false;
+      }
+    };
     const holdsUntil = async (until: number): Promise<Lifetime | undefined> => {
       if (!end || !latest) return undefined;
       const seen = latest(end.table, end.column);
@@ -300,7 +308,9 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
             )
           : undefined;
         const lifetime = open && (await holdsUntil(open.until));
-        if (open && lifetime) windows[windows.length - 1] = { request: open.window, lifetime };
+        // (Rendered first: a window the template refused would otherwise surface as a 500.)
+        if (open && lifetime && renders(open.window))
+          windows[windows.length - 1] = { request: open.window, lifetime };
         const parts = await Promise.all(windows.map((w) => ask(w.request, w.lifetime)));
         // Only text formats (.json, .ndjson) are cut into windows.
         const body = concatAnswers(
