@@ -5,7 +5,7 @@ import type { TokenStore } from '../auth/index.js';
 import { isTimeoutError } from '../clickhouse/errors.js';
 import { readBytes, readText } from '../clickhouse/read-text.js';
 import type { Metrics } from '../metrics/registry.js';
-import { BUCKETED_WINDOW_TAG, splitBucketedWindow } from '../pipes/bucket-window.js';
+import { BUCKETED_WINDOW_TAG, openMovingWindow, splitBucketedWindow } from '../pipes/bucket-window.js';
 import { type Pipe, renderPipe } from '../pipes/compile.js';
 import { concatAnswers } from '../pipes/concat-answers.js';
 import { describeParams, describePipe } from '../pipes/describe.js';
@@ -13,11 +13,13 @@ import { RequestError, TemplateRuntimeError } from '../pipes/errors.js';
 import { DEFAULT_EXPORT_MAX_ROWS, streamExport } from '../pipes/export.js';
 import { applyFixedParams } from '../pipes/fixed-params.js';
 import { FORMATS, parsePipeFile } from '../pipes/formats.js';
+import { latestRows, movingEnd, nextUtcDay } from '../pipes/moving-end.js';
 import { buildOpenApi, type Column, sampleRequest } from '../pipes/openapi.js';
 import type { RequestParams } from '../pipes/params.js';
 import { renderMemo } from '../pipes/render-memo.js';
-import type { CachedResult, CacheOutcome, ResultCache } from '../pipes/result-cache.js';
+import type { CachedResult, CacheOutcome, Lifetime, ResultCache } from '../pipes/result-cache.js';
 import { ROLLUP_WINDOW_TAG, widenExpiredEdges } from '../pipes/retention-window.js';
+import { selectRows, splitSelection } from '../pipes/row-select.js';
 import { SqlRefused } from '../sql/guard.js';
 import { sqlOverResult } from '../sql/over-result.js';
 import { authorize, identify } from './auth.js';
@@ -99,6 +101,8 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
   const timeout = deps.timeoutSeconds ?? 10;
   const columnCache = new Map<string, Promise<Column[] | undefined>>();
   const render = renderMemo(deps.secrets);
+  const cache = deps.cache;
+  const latest = cache ? latestRows(deps.client, () => cache.generation()) : undefined;
 
   const readable = (c: Context) => {
     const who = identify(c, deps.tokens, DOC);
@@ -181,25 +185,28 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     const exporting = format === 'csv' || format === 'csvwithnames';
     const bypass = !deps.cache || /no-cache|no-store/i.test(c.req.header('cache-control') ?? '');
     // A moving window cut at bucket edges: the settled buckets are cached until an insert (bucket-window.ts).
-    let windows: Array<{ sql: string; params: Record<string, unknown> }> | undefined;
+    let windows: Array<{ request: RequestParams; lifetime?: Lifetime }> | undefined;
+    let request: RequestParams = new Map();
     let limit = Number.POSITIVE_INFINITY;
+    const now = Date.now();
     try {
       const sent = await requestParams(c);
       q = sent.get('q')?.[0];
       sent.delete('q');
       // A JWT's fixed parameters win over whatever the caller sent (tenant isolation).
       applyFixedParams(sent, auth.token, name);
-      const request = pipe.tags.includes(ROLLUP_WINDOW_TAG)
-        ? widenExpiredEdges(sent, Date.now(), deps.rawRetentionDays ?? 0, lookBack(pipe))
+      request = pipe.tags.includes(ROLLUP_WINDOW_TAG)
+        ? widenExpiredEdges(sent, now, deps.rawRetentionDays ?? 0, lookBack(pipe))
         : sent;
       ({ sql, params } = render(pipe, request, { exporting }));
       // SQL over the result (q) reads the whole answer: not cut into windows.
       const split =
         !bypass && !exporting && q === undefined && pipe.tags.includes(BUCKETED_WINDOW_TAG)
-          ? splitBucketedWindow(request, Date.now())
+          ? splitBucketedWindow(request, now)
           : undefined;
       if (split) {
-        windows = split.map((sub) => render(pipe, sub));
+        windows = split.map((sub) => ({ request: sub }));
+        for (const w of windows) render(pipe, w.request); // a window the template refuses fails here, as a 400
         const spec = pipe.params.find((s) => s.name === 'limit');
         limit = Number(request.get('limit')?.[0] ?? spec?.default ?? limit);
       }
@@ -238,16 +245,73 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
       return { body, contentType: fmt.contentType };
     };
     const run = runQuery(query, params);
-    // The rendered SQL and its bound values are the whole question: equal keys, equal answers.
-    const cached = (q: string, p: Record<string, unknown>) =>
-      (deps.cache as ResultCache).get(`${q}\n${JSON.stringify(p)}`, runQuery(q, p), READS_CLOCK.test(q));
+    const key = (text: string, p: Record<string, unknown>) => `${text}\n${JSON.stringify(p)}`;
+    const selecting = q === undefined && (format === 'json' || format === 'ndjson');
+    // One question through the cache (the rendered SQL and its bound values are the whole
+    // question: equal keys, equal answers). A question that only names rows of a wider one
+    // (row-select.ts) is answered from the wider one's rows.
+    const ask = (
+      req: RequestParams,
+      lifetime?: Lifetime,
+    ): Promise<{ result: CachedResult; outcome: CacheOutcome }> => {
+      const r = render(pipe, req);
+      const text = toQuery(r.sql);
+      const life = lifetime ?? READS_CLOCK.test(text);
+      const c = cache as ResultCache;
+      const selection = selecting ? splitSelection(pipe.tags, pipe.params, req) : undefined;
+      if (!selection) return c.get(key(text, r.params), runQuery(text, r.params), life);
+      return c.get(
+        key(text, r.params),
+        async () => {
+          let whole: { result: CachedResult } | undefined;
+          try {
+            whole = await ask(selection.base, lifetime);
+          } catch {
+            // The wider question is refused (not a valid request, or a window only this one can
+            // answer, as cross_feature_usage's before the raw retention): ask this one.
+          }
+          const picked = whole && selectRows(format, String(whole.result.body), selection);
+          if (whole && picked !== undefined)
+            return { body: picked, contentType: whole.result.contentType, expires: whole.result.expires };
+          return runQuery(text, r.params)();
+        },
+        life,
+      );
+    };
+    // A window ending now over data with no later row holds until the next insert or until
+    // its start moves (moving-end.ts); its generation is the one the data was checked in.
+    const end = movingEnd(pipe.tags);
+    const renders = (req: RequestParams) => {
+      try {
+        render(pipe, req);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const holdsUntil = async (until: number): Promise<Lifetime | undefined> => {
+      if (!end || !latest) return undefined;
+      const seen = latest(end.table, end.column);
+      return (await seen.latest) <= now ? { until, generation: seen.generation } : undefined;
+    };
     try {
       if (exporting) {
         const maxRows = deps.exportMaxRows ?? DEFAULT_EXPORT_MAX_ROWS;
         return await streamExport(deps.client, { sql, params, maxRows, settings });
       }
       if (windows) {
-        const parts = await Promise.all(windows.map((w) => cached(toQuery(w.sql), w.params)));
+        const open = end
+          ? openMovingWindow(
+              windows.map((w) => w.request),
+              request,
+              now,
+            )
+          : undefined;
+        const lifetime = open && (await holdsUntil(open.until));
+        // (Rendered first: a window the template refused would otherwise surface as a 500.)
+        if (open && lifetime && renders(open.window))
+          windows[windows.length - 1] = { request: open.window, lifetime };
+        const parts = await Promise.all(windows.map((w) => ask(w.request, w.lifetime)));
         // Only text formats (.json, .ndjson) are cut into windows.
         const body = concatAnswers(
           format,
@@ -259,7 +323,13 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
       }
       const { result, outcome }: { result: CachedResult; outcome: CacheOutcome } = bypass
         ? { result: await run(), outcome: 'BYPASS' }
-        : await cached(query, params);
+        : q !== undefined
+          ? await (cache as ResultCache).get(key(query, params), run, READS_CLOCK.test(query))
+          : // A bucketed window's clock reading is more than its end: only its last bucket is held.
+            await ask(
+              request,
+              pipe.tags.includes(BUCKETED_WINDOW_TAG) ? undefined : await holdsUntil(nextUtcDay(now)),
+            );
       return c.body(result.body, 200, { 'Content-Type': result.contentType, 'X-Cache': outcome });
     } catch (err) {
       const e = err as Error & { code?: string; type?: string };

@@ -113,3 +113,24 @@ export function splitBucketedWindow(request: RequestParams, nowMs: number): Requ
     return sub;
   });
 }
+
+/**
+ * The split's last window as [bucket start, now()] (no end_date, so its key does not move
+ * with the clock) with the moment its bucket ends, when the last window is the moving bucket;
+ * undefined otherwise. For pipes whose data has no row later than now (moving-end.ts).
+ */
+export function openMovingWindow(
+  windows: RequestParams[],
+  request: RequestParams,
+  nowMs: number,
+): { window: RequestParams; until: number } | undefined {
+  const last = windows[windows.length - 1];
+  const granularity = (single(request, 'granularity') ?? 'day') as Granularity;
+  const from = last?.get('start_date')?.[0];
+  if (!last || !from || !(GRANULARITIES as readonly string[]).includes(granularity)) return undefined;
+  const moving = bucketStart(nowMs - (nowMs % 1000) + 1000, granularity);
+  if (parseUtc(from) !== moving) return undefined;
+  const window: RequestParams = new Map(last);
+  window.delete('end_date');
+  return { window, until: nextBucket(moving, granularity) };
+}

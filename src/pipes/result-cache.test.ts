@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ResultCache } from './result-cache.js';
 
-function setup(opts: { ttlMs?: number; maxBytes?: number } = {}) {
+function setup(opts: { ttlMs?: number; maxBytes?: number; knowsEveryWrite?: boolean } = {}) {
   let generation = 0;
   let now = 1_000;
   let runs = 0;
@@ -10,6 +10,7 @@ function setup(opts: { ttlMs?: number; maxBytes?: number } = {}) {
     maxBytes: opts.maxBytes ?? 1 << 20,
     generation: () => generation,
     now: () => now,
+    ...(opts.knowsEveryWrite === undefined ? {} : { knowsEveryWrite: opts.knowsEveryWrite }),
   });
   const answer = (body: string) => async () => {
     runs++;
@@ -18,6 +19,7 @@ function setup(opts: { ttlMs?: number; maxBytes?: number } = {}) {
   return {
     cache,
     answer,
+    generation: () => generation,
     runs: () => runs,
     write: () => generation++,
     advance: (ms: number) => {
@@ -98,5 +100,41 @@ describe('ResultCache', () => {
     expect(t.cache.stats().bytes).toBeLessThanOrEqual(400);
     expect((await t.cache.get('a', t.answer(body))).outcome).toBe('HIT');
     expect((await t.cache.get('b', t.answer(body))).outcome).toBe('MISS');
+  });
+
+  it('keeps an answer held { until } a moment, in the generation it was checked in', async () => {
+    const t = setup({ ttlMs: 500 });
+    await t.cache.get('k', t.answer('a'), { until: 11_000, generation: t.generation() });
+    t.advance(9_999);
+    expect((await t.cache.get('k', t.answer('b'))).outcome).toBe('HIT');
+    t.advance(1);
+    expect((await t.cache.get('k', t.answer('b'))).result.body).toBe('b');
+    // Checked against an older generation: only the clock's ttlMs.
+    const stale = { until: 60_000, generation: t.generation() };
+    t.write();
+    await t.cache.get('j', t.answer('c'), stale);
+    t.advance(500);
+    expect((await t.cache.get('j', t.answer('d'))).result.body).toBe('d');
+  });
+
+  it('ends an answer derived from another with it', async () => {
+    const t = setup({ ttlMs: 500 });
+    const whole = await t.cache.get('whole', t.answer('a'));
+    await t.cache.get(
+      'part',
+      async () => ({ body: 'p', contentType: 'x', expires: whole.result.expires }),
+      false,
+    );
+    t.advance(499);
+    expect((await t.cache.get('part', t.answer('q'), false)).outcome).toBe('HIT');
+    t.advance(1);
+    expect((await t.cache.get('part', t.answer('q'), false)).result.body).toBe('q');
+  });
+
+  it('keeps nothing past ttlMs when others may write unseen', async () => {
+    const t = setup({ ttlMs: 500, knowsEveryWrite: false });
+    await t.cache.get('k', t.answer('a'), false);
+    t.advance(500);
+    expect((await t.cache.get('k', t.answer('b'), false)).result.body).toBe('b');
   });
 });

@@ -189,6 +189,8 @@ export async function startService(
           ttlMs: config.PIPE_CACHE_TTL_MS,
           maxBytes: config.PIPE_CACHE_MAX_BYTES,
           generation: writes.current,
+          // A ClickHouse server has other writers this process does not see (README, Result cache).
+          knowsEveryWrite: storage.kind === 'embedded',
         })
       : undefined;
   state.pipes = createPipesApp({

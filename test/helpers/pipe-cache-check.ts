@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { event, ndjson, postEvents, type ServiceProcess } from './service.js';
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ts = (msAgo: number) => new Date(Date.now() - msAgo).toISOString().slice(0, 19).replace('T', ' ');
 const DAY = 86_400_000;
 
@@ -27,6 +28,9 @@ async function post(svc: ServiceProcess, rows: unknown[]): Promise<void> {
  * (cached until an insert) and a moving timeline window (its settled days cached until an
  * insert, today recomputed) both show a row once the POST with wait=true returned. The
  * timeline as served (cut at day edges) equals the same question with the cache skipped.
+ * kpis for one feature (its row picked from the answer for all features, held until an insert
+ * while no stored row is later than now) shows an insert, and a row stored with a time ahead
+ * of the clock once the clock has passed it, with no insert between.
  * `tag` keeps the rows of one call apart from other tests'.
  */
 export async function expectInsertsInvalidateCache(svc: ServiceProcess, tag: string): Promise<void> {
@@ -59,4 +63,27 @@ export async function expectInsertsInvalidateCache(svc: ServiceProcess, tag: str
   expect(eventsOn(after, threeDaysAgo)).toEqual([3]);
   expect(after.data.reduce((s, r) => s + Number(r.events), 0)).toBe(5);
   expect(after.data).toEqual((await get(svc, timeline, { 'Cache-Control': 'no-cache' })).data);
+
+  const kpis = `kpis.json?feature_id=${feature}`;
+  const month = async (headers: Record<string, string> = {}) =>
+    (await get(svc, kpis, headers)).data.map((r) => Number(r.events_month));
+  expect(await month()).toEqual([5]);
+  expect((await get(svc, kpis)).cache).toBe('HIT');
+  await post(svc, [row('f', 2 * DAY)]);
+  expect(await month()).toEqual([6]);
+  expect((await get(svc, kpis)).cache).toBe('HIT');
+
+  // A row stamped 4 s ahead: not in the answer until the clock passes it, then in it, though
+  // nothing was stored in between.
+  const aheadMs = 4_000;
+  await post(svc, [row('g', -aheadMs)]);
+  const storedAt = Date.now();
+  const early = await month();
+  if (Date.now() < storedAt + aheadMs - 1_000) expect(early).toEqual([6]);
+  await sleep(aheadMs + 1_500); // past the row, and past PIPE_CACHE_TTL_MS (1 s)
+  expect(await month()).toEqual([7]);
+  expect(await month({ 'Cache-Control': 'no-cache' })).toEqual([7]);
+  const later = await get(svc, timeline);
+  expect(later.data.reduce((s, r) => s + Number(r.events), 0)).toBe(7);
+  expect(later.data).toEqual((await get(svc, timeline, { 'Cache-Control': 'no-cache' })).data);
 }
