@@ -39,7 +39,7 @@ export function splitSelection(
     const declared = specs.filter((s) => s.name === name);
     const spec = declared[0];
     // Only a String parameter declared one way: its bound value is what the column holds.
-    if (!spec || spec.type !== 'String' || declared.some((s) => s.isArray !== spec.isArray)) return undefined;
+    if (spec?.type !== 'String' || declared.some((s) => s.isArray !== spec.isArray)) return undefined;
     if (!spec.isArray && raws.length !== 1) return undefined;
     const value = convert(spec, raws);
     const values = Array.isArray(value) ? value.map(String) : [String(value)];

@@ -86,4 +86,23 @@ export async function expectInsertsInvalidateCache(svc: ServiceProcess, tag: str
   const later = await get(svc, timeline);
   expect(later.data.reduce((s, r) => s + Number(r.events), 0)).toBe(7);
   expect(later.data).toEqual((await get(svc, timeline, { 'Cache-Control': 'no-cache' })).data);
+
+  // feature_retention reads the clock only through today's date (moving_end): held until an
+  // insert, which shows at once. (Last: these rows fall inside kpis' 30 days.)
+  const monday = (ms: number) => {
+    const d = new Date(ms - ((new Date(ms).getUTCDay() + 6) % 7) * DAY);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  };
+  const cohort = monday(Date.now()) - 14 * DAY;
+  const at = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  const visit = (id: string, u: string, ms: number) =>
+    event({ event_id: `${tag}_${id}`, user_id: `${user}_${u}`, feature_id: feature, timestamp: at(ms) });
+  const retention = `feature_retention.json?feature_id=${feature}&weeks=1`; // cohort: the Monday two weeks back
+  const used = async () => (await get(svc, retention)).data.find((r) => r.group === 'used');
+  await post(svc, [visit('r1', 'x', cohort + 3_600_000), visit('r2', 'x', cohort + 7 * DAY + 3_600_000)]);
+  expect(await used()).toMatchObject({ cohort_users: 1, retained_users: 1 });
+  await sleep(1_500); // past PIPE_CACHE_TTL_MS: still held
+  expect((await get(svc, retention)).cache).toBe('HIT');
+  await post(svc, [visit('r3', 'y', cohort + 7_200_000)]);
+  expect(await used()).toMatchObject({ cohort_users: 2, retained_users: 1 });
 }
