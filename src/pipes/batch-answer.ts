@@ -37,18 +37,20 @@ export function soloShape(body: string): SoloShape | undefined {
 }
 
 export const BATCH_KEY = '__key';
+/** A member whose rows reached its LIMIT: its solo query's rows_before_limit_at_least is unknown. */
+export const AT_LIMIT = Symbol('at limit');
 
 const exact = (v: unknown) => typeof v !== 'number' || !Number.isInteger(v) || Number.isSafeInteger(v);
 
 /**
- * Each member's answer (by its key and its LIMIT), in the members' order; undefined for a
- * member the batch cannot answer as its solo query would. Statistics are the batch's.
+ * Each member's answer (by its key and its LIMIT), in the members' order; undefined or
+ * AT_LIMIT for a member the batch cannot answer as its solo query would. Statistics are the batch's.
  */
 export function splitBatch(
   body: string,
   members: ReadonlyArray<{ key: string; limit: number }>,
   shape: SoloShape,
-): Array<string | undefined> {
+): Array<string | typeof AT_LIMIT | undefined> {
   const batch = JSON.parse(body) as JsonAnswer;
   const [first, ...meta] = batch.meta;
   const sameColumns =
@@ -68,8 +70,8 @@ export function splitBatch(
   }
   return members.map(({ key, limit }) => {
     const data = byKey.get(key) ?? [];
-    if (unsafe.has(key) || data.length > limit || (shape.rowsBeforeLimit && data.length >= limit))
-      return undefined;
+    if (unsafe.has(key) || data.length > limit) return undefined;
+    if (shape.rowsBeforeLimit && data.length >= limit) return AT_LIMIT;
     const out: Partial<JsonAnswer> = { meta: shape.meta, data, rows: data.length };
     // Under its LIMIT, the solo query's rows before the limit are its rows.
     if (shape.rowsBeforeLimit) out.rows_before_limit_at_least = data.length;

@@ -4,17 +4,24 @@ import { type LookupJob, ReadCoalescer } from './read-coalescer.js';
 // A fake pipe: each key's rows are [key, i] for i < rows(key); a solo answer as ClickHouse's FORMAT JSON.
 const meta = [{ name: 'v', type: 'String' }];
 const rowsOf = (key: string) => Array.from({ length: key.length }, (_, i) => ({ v: `${key}${i}` }));
-const soloBody = (key: string) => {
-  const data = rowsOf(key);
+const soloBody = (key: string, limit = Number.POSITIVE_INFINITY) => {
+  const data = rowsOf(key).slice(0, limit);
+  // A solo query with a LIMIT reports the rows before it (here: every row of the key).
+  const cut = Number.isFinite(limit) ? { rows_before_limit_at_least: key.length } : {};
   return JSON.stringify({
     meta,
     data,
     rows: data.length,
+    ...cut,
     statistics: { elapsed: 0, rows_read: 1, bytes_read: 1 },
   });
 };
-const batchBody = (keys: string[]) => {
-  const data = keys.flatMap((k) => rowsOf(k).map((r) => ({ __key: k, ...r })));
+const batchBody = (keys: string[], limit = Number.POSITIVE_INFINITY) => {
+  const data = keys.flatMap((k) =>
+    rowsOf(k)
+      .slice(0, limit)
+      .map((r) => ({ __key: k, ...r })),
+  );
   return JSON.stringify({
     meta: [{ name: '__key', type: 'String' }, ...meta],
     data,
@@ -23,25 +30,26 @@ const batchBody = (keys: string[]) => {
   });
 };
 
-function harness(opts: { failBatch?: boolean; failKey?: string } = {}) {
+function harness(opts: { failBatch?: boolean; failKey?: string; limit?: number } = {}) {
+  const limit = opts.limit ?? Number.POSITIVE_INFINITY;
   const log: string[] = [];
   let release: Array<() => void> = [];
   const gate = () => new Promise<void>((r) => release.push(r));
   const job = (key: string): LookupJob => ({
     group: 'g',
     key,
-    limit: Number.POSITIVE_INFINITY,
+    limit,
     solo: async () => {
       log.push(`solo ${key}`);
       await gate();
       if (key === opts.failKey) throw new Error(`bad ${key}`);
-      return soloBody(key);
+      return soloBody(key, limit);
     },
     batch: async (keys) => {
       log.push(`batch ${keys.join(' ')}`);
       await gate();
       if (opts.failBatch) throw new Error('batch failed');
-      return batchBody(keys);
+      return batchBody(keys, limit);
     },
   });
   const openAll = async () => {
@@ -111,5 +119,22 @@ describe('ReadCoalescer', () => {
     await h.openAll(); // the solos after it
     expect(await Promise.all(waiting)).toEqual([soloBody('bb'), 'bad ccc']);
     expect(h.log).toEqual(['solo a', 'batch bb ccc', 'solo bb', 'solo ccc']);
+  });
+
+  it('answers a key at its LIMIT alone, and runs it alone from then on', async () => {
+    const h = harness({ limit: 2 });
+    const c = new ReadCoalescer({ slots: 1 });
+    const round = async (keys: string[]) => {
+      const first = c.answer(h.job('a'));
+      const waiting = keys.map((k) => c.answer(h.job(k)));
+      for (let i = 0; i < 4; i++) await h.openAll();
+      await first;
+      return Promise.all(waiting);
+    };
+    const got = await round(['b', 'ccc']);
+    expect(got.map(unwrap)).toEqual([unwrap(soloBody('b', 2)), unwrap(soloBody('ccc', 2))]);
+    h.log.length = 0;
+    await round(['dddd', 'b', 'ccc']);
+    expect(h.log).toEqual(['solo a', 'batch dddd b', 'solo dddd', 'solo ccc']);
   });
 });

@@ -13,9 +13,10 @@
  * keys and the answer is cut back per request (batch-answer.ts). The first request of a group
  * always runs alone: its answer is the shape the batch's answers are checked against. If the
  * batch fails, or cannot answer a member as its solo query would, those members run alone, so
- * each gets its own answer or its own error.
+ * each gets its own answer or its own error. A key the batch found at its LIMIT (its solo
+ * rows_before_limit_at_least is unknown) is remembered and from then on waits to run alone.
  */
-import { type SoloShape, soloShape, splitBatch } from './batch-answer.js';
+import { AT_LIMIT, type SoloShape, soloShape, splitBatch } from './batch-answer.js';
 
 export interface LookupJob {
   /** Same pipe, SQL and parameters except the key: members that may share a batch. */
@@ -40,14 +41,19 @@ export interface ReadCoalescerOptions {
   slots: number;
   /** Keys in one batch at most. */
   maxBatch?: number;
-  /** Groups whose solo shape is remembered (least recently used go first). */
+  /** Groups whose solo shape is remembered, and keys known to reach their LIMIT (oldest go first). */
   maxShapes?: number;
 }
+
+/** The queue of requests that run alone (keys known to reach their LIMIT): never batched. */
+const ALONE = '\u0000alone';
 
 export class ReadCoalescer {
   private running = 0;
   private readonly waiting = new Map<string, Waiting[]>();
   private readonly shapes = new Map<string, SoloShape>();
+  /** group + key of members a batch found at their LIMIT: they would be answered alone anyway. */
+  private readonly atLimit = new Set<string>();
   private readonly maxBatch: number;
   private readonly maxShapes: number;
   /** Batches run and requests they answered (for tests and metrics). */
@@ -61,10 +67,12 @@ export class ReadCoalescer {
 
   answer(job: LookupJob): Promise<string> {
     if (this.running < this.options.slots) return this.occupy(() => this.solo(job));
+    // (A popular user's page is at its LIMIT every time: a batch would only delay it.)
+    const name = this.atLimit.has(`${job.group}\n${job.key}`) ? ALONE : job.group;
     return new Promise((resolve, reject) => {
-      const queue = this.waiting.get(job.group) ?? [];
+      const queue = this.waiting.get(name) ?? [];
       queue.push({ job, resolve, reject });
-      this.waiting.set(job.group, queue);
+      this.waiting.set(name, queue);
     });
   }
 
@@ -83,7 +91,7 @@ export class ReadCoalescer {
     const first = this.waiting.entries().next();
     if (first.done) return;
     const [group, queue] = first.value;
-    const shape = this.shapes.get(group);
+    const shape = group === ALONE ? undefined : this.shapes.get(group);
     const take = shape ? queue.splice(0, this.maxBatch) : queue.splice(0, 1);
     this.waiting.delete(group);
     // The rest of the group queues again at the back: other groups get their turn.
@@ -101,14 +109,17 @@ export class ReadCoalescer {
     const body = await job.solo();
     if (!this.shapes.has(job.group)) {
       const shape = soloShape(body);
-      if (shape) this.remember(job.group, shape);
+      if (shape) {
+        this.shapes.set(job.group, shape);
+        if (this.shapes.size > this.maxShapes) this.shapes.delete(this.shapes.keys().next().value as string);
+      }
     }
     return body;
   }
 
-  private remember(group: string, shape: SoloShape): void {
-    this.shapes.set(group, shape);
-    if (this.shapes.size > this.maxShapes) this.shapes.delete(this.shapes.keys().next().value as string);
+  private remember(set: Set<string>, key: string): void {
+    set.add(key);
+    if (set.size > this.maxShapes) set.delete(set.values().next().value as string);
   }
 
   private async runBatch(
@@ -117,7 +128,7 @@ export class ReadCoalescer {
     settle: (w: Waiting, p: Promise<string>) => Promise<void>,
   ): Promise<void> {
     const keys = [...new Set(members.map((m) => m.job.key))];
-    let answers: Array<string | undefined> = members.map(() => undefined);
+    let answers: Array<string | typeof AT_LIMIT | undefined> = members.map(() => undefined);
     try {
       const body = await (members[0] as Waiting).job.batch(keys);
       answers = splitBatch(
@@ -132,7 +143,8 @@ export class ReadCoalescer {
     await Promise.all(
       members.map((m, i) => {
         const body = answers[i];
-        if (body === undefined) return settle(m, m.job.solo());
+        if (body === AT_LIMIT) this.remember(this.atLimit, `${m.job.group}\n${m.job.key}`);
+        if (typeof body !== 'string') return settle(m, m.job.solo());
         this.coalesced++;
         return settle(m, Promise.resolve(body));
       }),
