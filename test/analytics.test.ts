@@ -262,8 +262,22 @@ describe('feature_retention', () => {
       weeks: 1,
     });
     expect(empty).toEqual([
-      { feature_id: 'feature_search', group: 'used', week: 1, cohort_users: 0, retained_users: 0, retention_pct: null },
-      { feature_id: 'feature_search', group: 'not_used', week: 1, cohort_users: 0, retained_users: 0, retention_pct: null },
+      {
+        feature_id: 'feature_search',
+        group: 'used',
+        week: 1,
+        cohort_users: 0,
+        retained_users: 0,
+        retention_pct: null,
+      },
+      {
+        feature_id: 'feature_search',
+        group: 'not_used',
+        week: 1,
+        cohort_users: 0,
+        retained_users: 0,
+        retention_pct: null,
+      },
     ]);
   });
 

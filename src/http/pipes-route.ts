@@ -7,7 +7,7 @@ import { readBytes, readText } from '../clickhouse/read-text.js';
 import type { Metrics } from '../metrics/registry.js';
 import { BUCKETED_WINDOW_TAG, openMovingWindow, splitBucketedWindow } from '../pipes/bucket-window.js';
 import { type Pipe, renderPipe } from '../pipes/compile.js';
-import { concatAnswers } from '../pipes/concat-answers.js';
+import { concatMemo } from '../pipes/concat-answers.js';
 import { describeParams, describePipe } from '../pipes/describe.js';
 import { RequestError, TemplateRuntimeError } from '../pipes/errors.js';
 import { DEFAULT_EXPORT_MAX_ROWS, streamExport } from '../pipes/export.js';
@@ -101,6 +101,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
   const timeout = deps.timeoutSeconds ?? 10;
   const columnCache = new Map<string, Promise<Column[] | undefined>>();
   const render = renderMemo(deps.secrets);
+  const concat = concatMemo();
   const cache = deps.cache;
   const latest = cache ? latestRows(deps.client, () => cache.generation()) : undefined;
 
@@ -313,9 +314,9 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
           windows[windows.length - 1] = { request: open.window, lifetime };
         const parts = await Promise.all(windows.map((w) => ask(w.request, w.lifetime)));
         // Only text formats (.json, .ndjson) are cut into windows.
-        const body = concatAnswers(
+        const body = concat(
           format,
-          parts.map((p) => String(p.result.body)),
+          parts.map((p) => p.result),
           limit,
         );
         const outcome = parts.every((p) => p.outcome === 'HIT') ? 'HIT' : 'MISS';
