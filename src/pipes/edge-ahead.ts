@@ -19,7 +19,18 @@ const REMEMBERED = 1_000;
  */
 export function edgeAhead(): (request: RequestParams, nowMs: number) => RequestParams | undefined {
   const asked = new Set<string>();
+  // Requests already looked at in this second (splitting a window costs more than this check).
+  let second = -1;
+  const seen = new Set<string>();
   return (request, nowMs) => {
+    const s = Math.floor(nowMs / 1000);
+    if (s !== second) {
+      second = s;
+      seen.clear();
+    }
+    const sent = JSON.stringify([...request]);
+    if (seen.has(sent)) return undefined;
+    seen.add(sent);
     const now = bucketed(request, nowMs);
     const next = bucketed(request, nowMs + AHEAD_MS);
     // Only a partial first bucket that is still the first bucket a second later: the same end,
