@@ -262,14 +262,40 @@ describe('feature_retention', () => {
       weeks: 1,
     });
     expect(empty).toEqual([
-      { group: 'used', week: 1, cohort_users: 0, retained_users: 0, retention_pct: null },
-      { group: 'not_used', week: 1, cohort_users: 0, retained_users: 0, retention_pct: null },
+      {
+        feature_id: 'feature_search',
+        group: 'used',
+        week: 1,
+        cohort_users: 0,
+        retained_users: 0,
+        retention_pct: null,
+      },
+      {
+        feature_id: 'feature_search',
+        group: 'not_used',
+        week: 1,
+        cohort_users: 0,
+        retained_users: 0,
+        retention_pct: null,
+      },
     ]);
   });
 
-  it('needs feature_id; weeks within 1..52', async () => {
+  it('without feature_id answers every feature used in the cohort week, each as asked alone', async () => {
+    const c = want.monday(Date.now()) - 6 * 7 * DAY;
+    const params = { cohort_week: formatTs(c).slice(0, 10), weeks: 3 };
+    const all = await data('feature_retention', params);
+    const expected = want.featureRetentionAll(events, c, 3);
+    expect(new Set(expected.map((r) => r.feature_id)).size).toBeGreaterThan(2);
+    expectRows(all, expected, 'every feature');
+    // A feature nobody in the cohort used has no rows here, and its own grid of zeros alone.
+    const none = await data('feature_retention', { ...params, feature_id: 'no_such_feature' });
+    expect(none.filter((r) => r.group === 'used').every((r) => r.cohort_users === 0)).toBe(true);
+    expect(none).toHaveLength(6);
+  });
+
+  it('weeks within 1..52', async () => {
     for (const [params, name] of [
-      [{}, 'feature_id'],
       [{ feature_id: 'f', weeks: 0 }, 'weeks'],
       [{ feature_id: 'f', weeks: 53 }, 'weeks'],
       [{ feature_id: 'f', cohort_week: '2026-02-30' }, 'cohort_week'],
@@ -479,6 +505,7 @@ describe('the window parameters', () => {
       'change_pct',
     ]);
     expect(columns('feature_retention')).toEqual([
+      'feature_id',
       'group',
       'week',
       'cohort_users',
@@ -509,7 +536,7 @@ describe('the window parameters', () => {
     const param = (pipe: string, name: string) =>
       doc.paths[`/pipes/${pipe}.json`]?.get.parameters.find((x) => x.name === name);
     expect(param('events', 'limit')?.schema).toMatchObject({ type: 'integer', default: 100, maximum: 1000 });
-    expect(param('feature_retention', 'feature_id')?.required).toBe(true);
+    expect(param('feature_retention', 'feature_id')?.required).toBeFalsy();
     expect(param('churn_signals', 'by')?.schema).toMatchObject({
       enum: ['user', 'account'],
       default: 'user',

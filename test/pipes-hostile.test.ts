@@ -148,6 +148,7 @@ describe('hostile parameters', () => {
 
   it('left feature_events and the rollups intact', async () => {
     expect(await count('feature_events')).toBe(EVENTS);
+    expect(await count('feature_events_by_time')).toBe(EVENTS);
     const r = await storage.client.query({
       query:
         "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'feature%' ORDER BY name",
@@ -155,6 +156,8 @@ describe('hostile parameters', () => {
     });
     expect((await r.json<{ name: string }>()).map((x) => x.name)).toEqual([
       'feature_events',
+      'feature_events_by_time',
+      'feature_events_by_time_mv',
       'feature_events_quarantine',
       'feature_events_quarantine_replays',
       'feature_usage_by_user',

@@ -1,6 +1,7 @@
 /**
- * Bytes on disk per event: the raw table and the rollups, and per column, read from
- * ClickHouse's own system tables after the last stage's merges had a moment to run.
+ * Bytes on disk per event: the raw table, its time-ordered copy (013) and the rollups, and per
+ * column, read from ClickHouse's own system tables after the last stage's merges had a moment
+ * to run.
  */
 import { round2, type Service } from './lib.js';
 
@@ -13,7 +14,7 @@ export interface StorageRun {
 
 export async function measureStorage(svc: Service, events: number): Promise<StorageRun> {
   const rows = await svc.sql<{ table: string; bytes: string; parts: string }>(
-    "SELECT table, sum(bytes_on_disk) AS bytes, count() AS parts FROM system.parts WHERE active AND database = currentDatabase() AND table IN ('feature_events', 'feature_usage_hourly', 'feature_usage_by_user') GROUP BY table",
+    "SELECT table, sum(bytes_on_disk) AS bytes, count() AS parts FROM system.parts WHERE active AND database = currentDatabase() AND table IN ('feature_events', 'feature_events_by_time', 'feature_usage_hourly', 'feature_usage_by_user') GROUP BY table",
   );
   const by: StorageRun['tables'] = {};
   let total = 0;

@@ -7,8 +7,9 @@ import { readBytes, readText } from '../clickhouse/read-text.js';
 import type { Metrics } from '../metrics/registry.js';
 import { BUCKETED_WINDOW_TAG, openMovingWindow, splitBucketedWindow } from '../pipes/bucket-window.js';
 import { type Pipe, renderPipe } from '../pipes/compile.js';
-import { concatAnswers } from '../pipes/concat-answers.js';
+import { concatMemo } from '../pipes/concat-answers.js';
 import { describeParams, describePipe } from '../pipes/describe.js';
+import { edgeAhead } from '../pipes/edge-ahead.js';
 import { RequestError, TemplateRuntimeError } from '../pipes/errors.js';
 import { DEFAULT_EXPORT_MAX_ROWS, streamExport } from '../pipes/export.js';
 import { applyFixedParams } from '../pipes/fixed-params.js';
@@ -105,6 +106,8 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
   const timeout = deps.timeoutSeconds ?? 10;
   const columnCache = new Map<string, Promise<Column[] | undefined>>();
   const render = renderMemo(deps.secrets);
+  const concat = concatMemo();
+  const nextEdge = edgeAhead();
   const cache = deps.cache;
   const latest = cache ? latestRows(deps.client, () => cache.generation()) : undefined;
   const coalescer = deps.coalescer;
@@ -331,10 +334,13 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
         if (open && lifetime && renders(open.window))
           windows[windows.length - 1] = { request: open.window, lifetime };
         const parts = await Promise.all(windows.map((w) => ask(w.request, w.lifetime)));
+        // The next second's first bucket, asked ahead so the next second finds it (edge-ahead.ts).
+        const ahead = nextEdge(request, now);
+        if (ahead) ask(ahead).catch(() => undefined);
         // Only text formats (.json, .ndjson) are cut into windows.
-        const body = concatAnswers(
+        const body = concat(
           format,
-          parts.map((p) => String(p.result.body)),
+          parts.map((p) => p.result),
           limit,
         );
         const outcome = parts.every((p) => p.outcome === 'HIT') ? 'HIT' : 'MISS';

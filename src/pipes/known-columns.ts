@@ -17,6 +17,7 @@ export const SCHEMA_COLUMNS: Readonly<Record<string, readonly string[]>> = {
     'account_id',
     'inserted_at',
   ],
+  feature_events_by_time: ['timestamp', 'feature_id', 'product_version', 'user_id'],
   feature_usage_hourly: [
     'feature_id',
     'product_version',

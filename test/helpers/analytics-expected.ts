@@ -236,6 +236,7 @@ export function featureRetention(
         events.filter((e) => weekOf(e) === k && members.has(e.user_id)).map((e) => e.user_id),
       ).size;
       out.push({
+        feature_id: feature,
         group: name,
         week: k,
         cohort_users: members.size,
@@ -245,6 +246,13 @@ export function featureRetention(
     }
   }
   return out;
+}
+
+/** Without feature_id: every feature used by the cohort in the cohort week, in feature order. */
+export function featureRetentionAll(events: AnalyticsEvent[], cohortMonday: number, weeks: number): Row[] {
+  const weekOf = (e: AnalyticsEvent) => Math.floor((ms(e) - cohortMonday) / (7 * DAY));
+  const features = [...new Set(events.filter((e) => weekOf(e) === 0).map((e) => e.feature_id))].sort();
+  return features.flatMap((f) => featureRetention(events, f, cohortMonday, weeks));
 }
 
 export function crossFeatureUsage(

@@ -105,4 +105,15 @@ export async function expectInsertsInvalidateCache(svc: ServiceProcess, tag: str
   expect((await get(svc, retention)).cache).toBe('HIT');
   await post(svc, [visit('r3', 'y', cohort + 7_200_000)]);
   expect(await used()).toMatchObject({ cohort_users: 2, retained_users: 1 });
+  // The feature's rows were picked from the answer for every feature (select_rows): the same
+  // as asking the database, for the feature and for all of them.
+  const fresh2 = await get(svc, retention, { 'Cache-Control': 'no-cache' });
+  expect((await get(svc, retention)).data).toEqual(fresh2.data);
+  const every = 'feature_retention.json?weeks=1';
+  expect((await get(svc, every)).data).toEqual((await get(svc, every, { 'Cache-Control': 'no-cache' })).data);
+  // The time-ordered copy the timeline's edges and retention read holds every stored row.
+  const [copy] = await svc.sql<{ raw: string; copy: string }>(
+    'SELECT (SELECT count() FROM feature_events) AS raw, (SELECT count() FROM feature_events_by_time) AS copy',
+  );
+  expect(Number(copy?.copy)).toBe(Number(copy?.raw));
 }

@@ -10,6 +10,7 @@ describe('retention TTL', () => {
   it('targets the raw table, the quarantine and each project datasource quarantine', () => {
     expect(retentionTargets({ rawDays: 90, quarantineDays: 30 }, ['orders'])).toEqual([
       { table: 'feature_events', column: 'timestamp', days: 90 },
+      { table: 'feature_events_by_time', column: 'timestamp', days: 90 },
       { table: 'feature_events_quarantine', column: 'insertion_date', days: 30 },
       { table: 'orders_quarantine', column: 'insertion_date', days: 30 },
     ]);

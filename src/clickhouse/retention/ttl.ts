@@ -21,6 +21,8 @@ export interface TableTtl {
 }
 
 export const RAW_TABLE = 'feature_events';
+/** The raw events' time-ordered copy (clickhouse/013_events_by_time.sql): expires with them. */
+export const RAW_BY_TIME_TABLE = 'feature_events_by_time';
 export const QUARANTINE_TABLE = 'feature_events_quarantine';
 
 /**
@@ -34,6 +36,7 @@ export function retentionTargets(
 ): TableTtl[] {
   return [
     { table: RAW_TABLE, column: 'timestamp', days: policy.rawDays },
+    { table: RAW_BY_TIME_TABLE, column: 'timestamp', days: policy.rawDays },
     { table: QUARANTINE_TABLE, column: 'insertion_date', days: policy.quarantineDays },
     ...[...projectDatasources].map((ds) => ({
       table: `${ds}_quarantine`,
