@@ -13,11 +13,12 @@
  * one after the other, alternating, `repeat` times, so the machine's load weighs on each
  * alike. Prints one line per run and a table of medians; --out writes every run as JSON.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator } from '../generate-events.js';
-import { log, request, type Service, sleep, startService, waitForCount } from './lib.js';
+import { log, request, sleep, startService, waitForCount } from './lib.js';
+import { memoryNow, memorySampler } from './memory.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -52,71 +53,16 @@ function parseVariants(spec: string): Variant[] {
   });
 }
 
-/** MiB figures of one sample; the run keeps the peak of each and the sample at peak RSS. */
-export interface MemorySample {
-  rss: number;
-  rss_anon: number;
-  rss_file: number;
-  heap_used: number;
-  heap_total: number;
-  external: number;
-  pending: number;
-  chdb_tracked: number;
-}
-
-const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
-
-function procStatus(pid: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
-    const m = line.match(/^(\w+):\s+(\d+) kB/);
-    if (m) out[m[1] as string] = Number(m[2]) / 1024;
-  }
-  return out;
-}
-
-/** Node's own figures from the service's /metrics (prom-client's default process metrics). */
-async function nodeMetrics(svc: Service): Promise<Record<string, number>> {
-  const r = await request(svc.baseUrl, 'GET', '/metrics', svc.token, undefined, 5_000);
-  const out: Record<string, number> = {};
-  for (const line of r.body.split('\n')) {
-    const m = line.match(
-      /^(\w+?)(nodejs_heap_size_used_bytes|nodejs_heap_size_total_bytes|nodejs_external_memory_bytes|queue_pending_bytes)(\{[^}]*\})? ([\d.e+]+)$/,
-    );
-    if (m) out[m[2] as string] = Number(m[4]);
-  }
-  return out;
-}
-
-async function sample(svc: Service): Promise<MemorySample> {
-  const pid = svc.proc.pid as number;
-  const [node, tracked] = await Promise.all([
-    nodeMetrics(svc),
-    svc
-      .sql<{ v: number }>(`SELECT toFloat64(value) AS v FROM system.metrics WHERE metric = 'MemoryTracking'`)
-      .then((r) => Number(r[0]?.v ?? 0)),
-  ]);
-  const st = procStatus(pid);
-  return {
-    rss: Math.round(st.VmRSS ?? 0),
-    rss_anon: Math.round(st.RssAnon ?? 0),
-    rss_file: Math.round(st.RssFile ?? 0),
-    heap_used: mib(node.nodejs_heap_size_used_bytes ?? 0),
-    heap_total: mib(node.nodejs_heap_size_total_bytes ?? 0),
-    external: mib(node.nodejs_external_memory_bytes ?? 0),
-    pending: mib(node.queue_pending_bytes ?? 0),
-    chdb_tracked: mib(tracked),
-  };
-}
-
 interface RunResult {
   variant: string;
   events: number;
   load_eps: number;
   vm_hwm: number;
-  peak: MemorySample;
-  at_peak_rss: MemorySample;
-  after: MemorySample;
+  /** The highest value of each figure while loading (scripts/bench/memory.ts). */
+  peak: Record<string, number>;
+  /** Every figure at the sample with the highest RSS. */
+  at_peak_rss: Record<string, number>;
+  after: Record<string, number>;
   status503: number;
 }
 
@@ -126,28 +72,7 @@ async function loadOnce(v: Variant, dir: string): Promise<RunResult> {
   const svc = await startService(dir, v.env);
   try {
     const gen = makeGenerator({ seed: 15, plannedRows: EVENTS, endMs: Date.now() - 120_000, users: 100_000 });
-    const peak: MemorySample = {
-      rss: 0,
-      rss_anon: 0,
-      rss_file: 0,
-      heap_used: 0,
-      heap_total: 0,
-      external: 0,
-      pending: 0,
-      chdb_tracked: 0,
-    };
-    let atPeak = { ...peak };
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const s = await sample(svc).catch(() => undefined);
-        if (s) {
-          if (s.rss > atPeak.rss) atPeak = s;
-          for (const k of Object.keys(peak) as Array<keyof MemorySample>) peak[k] = Math.max(peak[k], s[k]);
-        }
-        await sleep(500);
-      }
-    })();
+    const sampler = memorySampler(svc, 500);
     let status503 = 0;
     const post = async (body: string) => {
       for (;;) {
@@ -180,14 +105,13 @@ async function loadOnce(v: Variant, dir: string): Promise<RunResult> {
     const t = await waitForCount(svc, EVENTS, 900_000);
     // Merges started by the last inserts still run: sample them too.
     await sleep(5_000);
-    sampling = false;
-    await sampler;
-    const after = await sample(svc);
+    const { peak, atPeak } = await sampler.stop();
+    const after = await memoryNow(svc);
     return {
       variant: v.name,
       events: EVENTS,
       load_eps: Math.round(EVENTS / ((t - t0) / 1000)),
-      vm_hwm: Math.round(procStatus(svc.proc.pid as number).VmHWM ?? 0),
+      vm_hwm: after.VmHWM ?? 0,
       peak,
       at_peak_rss: atPeak,
       after,
@@ -205,10 +129,13 @@ const median = (xs: number[]) => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
+const figures = (m: Record<string, number>) =>
+  Object.entries(m)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+
 function line(r: RunResult): string {
-  const p = r.peak;
-  const a = r.at_peak_rss;
-  return `${r.variant}: ${r.load_eps} ev/s, VmHWM ${r.vm_hwm} MiB; peaks: anon ${p.rss_anon}, file ${p.rss_file}, heap used ${p.heap_used} / total ${p.heap_total}, external ${p.external}, pending ${p.pending}, chDB tracked ${p.chdb_tracked}; at peak RSS ${a.rss}: anon ${a.rss_anon}, heap total ${a.heap_total}, external ${a.external}, chDB ${a.chdb_tracked}; after ${r.after.rss}; 503s ${r.status503}`;
+  return `${r.variant}: ${r.load_eps} ev/s, VmHWM ${r.vm_hwm} MiB, 503s ${r.status503}; highest: ${figures(r.peak)}; at the highest RSS: ${figures(r.at_peak_rss)}; after: VmRSS ${r.after.VmRSS}`;
 }
 
 async function main() {
@@ -225,7 +152,8 @@ async function main() {
   const rows = variants.map((v) => {
     const rs = runs.filter((r) => r.variant === v.name);
     const m = (f: (r: RunResult) => number) => median(rs.map(f));
-    return `| ${v.name} | ${m((r) => r.load_eps)} | ${m((r) => r.vm_hwm)} | ${m((r) => r.peak.rss_anon)} | ${m((r) => r.peak.rss_file)} | ${m((r) => r.peak.heap_total)} | ${m((r) => r.peak.external)} | ${m((r) => r.peak.pending)} | ${m((r) => r.peak.chdb_tracked)} | ${m((r) => r.after.rss)} |`;
+    const p = (k: string) => m((r) => r.peak[k] ?? Number.NaN);
+    return `| ${v.name} | ${m((r) => r.load_eps)} | ${m((r) => r.vm_hwm)} | ${p('RssAnon')} | ${p('RssFile')} | ${p('NodeHeapTotal')} | ${p('NodeExternal')} | ${p('SpoolPending')} | ${p('MemoryTracking')} | ${m((r) => r.after.VmRSS ?? Number.NaN)} |`;
   });
   process.stdout.write(
     [
