@@ -9,7 +9,8 @@
  *   node --import tsx scripts/bench/load-memory.ts --events 2000000 \
  *     --variants 'default;arena2=MALLOC_ARENA_MAX=2' --repeat 2 --dir /tmp/i44/lm
  *
- * Variants are NAME=VAR=VALUE,VAR=VALUE;... (the first may be a bare name: no extra env), run
+ * Variants are NAME=VAR=VALUE,VAR=VALUE;... (the first may be a bare name: no extra env;
+ * ROOT=<dir> serves from another checkout, e.g. `git archive main`, for a before/after), run
  * one after the other, alternating, `repeat` times, so the machine's load weighs on each
  * alike. Prints one line per run and a table of medians; --out writes every run as JSON.
  */
@@ -69,7 +70,9 @@ interface RunResult {
 async function loadOnce(v: Variant, dir: string): Promise<RunResult> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const svc = await startService(dir, v.env);
+  // ROOT=<checkout> runs another checkout's service (e.g. `git archive main`), for a before/after.
+  const { ROOT: root, ...env } = v.env;
+  const svc = await startService(dir, env, [], root);
   try {
     const gen = makeGenerator({ seed: 15, plannedRows: EVENTS, endMs: Date.now() - 120_000, users: 100_000 });
     const sampler = memorySampler(svc, 500);
