@@ -66,10 +66,31 @@ export async function chdbMemory(svc: Service): Promise<Record<string, number>> 
   }
 }
 
+/**
+ * chDB's tracked memory and the part of it running work holds: queries (an insert with its
+ * materialized views among them) and background merges.
+ */
+async function chdbWorkMemory(svc: Service): Promise<Record<string, number>> {
+  try {
+    const [r] = await svc.sql<{ t: number; q: number; m: number }>(
+      `SELECT (SELECT toFloat64(value) FROM system.metrics WHERE metric = 'MemoryTracking') AS t,
+              (SELECT toFloat64(sum(memory_usage)) FROM system.processes WHERE query NOT LIKE '%system.processes%') AS q,
+              (SELECT toFloat64(sum(memory_usage)) FROM system.merges) AS m`,
+    );
+    return {
+      MemoryTracking: mib(Number(r?.t ?? 0)),
+      ChdbQueries: mib(Number(r?.q ?? 0)),
+      ChdbMerges: mib(Number(r?.m ?? 0)),
+    };
+  } catch {
+    return {};
+  }
+}
+
 /** All three accounts now. */
 export async function memoryNow(svc: Service): Promise<Record<string, number>> {
-  const [node, chdb] = await Promise.all([nodeMemory(svc), chdbMemory(svc)]);
-  return { ...procMemory(svc.proc.pid), ...node, ...chdb };
+  const [node, chdb, work] = await Promise.all([nodeMemory(svc), chdbMemory(svc), chdbWorkMemory(svc)]);
+  return { ...procMemory(svc.proc.pid), ...node, ...chdb, ...work };
 }
 
 /**
@@ -82,15 +103,7 @@ export function memorySampler(svc: Service, everyMs = 1_000) {
   let running = true;
   const loop = (async () => {
     while (running) {
-      const [node, tracked] = await Promise.all([
-        nodeMemory(svc),
-        svc
-          .sql<{ v: number }>(
-            `SELECT toFloat64(value) AS v FROM system.metrics WHERE metric = 'MemoryTracking'`,
-          )
-          .then((r) => ({ MemoryTracking: mib(Number(r[0]?.v ?? 0)) }))
-          .catch(() => ({})),
-      ]);
+      const [node, tracked] = await Promise.all([nodeMemory(svc), chdbWorkMemory(svc)]);
       const s: Record<string, number> = { ...procMemory(svc.proc.pid), ...node, ...tracked };
       if ((s.VmRSS ?? 0) > (atPeak.VmRSS ?? -1)) atPeak = s;
       for (const [k, v] of Object.entries(s)) peak[k] = Math.max(peak[k] ?? 0, v);
