@@ -19,8 +19,8 @@ export interface SpoolLoaderOptions {
   /**
    * Spool bytes of waiting rows kept in memory as well; the rows of later requests are read
    * back from the spool when their batch is taken. A backlog up to maxPendingBytes then costs
-   * disk (and page cache), not heap: as JS strings the rows took 2-3x their spool bytes of
-   * Node's heap, which grew past 800 MiB while loading. Unset: all are kept.
+   * disk (and page cache), not heap: held as JS strings, a 253 MiB backlog went with 805 MiB
+   * of Node's heap while loading 2M events (docs/performance.md). Unset: all are kept.
    */
   memoryBytes?: number;
   /** Inserts a batch (dedup window, poison-row isolation). */
