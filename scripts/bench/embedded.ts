@@ -10,6 +10,7 @@ import { type DashboardRun, measureDashboard } from './dashboard.js';
 import { type FloorRun, memoryBreakdown, pipesWithFloor } from './floor.js';
 import { BATCH_ROWS, bulkLoad, freshness, ingestBatches, ingestSingles, makeBatches } from './ingest.js';
 import { currentRssMb, log, peakRssMb, ROOT, sleep, startService } from './lib.js';
+import { flatPeaks, memorySampler } from './memory.js';
 import type { AnyPipe } from './params.js';
 import { measurePipes, type PipeRun } from './pipes.js';
 import type { Plan } from './plan.js';
@@ -48,6 +49,9 @@ export async function measureEmbedded(deps: {
   deps.cleanups.push(() => svc.stop());
   deps.serviceOutputs.push(svc.output);
   const pid = svc.proc.pid;
+  // What made up the peak RSS (it comes while loading): sampled through the whole stage.
+  const sampler = memorySampler(svc, 2_000);
+  deps.cleanups.push(async () => void (await sampler.stop()));
   let rssPeak = 0;
   const pipesBySize: EmbeddedStage['pipesBySize'] = {};
   const floorBySize: EmbeddedStage['floorBySize'] = {};
@@ -89,7 +93,7 @@ export async function measureEmbedded(deps: {
   await sleep(plan.mode === 'quick' ? 2_000 : 10_000);
   const storage = await measureStorage(svc, eventsInStore);
   rssPeak = Math.max(rssPeak, peakRssMb(pid));
-  const memory = await memoryBreakdown(svc);
+  const memory = { ...(await memoryBreakdown(svc)), ...flatPeaks(await sampler.stop()) };
   const rssNow = currentRssMb(pid);
   log(
     `store: ${eventsInStore.toLocaleString('en')} events, ${storage.bytes_per_event} bytes/event, peak RSS ${rssPeak} MB`,

@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closedLoop, type LatencyStats, log, request, type Service } from './lib.js';
+import { memoryNow } from './memory.js';
 import { PIPE_CLIENTS, type Timing } from './plan.js';
 
 export const FLOOR_PIPE = 'read_floor';
@@ -61,22 +62,7 @@ export async function measureFloor(svc: Service, t: Timing): Promise<FloorRun> {
 }
 
 /**
- * What chDB holds, from its own metrics (MiB): its caches, primary keys in memory, and
- * MemoryTracking (all memory its allocator tracks, caches and running queries included).
- * The rest of the process RSS is Node (heap, the result cache) and the mapped library.
- * Empty when the metrics cannot be read: a breakdown must not fail a run.
+ * Where the memory is now (scripts/bench/memory.ts): the kernel's RssAnon / RssFile, Node's
+ * heap, external buffers and spool backlog, and chDB's MemoryTracking and caches (MiB).
  */
-export async function memoryBreakdown(svc: Service): Promise<Record<string, number>> {
-  try {
-    const rows = await svc.sql<{ metric: string; value: number }>(
-      `SELECT metric, toFloat64(value) AS value FROM system.metrics
-       WHERE metric IN ('MemoryTracking', 'MarkCacheBytes', 'PrimaryIndexCacheBytes', 'UncompressedCacheBytes',
-                        'IndexMarkCacheBytes', 'QueryCacheBytes', 'QueryConditionCacheBytes', 'PageCacheBytes',
-                        'CompiledExpressionCacheBytes')
-       UNION ALL SELECT 'PrimaryKeyBytesInMemory', toFloat64(sum(primary_key_bytes_in_memory)) FROM system.parts WHERE active`,
-    );
-    return Object.fromEntries(rows.map((r) => [r.metric, Math.round((Number(r.value) / 1048576) * 10) / 10]));
-  } catch {
-    return {};
-  }
-}
+export const memoryBreakdown = memoryNow;

@@ -32,6 +32,7 @@ import {
   stats,
   waitForCount,
 } from './lib.js';
+import { memorySampler } from './memory.js';
 import { ORIGINAL_PIPES, originalParams } from './params.js';
 
 const { values: args } = parseArgs({
@@ -68,13 +69,8 @@ async function load(svc: Service, meta: Meta): Promise<void> {
   const gen = makeGenerator({ seed: meta.seed, plannedRows: EVENTS, endMs: meta.endMs, users: USERS });
   for (let skipped = 0; skipped < have; skipped += BULK_ROWS) gen.ndjson(Math.min(BULK_ROWS, have - skipped));
   const bar = progress('load', EVENTS - have);
-  // Where the memory goes while loading: chDB's own tracked memory, sampled every 10th batch.
-  let trackedPeak = 0;
-  let batches = 0;
-  const sample = async () => {
-    const m = await memoryBreakdown(svc);
-    trackedPeak = Math.max(trackedPeak, m.MemoryTracking ?? 0);
-  };
+  // Where the memory goes while loading (scripts/bench/memory.ts).
+  const sampler = memorySampler(svc);
   const inflight = new Set<Promise<void>>();
   for (let done = have; done < EVENTS; ) {
     const n = Math.min(BULK_ROWS, EVENTS - done);
@@ -101,13 +97,17 @@ async function load(svc: Service, meta: Meta): Promise<void> {
     done += n;
     if (inflight.size >= 2) await Promise.race(inflight);
     bar.tick(done - have);
-    if (++batches % 10 === 0) await sample();
   }
   await Promise.all(inflight);
   await waitForCount(svc, EVENTS, 900_000);
   bar.done();
+  const { peak, atPeak } = await sampler.stop();
+  const figures = (m: Record<string, number>) =>
+    Object.entries(m)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
   log(
-    `while loading: peak RSS ${peakRssMb(svc.proc.pid)} MiB, chDB's MemoryTracking up to ${trackedPeak} MiB`,
+    `while loading (MiB): peak RSS ${peakRssMb(svc.proc.pid)}; highest: ${figures(peak)}; at the highest RSS: ${figures(atPeak)}`,
   );
 }
 

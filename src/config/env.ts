@@ -66,6 +66,9 @@ export const envSchema = z.object({
   BATCH_MAX_WAIT_MS: positiveInt.default(200),
   // Bytes accepted but not yet in ClickHouse; past this, ingest answers 503 + Retry-After.
   MAX_PENDING_BYTES: positiveInt.default(256 * 1024 * 1024),
+  // Of those, how many bytes of rows the embedded spool also keeps in memory; the rest wait on
+  // disk and are read back when their batch is inserted (docs/performance.md, memory).
+  SPOOL_MEMORY_BYTES: nonNegativeInt.default(16 * 1024 * 1024),
   MAX_BODY_BYTES: positiveInt.default(10 * 1024 * 1024),
   // Requests per token per window (Tinybird's X-RateLimit-* headers, 429 + Retry-After above
   // it). 0 = off, the default: a self-hosted pipeline is usually limited by its capacity,

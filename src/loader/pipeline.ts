@@ -54,6 +54,7 @@ export async function createPipeline(deps: {
       batchMaxRows: config.BATCH_MAX_ROWS,
       batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,
       maxPendingBytes: config.MAX_PENDING_BYTES,
+      memoryBytes: config.SPOOL_MEMORY_BYTES,
       log,
       health,
     });

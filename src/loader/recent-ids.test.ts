@@ -1,5 +1,7 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { RecentIds } from './recent-ids.js';
+import { eventIdOf, RecentIds } from './recent-ids.js';
 
 describe('RecentIds', () => {
   it('keeps the newest `capacity` sends, however many went through it', () => {
@@ -31,5 +33,22 @@ describe('RecentIds', () => {
     const r = new RecentIds(0);
     r.add('a');
     expect([r.has('a'), r.size]).toEqual([false, 0]);
+  });
+
+  it('does not keep the rows its ids were cut from alive', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const r = new RecentIds(100);
+    // Each id cut from a row that is a slice of a 4 MB text, as rows read back from the spool are.
+    for (let k = 0; k < 30; k++) {
+      const text = `{"event_id":"evt_${k}_0123456789abcdef","x":"${'y'.repeat(4 << 20)}"}\n`;
+      r.add(eventIdOf(text.slice(0, -1)) as string);
+    }
+    gc();
+    // Kept as slices, the window would hold the 30 texts (120 MB).
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(20 << 20);
+    expect(r.has('evt_29_0123456789abcdef')).toBe(true);
   });
 });

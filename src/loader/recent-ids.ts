@@ -30,6 +30,11 @@ export class RecentIds {
 
   add(id: string): void {
     if (this.ring.length === 0) return;
+    // An id cut from a row (eventIdOf's match) is a slice that keeps the whole row alive, and
+    // a row read back from the spool is itself a slice of its request's megabytes: the window
+    // would hold every one of those. Prepending a character makes V8 copy the id into a string
+    // of its own; the slice past that character keeps only the copy.
+    id = ` ${id}`.slice(1);
     if (this.used === this.ring.length) {
       // Full: the oldest send leaves (and its id, unless it was sent again since).
       const oldest = this.ring[this.head] as string;

@@ -215,6 +215,29 @@ describe('SpoolLoader', () => {
     await sink.close();
   });
 
+  it('keeps at most memoryBytes of waiting rows in memory and reads the rest back from the spool', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const { client, inserts } = fakeClient();
+    // Room for the first request's record only (27 bytes); no batch is due
+    // before close(), which inserts what waits.
+    const sink = await open(dir, client, { memoryBytes: 30, batchMaxWaitMs: 60_000 });
+    const sent = [rows(['m1']), rows(['m2']), pageViews(['/m3'], ['bad']), rows(['m4'])];
+    for (const r of sent) await sink.append(r);
+    // Rows held in memory are the caller's objects; rows left in the spool are not: change
+    // every one after it was acknowledged, and only the held one shows the change.
+    for (const r of sent) r.events[0] = JSON.stringify({ event_id: 'changed', path: 'changed' });
+    await sink.close();
+    const stored = inserts.map((i) => [
+      i.table,
+      i.lines.map((l) => JSON.parse(l).event_id ?? JSON.parse(l).path ?? JSON.parse(l).raw),
+    ]);
+    expect(stored).toEqual([
+      ['feature_events', ['changed', 'm2', 'm4']],
+      ['page_views_quarantine', ['bad']],
+      ['page_views', ['/m3']],
+    ]);
+  });
+
   it('moves rows of a datasource the project no longer has to feature_events_quarantine, saying so', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spool-'));
     const { client, inserts } = fakeClient();

@@ -16,6 +16,13 @@ export interface SpoolLoaderOptions {
   batchMaxWaitMs: number;
   maxPendingBytes: number;
   segmentBytes?: number;
+  /**
+   * Spool bytes of waiting rows kept in memory as well; the rows of later requests are read
+   * back from the spool when their batch is taken. A backlog up to maxPendingBytes then costs
+   * disk (and page cache), not heap: held as JS strings, a 253 MiB backlog went with 805 MiB
+   * of Node's heap while loading 2M events (docs/performance.md). Unset: all are kept.
+   */
+  memoryBytes?: number;
   /** Inserts a batch (dedup window, poison-row isolation). */
   writer: BatchWriter;
   /** Told when the spool cannot be written or inserts keep failing (/v0/ready). */
@@ -24,7 +31,10 @@ export interface SpoolLoaderOptions {
 }
 
 interface Chunk extends Position {
-  rows: IngestRows;
+  /** Its rows; undefined when they were left in the spool (memoryBytes). */
+  rows?: IngestRows;
+  /** How many rows it holds (events and quarantine lines). */
+  count: number;
   bytes: number;
   /** When it was added (performance.now()): a batch is due BATCH_MAX_WAIT_MS after its oldest chunk. */
   at: number;
@@ -49,6 +59,8 @@ export class SpoolLoader implements EventSink {
   private pending: Chunk[] = [];
   private pendingRows = 0;
   private pendingBytes = 0;
+  /** Spool bytes of the waiting chunks whose rows are in memory. */
+  private heldBytes = 0;
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private closed = false;
@@ -92,14 +104,7 @@ export class SpoolLoader implements EventSink {
       if (segment < this.checkpoint.segment) continue;
       const from = segment === this.checkpoint.segment ? this.checkpoint.offset : 0;
       for (const r of await this.log.read(segment, from)) {
-        this.addChunk({
-          segment,
-          start: r.start,
-          end: r.end,
-          rows: r.rows,
-          bytes: r.end - r.start,
-          at: performance.now(),
-        });
+        this.addChunk({ segment, start: r.start, end: r.end }, r.rows);
         replayed += r.rows.events.length + r.rows.quarantine.length;
       }
     }
@@ -144,23 +149,29 @@ export class SpoolLoader implements EventSink {
   private async appendRecord(rows: IngestRows, setCommitted: (p: Promise<void>) => void): Promise<void> {
     await this.log.append(encodeRecord(rows), (position) => {
       const committed = new Promise<void>((resolve, reject) => {
-        this.addChunk({
-          ...position,
-          rows,
-          bytes: position.end - position.start,
-          at: performance.now(),
-          committed: { resolve, reject },
-        });
+        this.addChunk(position, rows, { resolve, reject });
       });
       setCommitted(committed);
       this.scheduleFlush();
     });
   }
 
-  private addChunk(chunk: Chunk): void {
-    this.pending.push(chunk);
-    this.pendingRows += chunk.rows.events.length + chunk.rows.quarantine.length;
-    this.pendingBytes += chunk.bytes;
+  private addChunk(position: Position, rows: IngestRows, committed?: Chunk['committed']): void {
+    const bytes = position.end - position.start;
+    const count = rows.events.length + rows.quarantine.length;
+    // Past the memory budget only the position is kept: the rows are in the spool already.
+    const keep = this.heldBytes + bytes <= (this.options.memoryBytes ?? Number.POSITIVE_INFINITY);
+    if (keep) this.heldBytes += bytes;
+    this.pending.push({
+      ...position,
+      rows: keep ? rows : undefined,
+      count,
+      bytes,
+      at: performance.now(),
+      committed,
+    });
+    this.pendingRows += count;
+    this.pendingBytes += bytes;
   }
 
   /**
@@ -209,14 +220,21 @@ export class SpoolLoader implements EventSink {
       for (let first = true; this.pending.length > 0 && (first || this.batchDue()); first = false) {
         const batch = this.takeBatch();
         const range = { segment: batch[0]!.segment, start: batch[0]!.start, end: batch.at(-1)!.end };
-        const batchRows = splitByDatasource(batch.map((c) => c.rows));
-        const skip = this.writer.selectRange(batchRows);
         const checkpoint = { segment: range.segment, offset: range.end };
-        // The checkpoint writes are retried with the insert: on a full disk they fail too,
-        // and re-inserting after a failed final write is harmless (same token).
+        // The rows and the dedup window's choice are made once per batch (the first attempt
+        // that reads them): a replay must send the same rows (see BatchWriter.select).
+        let prepared: { batchRows: IngestRows[]; skip: number[] } | undefined;
+        // The checkpoint writes (and reading rows back from the spool) are retried with the
+        // insert: on a full or failing disk they fail too, and re-inserting after a failed
+        // final write is harmless (same token).
         const ok = await this.withRetry(
           batchId(range),
           async () => {
+            if (!prepared) {
+              const batchRows = splitByDatasource(await this.rowsOf(batch));
+              prepared = { batchRows, skip: this.writer.selectRange(batchRows) };
+            }
+            const { batchRows, skip } = prepared;
             await writeCheckpoint(this.options.dir, {
               ...this.checkpoint,
               inflight: skip.length > 0 ? { ...range, skip } : range,
@@ -229,12 +247,13 @@ export class SpoolLoader implements EventSink {
         if (!ok) {
           // Shutting down with ClickHouse unavailable: the rows stay in the spool for the next start.
           this.pending.unshift(...batch);
+          for (const c of batch) if (c.rows) this.heldBytes += c.bytes;
           return;
         }
         this.checkpoint = checkpoint;
         let rows = 0;
         for (const c of batch) {
-          rows += c.rows.events.length + c.rows.quarantine.length;
+          rows += c.count;
           this.pendingBytes -= c.bytes;
           c.committed?.resolve();
         }
@@ -269,11 +288,32 @@ export class SpoolLoader implements EventSink {
     let n = 0;
     for (const c of this.pending) {
       if (c.segment !== first.segment) break;
-      rows += c.rows.events.length + c.rows.quarantine.length;
+      rows += c.count;
       n++;
       if (rows >= this.options.batchMaxRows) break;
     }
-    return this.pending.splice(0, n);
+    const batch = this.pending.splice(0, n);
+    // The batch's rows are the insert's now; the budget is for the chunks still waiting.
+    for (const c of batch) if (c.rows) this.heldBytes -= c.bytes;
+    return batch;
+  }
+
+  /**
+   * A batch's rows in order: those held in memory, and the rest read back from the spool in
+   * one read (its chunks are contiguous records of one segment, fsynced before they were
+   * acknowledged).
+   */
+  private async rowsOf(batch: readonly Chunk[]): Promise<IngestRows[]> {
+    const missing = batch.filter((c) => c.rows === undefined);
+    const first = missing[0];
+    if (!first) return batch.map((c) => c.rows as IngestRows);
+    const records = await this.log.readRange(first.segment, first.start, (missing.at(-1) as Chunk).end);
+    const read = new Map(records.map((r) => [r.start, r.rows]));
+    return batch.map((c) => {
+      const rows = c.rows ?? read.get(c.start);
+      if (!rows) throw new Error(`spool segment ${c.segment}: no record at byte ${c.start}`);
+      return rows;
+    });
   }
 
   private closeDeadline = Number.POSITIVE_INFINITY;

@@ -64,6 +64,27 @@ export class SpoolLog {
     return records;
   }
 
+  /**
+   * The records between two record boundaries of a segment, written and fsynced earlier
+   * (the loader reads back rows it did not keep in memory). Throws if any is not intact.
+   */
+  async readRange(segment: number, start: number, end: number): Promise<DecodedRecord[]> {
+    const handle = await open(join(this.dir, segmentName(segment)), 'r');
+    try {
+      const bytes = Buffer.allocUnsafe(end - start);
+      for (let got = 0; got < bytes.length; ) {
+        const { bytesRead } = await handle.read(bytes, got, bytes.length - got, start + got);
+        if (bytesRead === 0) throw new Error(`spool segment ${segment} ends before byte ${end}`);
+        got += bytesRead;
+      }
+      const { records, validEnd } = decodeRecords(bytes, start);
+      if (validEnd !== end) throw new Error(`spool segment ${segment}: no intact record at byte ${validEnd}`);
+      return records;
+    } finally {
+      await handle.close();
+    }
+  }
+
   /** Opens the newest segment (or `atLeast`, if newer) for appending. */
   async openForAppend(atLeast: number): Promise<void> {
     const existing = await this.segments();

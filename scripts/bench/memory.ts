@@ -1,0 +1,128 @@
+/**
+ * Where the service's memory is, in MiB, from three accounts of it: the kernel's
+ * (/proc/<pid>/status: RssAnon, allocated memory, and RssFile, the mapped chDB library),
+ * Node's (/metrics: the V8 heap, external buffers, the spool's waiting bytes) and chDB's
+ * (system.metrics: MemoryTracking, all memory its allocations track, caches included, and
+ * each cache). What RssAnon holds beyond Node's heap, external and MemoryTracking is the
+ * allocators' own (freed but not returned pages, thread stacks, untracked allocations).
+ * A figure that cannot be read is left out: a breakdown must not fail a run.
+ */
+import { readFileSync } from 'node:fs';
+import { request, type Service, sleep } from './lib.js';
+
+const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+
+/** The kernel's account: VmRSS, VmHWM, RssAnon, RssFile (MiB). */
+export function procMemory(pid: number | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
+      const m = line.match(/^(VmRSS|VmHWM|RssAnon|RssFile):\s+(\d+) kB/);
+      if (m) out[m[1] as string] = Math.round(Number(m[2]) / 1024);
+    }
+  } catch {
+    // the process is gone
+  }
+  return out;
+}
+
+const NODE_METRICS: Record<string, string> = {
+  nodejs_heap_size_used_bytes: 'NodeHeapUsed',
+  nodejs_heap_size_total_bytes: 'NodeHeapTotal',
+  nodejs_external_memory_bytes: 'NodeExternal',
+  queue_pending_bytes: 'SpoolPending',
+};
+
+/** Node's account, from the service's /metrics (prom-client's default process metrics). */
+export async function nodeMemory(svc: Service): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  try {
+    const r = await request(svc.baseUrl, 'GET', '/metrics', svc.token, undefined, 5_000);
+    for (const line of r.body.split('\n')) {
+      const m = line.match(
+        /^\w*?(nodejs_heap_size_used_bytes|nodejs_heap_size_total_bytes|nodejs_external_memory_bytes|queue_pending_bytes)(?:\{[^}]*\})? ([\d.e+]+)$/,
+      );
+      if (m) out[NODE_METRICS[m[1] as string] as string] = mib(Number(m[2]));
+    }
+  } catch {
+    // no figures this time
+  }
+  return out;
+}
+
+/** chDB's account: MemoryTracking, its caches, and primary keys held in memory. */
+export async function chdbMemory(svc: Service): Promise<Record<string, number>> {
+  try {
+    const rows = await svc.sql<{ metric: string; value: number }>(
+      `SELECT metric, toFloat64(value) AS value FROM system.metrics
+       WHERE metric IN ('MemoryTracking', 'MarkCacheBytes', 'PrimaryIndexCacheBytes', 'UncompressedCacheBytes',
+                        'IndexMarkCacheBytes', 'QueryCacheBytes', 'QueryConditionCacheBytes', 'PageCacheBytes',
+                        'CompiledExpressionCacheBytes')
+       UNION ALL SELECT 'PrimaryKeyBytesInMemory', toFloat64(sum(primary_key_bytes_in_memory)) FROM system.parts WHERE active`,
+    );
+    return Object.fromEntries(rows.map((r) => [r.metric, mib(Number(r.value))]));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * chDB's tracked memory and the part of it running work holds: queries (an insert with its
+ * materialized views among them) and background merges.
+ */
+async function chdbWorkMemory(svc: Service): Promise<Record<string, number>> {
+  try {
+    const [r] = await svc.sql<{ t: number; q: number; m: number }>(
+      `SELECT (SELECT toFloat64(value) FROM system.metrics WHERE metric = 'MemoryTracking') AS t,
+              (SELECT toFloat64(sum(memory_usage)) FROM system.processes WHERE query NOT LIKE '%system.processes%') AS q,
+              (SELECT toFloat64(sum(memory_usage)) FROM system.merges) AS m`,
+    );
+    return {
+      MemoryTracking: mib(Number(r?.t ?? 0)),
+      ChdbQueries: mib(Number(r?.q ?? 0)),
+      ChdbMerges: mib(Number(r?.m ?? 0)),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/** All three accounts now. */
+export async function memoryNow(svc: Service): Promise<Record<string, number>> {
+  const [node, chdb, work] = await Promise.all([nodeMemory(svc), chdbMemory(svc), chdbWorkMemory(svc)]);
+  return { ...procMemory(svc.proc.pid), ...node, ...chdb, ...work };
+}
+
+/**
+ * Samples the service every `everyMs` until stop(): the highest value of each figure, and
+ * every figure at the sample with the highest VmRSS (what made up the peak).
+ */
+export function memorySampler(svc: Service, everyMs = 1_000) {
+  const peak: Record<string, number> = {};
+  let atPeak: Record<string, number> = {};
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const [node, tracked] = await Promise.all([nodeMemory(svc), chdbWorkMemory(svc)]);
+      const s: Record<string, number> = { ...procMemory(svc.proc.pid), ...node, ...tracked };
+      if ((s.VmRSS ?? 0) > (atPeak.VmRSS ?? -1)) atPeak = s;
+      for (const [k, v] of Object.entries(s)) peak[k] = Math.max(peak[k] ?? 0, v);
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    async stop(): Promise<{ peak: Record<string, number>; atPeak: Record<string, number> }> {
+      running = false;
+      await loop;
+      return { peak, atPeak };
+    },
+  };
+}
+
+/** peak and at-peak figures as flat keys for memory_breakdown_mb: peak_<figure>, at_peak_<figure>. */
+export function flatPeaks(p: { peak: Record<string, number>; atPeak: Record<string, number> }) {
+  return {
+    ...Object.fromEntries(Object.entries(p.peak).map(([k, v]) => [`peak_${k}`, v])),
+    ...Object.fromEntries(Object.entries(p.atPeak).map(([k, v]) => [`at_peak_${k}`, v])),
+  };
+}
