@@ -1,21 +1,22 @@
 import { PassThrough } from 'node:stream';
-import type { ClickHouseClient } from '@clickhouse/client';
 import { describe, expect, it } from 'vitest';
+import type { Reader } from './reader.js';
 import { sessionPool } from './session-pool.js';
 
 /** A fake session recording its queries; a query containing "slow" times out with code 159. */
 function fakeSession(name: string, log: string[]) {
   const streams: PassThrough[] = [];
-  const session = {
-    exec: async ({ query }: { query: string }) => {
+  const session: Reader = {
+    exec: async ({ query }) => {
       log.push(`${name}:${query}`);
       if (query.includes('slow')) throw Object.assign(new Error('timeout'), { code: '159' });
       const stream = new PassThrough();
       if (query.startsWith('SELECT 1')) stream.end();
       else streams.push(stream);
-      return { stream, query_id: name };
+      return { stream };
     },
-  } as unknown as ClickHouseClient;
+    query: async () => ({ json: async () => [] }),
+  };
   const finishAll = () => {
     for (const s of streams.splice(0)) s.resume().end();
   };
