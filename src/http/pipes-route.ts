@@ -13,9 +13,11 @@ import { RequestError, TemplateRuntimeError } from '../pipes/errors.js';
 import { DEFAULT_EXPORT_MAX_ROWS, streamExport } from '../pipes/export.js';
 import { applyFixedParams } from '../pipes/fixed-params.js';
 import { FORMATS, parsePipeFile } from '../pipes/formats.js';
+import { lookupJob } from '../pipes/lookup-job.js';
 import { latestRows, movingEnd, nextUtcDay } from '../pipes/moving-end.js';
 import { buildOpenApi, type Column, sampleRequest } from '../pipes/openapi.js';
 import type { RequestParams } from '../pipes/params.js';
+import type { ReadCoalescer } from '../pipes/read-coalescer.js';
 import { renderMemo } from '../pipes/render-memo.js';
 import type { CachedResult, CacheOutcome, Lifetime, ResultCache } from '../pipes/result-cache.js';
 import { ROLLUP_WINDOW_TAG, widenExpiredEdges } from '../pipes/retention-window.js';
@@ -44,6 +46,8 @@ export interface PipesAppDeps {
   metrics?: Metrics;
   /** RAW_RETENTION_DAYS: "rollup_window" pipes read edges older than that from the rollup (retention-window.ts). */
   rawRetentionDays?: number;
+  /** Lookups of pipes with a batch node wait, while every reader is busy, to run as one query; unset: each runs alone. */
+  coalescer?: ReadCoalescer;
 }
 
 const DOC = DOCS.pipes;
@@ -103,6 +107,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
   const render = renderMemo(deps.secrets);
   const cache = deps.cache;
   const latest = cache ? latestRows(deps.client, () => cache.generation()) : undefined;
+  const coalescer = deps.coalescer;
 
   const readable = (c: Context) => {
     const who = identify(c, deps.tokens, DOC);
@@ -244,7 +249,21 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
         'binary' in fmt ? new Uint8Array(await readBytes(result.stream)) : await readText(result.stream);
       return { body, contentType: fmt.contentType };
     };
-    const run = runQuery(query, params);
+    // A point lookup of a pipe with a batch node may share one query with others (read-coalescer.ts).
+    const batchable = coalescer && pipe.batch && format === 'json' && q === undefined;
+    const runText = async (text: string, p: Record<string, unknown>) =>
+      readText((await deps.client.exec({ query: text, query_params: p })).stream);
+    const answer = (req: RequestParams, text: string, p: Record<string, unknown>) => {
+      const job =
+        batchable &&
+        lookupJob(pipe, req, { query: text, params: p }, { secrets: deps.secrets, toQuery, run: runText });
+      if (!job) return runQuery(text, p);
+      return async (): Promise<CachedResult> => ({
+        body: await (coalescer as ReadCoalescer).answer(job),
+        contentType: fmt.contentType,
+      });
+    };
+    const run = answer(request, query, params);
     const key = (text: string, p: Record<string, unknown>) => `${text}\n${JSON.stringify(p)}`;
     const selecting = q === undefined && (format === 'json' || format === 'ndjson');
     // One question through the cache (the rendered SQL and its bound values are the whole
@@ -259,7 +278,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
       const life = lifetime ?? READS_CLOCK.test(text);
       const c = cache as ResultCache;
       const selection = selecting ? splitSelection(pipe.tags, pipe.params, req) : undefined;
-      if (!selection) return c.get(key(text, r.params), runQuery(text, r.params), life);
+      if (!selection) return c.get(key(text, r.params), answer(req, text, r.params), life);
       return c.get(
         key(text, r.params),
         async () => {
@@ -273,7 +292,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
           const picked = whole && selectRows(format, String(whole.result.body), selection);
           if (whole && picked !== undefined)
             return { body: picked, contentType: whole.result.contentType, expires: whole.result.expires };
-          return runQuery(text, r.params)();
+          return answer(req, text, r.params)();
         },
         life,
       );

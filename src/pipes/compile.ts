@@ -30,6 +30,18 @@ export interface Pipe {
   columns: ReadonlySet<string>;
   /** Other endpoint pipes its nodes read by name (FROM other_pipe), set by linkPipes(). */
   uses?: Pipe[];
+  /** The node answering many values of one parameter at once (tag "coalesce:<param>:<node>", read-coalescer.ts). */
+  batch?: BatchNode;
+}
+
+export const COALESCE_TAG = 'coalesce:';
+
+export interface BatchNode {
+  /** The String parameter whose values it takes as one Array(String). */
+  param: string;
+  node: string;
+  /** Its parameters: the request's, with `param` an Array (kept apart from the pipe's own). */
+  params: ParamSpec[];
 }
 
 /** Does the SQL read `name` as a table (FROM name, JOIN name)? A column or alias of that name does not count. */
@@ -140,6 +152,7 @@ export function compilePipe(name: string, file: string, df: Datafile, tables?: T
     trees.push({ nodes: tree, locals });
     return { name: n.name, description: n.description, sql: n.sql, templated, tree };
   });
+  const batch = batchNode(df, trees);
   return {
     name,
     file,
@@ -148,9 +161,33 @@ export function compilePipe(name: string, file: string, df: Datafile, tables?: T
     tokens: df.tokens,
     nodes,
     endpoint: endpoint.name,
-    params: collectSpecs(trees),
+    // The batch node's Array parameter is not one a caller sends.
+    params: collectSpecs(trees.filter((_, i) => df.nodes[i]?.name !== batch?.node)),
     columns,
+    batch,
   };
+}
+
+/** The tag "coalesce:<param>:<node>", checked: <node> exists and takes <param> as Array(String). */
+function batchNode(
+  df: Datafile,
+  trees: { nodes: TemplateNode[]; locals: Set<string> }[],
+): BatchNode | undefined {
+  const tag = df.tags.find((t) => t.startsWith(COALESCE_TAG));
+  if (!tag) return undefined;
+  const [param, node] = tag.slice(COALESCE_TAG.length).split(':');
+  const at = df.nodes.findIndex((n) => n.name === node);
+  const where = df.nodes[at]?.line ?? 1;
+  if (!param || !node || at < 0)
+    throw new TemplateSyntaxError(`tag "${tag}": expected coalesce:<param>:<node> naming a node`, where);
+  const params = collectSpecs(trees.slice(0, at + 1));
+  const own = collectSpecs(trees.slice(at, at + 1)).filter((s) => s.name === param);
+  if (own.length === 0 || own.some((s) => !s.isArray || s.type !== 'String'))
+    throw new TemplateSyntaxError(
+      `tag "${tag}": node ${node} must read ${param} as Array(${param}, 'String')`,
+      where,
+    );
+  return { param, node, params: params.filter((s) => s.name !== param || s.isArray) };
 }
 
 function selfDeclaring(name: string, expr: Expr): boolean {

@@ -21,6 +21,7 @@ import { createPipeline, type Pipeline } from '../loader/pipeline.js';
 import { createLog } from '../log/index.js';
 import { createMetrics } from '../metrics/registry.js';
 import { formatLoadErrors } from '../pipes/index.js';
+import { ReadCoalescer } from '../pipes/read-coalescer.js';
 import { ResultCache } from '../pipes/result-cache.js';
 import { withRetentionVar } from '../pipes/retention-window.js';
 import { projectDirOf, type RunningProject, startProject } from '../project/index.js';
@@ -203,6 +204,8 @@ export async function startService(
     secrets: withRetentionVar(secretsFromEnv(env), config.RAW_RETENTION_DAYS),
     rawRetentionDays: config.RAW_RETENTION_DAYS,
     metrics,
+    // Lookups wait to run as one query only while every reader session is taken.
+    coalescer: new ReadCoalescer({ slots: config.PIPE_SESSIONS }),
   });
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
   state.sink = pipeline.sink;
