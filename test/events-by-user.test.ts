@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertJsonLines } from '../src/clickhouse/index.js';
+import { readText } from '../src/clickhouse/read-text.js';
 import { renderPipe } from '../src/pipes/index.js';
 import { formatTs } from './helpers/generate-events.js';
 import { openPipesFixture, type PipesFixture } from './helpers/pipes-fixture.js';
@@ -34,12 +35,12 @@ async function plan(pipe: string, params: Record<string, string>): Promise<strin
   const p = fixture.pipes.get(pipe);
   if (!p) throw new Error(`no pipe ${pipe}`);
   const { sql, params: bound } = renderPipe(p, new Map(Object.entries(params).map(([k, v]) => [k, [v]])));
-  const res = await fixture.storage.client.query({
+  const res = await fixture.storage.client.exec({
     query: `EXPLAIN ${sql}`,
     query_params: bound,
-    format: 'TabSeparatedRaw',
+    clickhouse_settings: { default_format: 'TabSeparatedRaw' },
   });
-  return res.text();
+  return readText(res.stream);
 }
 
 describe('events_by_user projection', () => {

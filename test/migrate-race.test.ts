@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { libraryClient } from '../src/clickhouse/library-client.js';
 import { acquireLock } from '../src/clickhouse/migrations/lock.js';
 import { SINGLE } from '../src/clickhouse/migrations/profile.js';
 import { freePort, type ServiceProcess, startServiceProcess } from './helpers/service.js';
@@ -207,7 +208,7 @@ describe('migrations with several processes on one store', () => {
     // Hold the lock while four runners start, so all four are waiting when it frees. Each sees
     // it free on its next poll (within 500 ms), so whether two claim the same epoch is up to
     // timing; the claim test above makes that case certain.
-    const gate = await acquireLock(admin, SINGLE, 'test-gate');
+    const gate = await acquireLock(libraryClient(admin), SINGLE, 'test-gate');
     const runners = Array.from({ length: 4 }, () => runMigrate());
     await Promise.all(runners.map((r) => r.saw('waiting for the migration lock: held by test-gate')));
     await gate.release();

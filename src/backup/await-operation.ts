@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import type { ClickHouseClient } from '@clickhouse/client';
 import { CliError } from '../cli/errors.js';
 import { formatBytes, progressReporter } from '../cli/progress.js';
+import type { Reader } from '../clickhouse/reader.js';
 import type { Config } from '../config/index.js';
 import { backupStatement } from './location.js';
 
@@ -28,7 +28,7 @@ const RUNNING = new Set(['CREATING_BACKUP', 'RESTORING']);
  * Resolves to the final row; a *_FAILED status is thrown with ClickHouse's own error text.
  */
 export async function awaitBackupOperation(
-  client: ClickHouseClient,
+  client: Reader,
   statement: string,
   onProgress: (p: OperationProgress) => void,
   pollMs = 250,
@@ -74,7 +74,7 @@ const firstLine = (s: string) => s.split('\n')[0]?.trim() ?? '';
 export async function runDatabaseOperation(
   op: 'BACKUP' | 'RESTORE',
   config: Pick<Config, 'CLICKHOUSE_DATABASE' | 'CLICKHOUSE_CLUSTER'>,
-  client: ClickHouseClient,
+  client: Reader,
   where: { dir: string } | string,
   disk: string,
 ): Promise<OperationProgress> {

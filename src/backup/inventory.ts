@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Reader } from '../clickhouse/reader.js';
 
 export interface TableEntry {
   name: string;
@@ -14,7 +14,7 @@ const HOLDS_NO_ROWS = new Set(['MaterializedView', 'View', 'LiveView', 'WindowVi
  * rollups, the migration ledger, project datasources and their views), with exact row counts:
  * what a backup must hold and what a restore must give back, table by table.
  */
-export async function inventory(client: ClickHouseClient): Promise<TableEntry[]> {
+export async function inventory(client: Reader): Promise<TableEntry[]> {
   const rs = await client.query({
     query:
       'SELECT name, engine FROM system.tables WHERE database = currentDatabase() AND NOT is_temporary ORDER BY name',
@@ -38,7 +38,7 @@ export async function inventory(client: ClickHouseClient): Promise<TableEntry[]>
 }
 
 /** Materialized views whose target table is missing: a view that would drop every insert. */
-export async function orphanedViews(client: ClickHouseClient): Promise<string[]> {
+export async function orphanedViews(client: Reader): Promise<string[]> {
   const rs = await client.query({
     query: `SELECT name AS view, extract(create_table_query, {re:String}) AS target
             FROM system.tables WHERE database = currentDatabase() AND engine = 'MaterializedView'`,

@@ -1,23 +1,24 @@
 import { PassThrough } from 'node:stream';
-import type { ClickHouseClient } from '@clickhouse/client';
 import { describe, expect, it } from 'vitest';
 import { drainAfterError } from './chdb-drain.js';
+import type { Session } from './reader.js';
 
 describe('drainAfterError', () => {
   it('drains a session whose query failed, on that same session, then passes the error on', async () => {
     const log: string[] = [];
-    const session = {
-      exec: async ({ query }: { query: string }) => {
+    const session: Session = {
+      exec: async ({ query }) => {
         log.push(query);
         if (query.includes('slow')) throw Object.assign(new Error('timeout'), { code: '159' });
         if (query.includes('broken')) throw Object.assign(new Error('no table'), { code: '60' });
         const stream = new PassThrough();
         stream.end();
-        return { stream, query_id: 'q' };
+        return { stream };
       },
-      query: async () => ({}),
-      command: async () => ({}),
-    } as unknown as ClickHouseClient;
+      query: async () => ({ json: async () => [] }),
+      command: async () => {},
+      close: async () => {},
+    };
     const wrapped = drainAfterError(session);
     await expect(wrapped.exec({ query: 'slow' })).rejects.toThrow('timeout');
     expect(log).toEqual(['slow', 'SELECT 1 FORMAT TSV']);

@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Reader, Session } from './reader.js';
 
 /**
  * A chDB session hands the partial output of a failed query to the next query on the same
@@ -8,30 +8,23 @@ import type { ClickHouseClient } from '@clickhouse/client';
  * the next caller gets a clean answer. Applied to every chDB session; errors are rare, so
  * the extra query costs nothing on the usual path.
  */
-export function drainAfterError(session: ClickHouseClient): ClickHouseClient {
-  const exec = session.exec.bind(session);
-  const query = session.query.bind(session);
-  const command = session.command.bind(session);
+export function drainAfterError(session: Session): Session {
   const onError = async (err: unknown): Promise<never> => {
-    await drainWith(exec);
+    await drain(session);
     throw err;
   };
-  const wrapped = Object.create(session) as ClickHouseClient;
-  wrapped.exec = ((params: Parameters<ClickHouseClient['exec']>[0]) =>
-    exec(params).catch(onError)) as ClickHouseClient['exec'];
-  wrapped.query = ((params: Parameters<ClickHouseClient['query']>[0]) =>
-    query(params).catch(onError)) as ClickHouseClient['query'];
-  wrapped.command = ((params: Parameters<ClickHouseClient['command']>[0]) =>
-    command(params).catch(onError)) as ClickHouseClient['command'];
-  return wrapped;
+  return {
+    query: (params) => session.query(params).catch(onError),
+    exec: (params) => session.exec(params).catch(onError),
+    command: (params) => session.command(params).catch(onError),
+    close: () => session.close(),
+  };
 }
 
-/** Takes whatever a failed query left on the session behind `client`. */
-export const drain = (client: ClickHouseClient): Promise<void> => drainWith(client.exec.bind(client));
-
-async function drainWith(exec: ClickHouseClient['exec']): Promise<void> {
+/** Takes whatever a failed query left on the session behind `reader`. */
+export async function drain(reader: Reader): Promise<void> {
   try {
-    const r = await exec({ query: 'SELECT 1 FORMAT TSV' });
+    const r = await reader.exec({ query: 'SELECT 1 FORMAT TSV' });
     for await (const _ of r.stream) {
       // discard
     }

@@ -1,4 +1,10 @@
-export { type ClickHouseClient, createStorageClient, type StorageClient } from './client.js';
+export {
+  type Admin,
+  createStorageClient,
+  type Reader,
+  type Session,
+  type StorageClient,
+} from './client.js';
 export { insertJsonLines } from './insert.js';
 export {
   type Migration,

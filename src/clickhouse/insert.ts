@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Admin } from './reader.js';
 
 /**
  * The INSERT for a block of JSONEachRow lines, idempotent under `dedupToken`: ClickHouse
@@ -40,11 +40,11 @@ export function insertBody(lines: readonly string[]): string {
 }
 
 /**
- * Inserts JSON lines as one INSERT through @clickhouse/client (a ClickHouse server, or
- * chDB in tests). The bytes go to ClickHouse as they are: no parse and re-serialise.
+ * Inserts JSON lines as one INSERT through a session (a ClickHouse server, or chDB in
+ * tests). The bytes go to ClickHouse as they are: no parse and re-serialise.
  */
 export async function insertJsonLines(
-  client: ClickHouseClient,
+  client: Admin,
   table: string,
   lines: readonly string[],
   dedupToken: string,

@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { ClickHouseClient } from '@clickhouse/client';
 import { clusterMigrations } from './migrations/cluster-ddl.js';
 import { destructiveReason } from './migrations/destructive.js';
 import { acquireLock, type LockOptions, type LockState } from './migrations/lock.js';
@@ -10,6 +9,7 @@ import { ensureMetaTables, META, metaSettings } from './migrations/meta-tables.j
 import { quote, type SchemaProfile, SINGLE } from './migrations/profile.js';
 import { readSchemaStatus, type SchemaStatus } from './migrations/status.js';
 import { activeWriters } from './migrations/writers.js';
+import type { Admin } from './reader.js';
 
 export interface Migration {
   /** File name, e.g. 001_feature_events.sql; applied in this (lexical) order. */
@@ -79,7 +79,7 @@ export const defaultHolder = () => `${hostname()}:${process.pid}:${randomBytes(3
  * cluster form (migrations/cluster-ddl.ts).
  */
 export async function migrate(
-  client: ClickHouseClient,
+  client: Admin,
   dir: string,
   options: MigrateOptions = {},
 ): Promise<MigrationReport> {
@@ -147,7 +147,7 @@ export function assertUnchanged(status: SchemaStatus): void {
 }
 
 async function refuseRebuildWhileWriting(
-  client: ClickHouseClient,
+  client: Admin,
   profile: SchemaProfile,
   m: Migration,
   holder: string,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedStorage, tableSnapshot } from '../../test/helpers/storage.js';
-import type { ClickHouseClient, StorageClient } from './client.js';
+import type { Reader, StorageClient } from './client.js';
 import { PIPE_READER, type ReadOnlyProfile, serverReaderSettings, userSqlReader } from './read-only.js';
 
 // Each write is tried as the very first query of a fresh reader session, then again on a
@@ -38,7 +38,7 @@ let storage: StorageClient;
 
 const snapshot = () => tableSnapshot(storage.client);
 
-async function attempt(session: ClickHouseClient, sql: string): Promise<string> {
+async function attempt(session: Reader, sql: string): Promise<string> {
   try {
     const r = await session.exec({ query: sql });
     for await (const _ of r.stream) {

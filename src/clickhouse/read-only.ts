@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Admin, Reader } from './reader.js';
 
 /**
  * How a reader session is locked. Neither level can write or change the schema.
@@ -41,7 +41,7 @@ export class ReadOnlySessionError extends Error {
  * rest of a session, so each SET runs as its own statement here, readonly last, and the
  * result is read back: a session that is not read-only is never handed out.
  */
-export async function lockChdbSession(session: ClickHouseClient, profile: ReadOnlyProfile): Promise<void> {
+export async function lockChdbSession(session: Admin, profile: ReadOnlyProfile): Promise<void> {
   for (const [name, value] of Object.entries(profile.settings ?? {})) {
     if (!/^[a-z_]+$/.test(name) || !Number.isFinite(value)) {
       throw new ReadOnlySessionError(`bad reader setting ${name}=${value}`);
@@ -53,7 +53,7 @@ export async function lockChdbSession(session: ClickHouseClient, profile: ReadOn
 }
 
 /** Reads the session's readonly setting back; throws unless it is the expected level. */
-async function assertReadOnly(session: ClickHouseClient, level: 1 | 2): Promise<void> {
+async function assertReadOnly(session: Reader, level: 1 | 2): Promise<void> {
   const result = await session.query({ query: "SELECT getSetting('readonly') AS r", format: 'JSONEachRow' });
   const [row] = await result.json<{ r: number | string }>();
   if (Number(row?.r) !== level) {

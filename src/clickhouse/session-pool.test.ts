@@ -1,21 +1,26 @@
 import { PassThrough } from 'node:stream';
-import type { ClickHouseClient } from '@clickhouse/client';
 import { describe, expect, it } from 'vitest';
+import type { Reader } from './reader.js';
 import { sessionPool } from './session-pool.js';
 
 /** A fake session recording its queries; a query containing "slow" times out with code 159. */
 function fakeSession(name: string, log: string[]) {
   const streams: PassThrough[] = [];
-  const session = {
-    exec: async ({ query }: { query: string }) => {
+  const session: Reader = {
+    exec: async ({ query }) => {
       log.push(`${name}:${query}`);
       if (query.includes('slow')) throw Object.assign(new Error('timeout'), { code: '159' });
       const stream = new PassThrough();
       if (query.startsWith('SELECT 1')) stream.end();
       else streams.push(stream);
-      return { stream, query_id: name };
+      return { stream };
     },
-  } as unknown as ClickHouseClient;
+    query: async ({ query }) => {
+      log.push(`${name}:${query}`);
+      if (query.includes('slow')) throw Object.assign(new Error('timeout'), { code: '159' });
+      return { json: async () => [] };
+    },
+  };
   const finishAll = () => {
     for (const s of streams.splice(0)) s.resume().end();
   };
@@ -36,5 +41,17 @@ describe('sessionPool', () => {
     await new Promise((r) => setImmediate(r));
     await pool.exec({ query: 'q4' }); // a is free again, b still runs q2
     expect(log.at(-1)).toBe('a:q4');
+  });
+
+  it('counts a rows query until its answer is in, failed or not', async () => {
+    const log: string[] = [];
+    const a = fakeSession('a', log);
+    const b = fakeSession('b', log);
+    const pool = sessionPool([a.session, b.session]);
+    await pool.exec({ query: 'q1' }); // a stays busy until its stream ends
+    await pool.query({ query: 'r1', format: 'JSONEachRow' });
+    await expect(pool.query({ query: 'slow', format: 'JSONEachRow' })).rejects.toThrow('timeout');
+    await pool.query({ query: 'r2', format: 'JSONEachRow' });
+    expect(log).toEqual(['a:q1', 'b:r1', 'b:slow', 'b:r2']);
   });
 });

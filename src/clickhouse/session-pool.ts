@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Reader } from './reader.js';
 
 /**
  * Readers spread over several chDB sessions. One chDB session runs one query at a time,
@@ -7,48 +7,43 @@ import type { ClickHouseClient } from '@clickhouse/client';
  * goes to the session with the fewest queries running, counted until the result stream
  * ends.
  */
-export function sessionPool(sessions: ClickHouseClient[]): ClickHouseClient {
+export function sessionPool(sessions: readonly Reader[]): Reader {
   const first = sessions[0];
   if (!first) throw new Error('sessionPool needs at least one session');
   if (sessions.length === 1) return first;
   const running = sessions.map(() => 0);
-  const pick = () => {
+  const take = (): [Reader, () => void] => {
     let best = 0;
     for (let i = 1; i < sessions.length; i++) if ((running[i] ?? 0) < (running[best] ?? 0)) best = i;
-    return best;
+    running[best] = (running[best] ?? 0) + 1;
+    let done = false;
+    const release = () => {
+      if (!done) running[best] = (running[best] ?? 1) - 1;
+      done = true;
+    };
+    return [sessions[best] ?? first, release];
   };
-  const release = (i: number) => {
-    running[i] = (running[i] ?? 1) - 1;
+  return {
+    async exec(params) {
+      const [session, release] = take();
+      try {
+        const result = await session.exec(params);
+        result.stream.once('end', release);
+        result.stream.once('close', release);
+        result.stream.once('error', release);
+        return result;
+      } catch (err) {
+        release();
+        throw err;
+      }
+    },
+    async query(params) {
+      const [session, release] = take();
+      try {
+        return await session.query(params);
+      } finally {
+        release();
+      }
+    },
   };
-  const wrapped = Object.create(first) as ClickHouseClient;
-  wrapped.exec = (async (params: Parameters<ClickHouseClient['exec']>[0]) => {
-    const i = pick();
-    const session = sessions[i] as ClickHouseClient;
-    running[i] = (running[i] ?? 0) + 1;
-    try {
-      const result = await session.exec(params);
-      let done = false;
-      const end = () => {
-        if (!done) release(i);
-        done = true;
-      };
-      result.stream.once('end', end);
-      result.stream.once('close', end);
-      result.stream.once('error', end);
-      return result;
-    } catch (err) {
-      release(i);
-      throw err;
-    }
-  }) as ClickHouseClient['exec'];
-  wrapped.query = (async (params: Parameters<ClickHouseClient['query']>[0]) => {
-    const i = pick();
-    running[i] = (running[i] ?? 0) + 1;
-    try {
-      return await (sessions[i] as ClickHouseClient).query(params);
-    } finally {
-      release(i);
-    }
-  }) as ClickHouseClient['query'];
-  return wrapped;
 }

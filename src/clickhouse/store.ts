@@ -1,7 +1,7 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import type { ChdbConnection } from 'chdb/connection';
 import { drain } from './chdb-drain.js';
 import { insertBody, insertJsonLines, insertStatement } from './insert.js';
+import type { Admin, Reader } from './reader.js';
 
 /**
  * What the write path needs from ClickHouse, and nothing more: insert a block of JSON lines
@@ -16,8 +16,8 @@ export interface Store {
   query<T>(sql: string): Promise<T[]>;
 }
 
-/** The Store over a @clickhouse/client client: a ClickHouse server over HTTP (or chDB, in tests). */
-export function clientStore(client: ClickHouseClient): Store {
+/** The Store over a session: a ClickHouse server over HTTP (or chDB, in tests). */
+export function clientStore(client: Admin): Store {
   return {
     insert: (table, lines, token) => insertJsonLines(client, table, lines, token),
     query: (sql) => queryRows(client, sql),
@@ -28,10 +28,10 @@ export function clientStore(client: ClickHouseClient): Store {
  * The Store over chDB in this process. Inserts go to the chDB session as one SQL text,
  * statement and data block together: @clickhouse/client would turn the lines into a
  * Buffer, and chDB's connection adapter would decode that back into a string, for every
- * batch. `client` is a client on the same connection, for reads and for taking a failed
+ * batch. `client` is a reader on the same connection, for reads and for taking a failed
  * query's leftover output (chdb-drain.ts).
  */
-export function chdbStore(connection: ChdbConnection, client: ClickHouseClient): Store {
+export function chdbStore(connection: ChdbConnection, client: Reader): Store {
   return {
     async insert(table, lines, token) {
       if (lines.length === 0) return;
@@ -46,7 +46,7 @@ export function chdbStore(connection: ChdbConnection, client: ClickHouseClient):
   };
 }
 
-async function queryRows<T>(client: ClickHouseClient, sql: string): Promise<T[]> {
+async function queryRows<T>(client: Reader, sql: string): Promise<T[]> {
   const rs = await client.query({ query: sql, format: 'JSONEachRow' });
   return rs.json<T>();
 }

@@ -1,7 +1,7 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Reader } from './reader.js';
 
 /** Every table of the current database with its column names, from system.columns. */
-export async function tableColumns(client: ClickHouseClient): Promise<Map<string, string[]>> {
+export async function tableColumns(client: Reader): Promise<Map<string, string[]>> {
   const result = await client.query({
     query:
       'SELECT table, name FROM system.columns WHERE database = currentDatabase() ORDER BY table, position',

@@ -1,8 +1,8 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { TokenStore } from '../auth/index.js';
 import type { TokenRegistry } from '../auth/token-registry.js';
+import type { Reader } from '../clickhouse/reader.js';
 import { dashboardRoute } from '../dashboard/index.js';
 import type { PiiGuard } from '../ingest/pii/index.js';
 import type { Log } from '../log/index.js';
@@ -32,7 +32,7 @@ export interface ServiceState {
   startedAt: number;
   stats?: () => Record<string, unknown>;
   /** The read-only session that runs /v0/sql (src/clickhouse/read-only.ts). */
-  sqlReader?: ClickHouseClient;
+  sqlReader?: Reader;
   /** Why rows cannot be stored right now (empty when they can); runs the causes' probes. */
   storeProblems?: () => Promise<string[]>;
   /** Set at SIGTERM: /v0/ready says so. */

@@ -1,6 +1,6 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { type Context, Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
+import type { Reader } from '../clickhouse/reader.js';
 import { csvToNdjson } from '../ingest/csv.js';
 import { BodyError, parseEventsBody } from '../ingest/index.js';
 import type { PiiGuard } from '../ingest/pii/index.js';
@@ -15,7 +15,7 @@ import { noteRows } from './request-log.js';
 const DOC = 'https://www.tinybird.co/docs/api-reference/datasource-api';
 
 export interface DatasourcesRouteDeps {
-  reader: () => ClickHouseClient | undefined;
+  reader: () => Reader | undefined;
   sink: () => EventSink | undefined;
   tokens: TokenStore;
   datasources: ReadonlySet<string>;

@@ -1,9 +1,9 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { type Context, Hono } from 'hono';
 import { compress } from 'hono/compress';
 import type { TokenStore } from '../auth/index.js';
 import { isTimeoutError } from '../clickhouse/errors.js';
 import { readBytes, readText } from '../clickhouse/read-text.js';
+import type { Reader } from '../clickhouse/reader.js';
 import type { Metrics } from '../metrics/registry.js';
 import { BUCKETED_WINDOW_TAG, openMovingWindow, splitBucketedWindow } from '../pipes/bucket-window.js';
 import { type Pipe, renderPipe } from '../pipes/compile.js';
@@ -30,7 +30,7 @@ import { DOCS, jsonError } from './errors.js';
 import { pipeMetrics } from './pipe-metrics.js';
 
 export interface PipesAppDeps {
-  client: ClickHouseClient;
+  client: Reader;
   pipes: Map<string, Pipe>;
   tokens: TokenStore;
   /** ClickHouse max_execution_time for one pipe query; over it the caller gets 408. Default 10 s. */

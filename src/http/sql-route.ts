@@ -1,8 +1,8 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { type Context, Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
 import { clickhouseCode, isTimeoutError } from '../clickhouse/errors.js';
 import { readText } from '../clickhouse/read-text.js';
+import type { Reader } from '../clickhouse/reader.js';
 import { cachedUserSqlGuard, SqlRefused } from '../sql/guard.js';
 import { identify } from './auth.js';
 import { datasourceReadDenied, readsDatasources } from './datasource-read.js';
@@ -37,7 +37,7 @@ const READONLY_CODE = 164;
  * was read-only from its creation (readonly=1, limits pinned); the guard (src/sql/guard.ts)
  * lets exactly one read statement through, and only that formatted statement runs.
  */
-export function sqlRoute(deps: { reader: () => ClickHouseClient | undefined; tokens: TokenStore }): Hono {
+export function sqlRoute(deps: { reader: () => Reader | undefined; tokens: TokenStore }): Hono {
   const app = new Hono();
   const guard = cachedUserSqlGuard();
   const handle = async (c: Context, q: string | undefined) => {

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Reader } from '../clickhouse/reader.js';
 import { FORMATS } from './formats.js';
 
 /** Default for EXPORT_MAX_ROWS: seed 002's limit on CSV exports. */
@@ -20,7 +20,7 @@ export interface ExportQuery {
  * row, so whether the answer was capped is decided first, by a count that stops at
  * maxRows + 1: an export pays for its question about twice, a page never does.
  */
-export async function streamExport(client: ClickHouseClient, q: ExportQuery): Promise<Response> {
+export async function streamExport(client: Reader, q: ExportQuery): Promise<Response> {
   const counted = await client.query({
     query: `SELECT count() AS n FROM (SELECT 1 FROM (${q.sql}) LIMIT ${q.maxRows + 1})\nSETTINGS ${q.settings}`,
     query_params: q.params,

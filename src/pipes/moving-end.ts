@@ -11,7 +11,7 @@
  * The latest <column> is asked once per insert generation (max of a partition-key column is
  * read from part metadata).
  */
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Reader } from '../clickhouse/reader.js';
 
 export const MOVING_END_TAG = 'moving_end:';
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -31,7 +31,7 @@ export const nextUtcDay = (ms: number) => Math.floor(ms / DAY) * DAY + DAY;
  * The latest stored time of a column (ms since the epoch; 0 for an empty table) and the insert
  * generation it holds for, remembered per generation. A read that an insert overlapped is not kept.
  */
-export function latestRows(client: ClickHouseClient, generation: () => number) {
+export function latestRows(client: Reader, generation: () => number) {
   const known = new Map<string, { generation: number; latest: Promise<number> }>();
   return (table: string, column: string): { generation: number; latest: Promise<number> } => {
     const key = `${table}.${column}`;

@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Admin } from '../clickhouse/reader.js';
 import type { DatasourceFile } from './datasource-file.js';
 import { createQuarantineSql, createTableSql, engineClause, quarantineColumns } from './ddl.js';
 import type { ProjectPipe } from './load.js';
@@ -20,7 +20,7 @@ interface Existing {
   columns: Map<string, string>;
 }
 
-async function existing(client: ClickHouseClient, table: string): Promise<Existing | undefined> {
+async function existing(client: Admin, table: string): Promise<Existing | undefined> {
   const t = await client.query({
     query:
       'SELECT engine, sorting_key FROM system.tables WHERE database = currentDatabase() AND name = {t:String}',
@@ -51,10 +51,7 @@ const normType = (t: string) => t.replace(/\s+/g, '').replace(/"/g, "'");
  * a column removed or retyped, another engine or sorting key — is refused with what to do.
  * Run at every start: a second run with the same files changes nothing.
  */
-export async function applyDatasources(
-  client: ClickHouseClient,
-  list: DatasourceFile[],
-): Promise<ApplyReport> {
+export async function applyDatasources(client: Admin, list: DatasourceFile[]): Promise<ApplyReport> {
   const report: ApplyReport = { created: [], altered: [], unchanged: [], views: [] };
   for (const ds of list) {
     const now = await existing(client, ds.name);
@@ -108,7 +105,7 @@ export function viewName(pipe: ProjectPipe): string {
  * rows arriving during the swap are not missed because start-up runs before ingest opens).
  */
 export async function applyMaterialized(
-  client: ClickHouseClient,
+  client: Admin,
   pipes: ProjectPipe[],
   known: ReadonlySet<string>,
 ): Promise<string[]> {

@@ -1,6 +1,6 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { CronExpressionParser } from 'cron-parser';
 import { readText } from '../clickhouse/read-text.js';
+import type { Admin } from '../clickhouse/reader.js';
 import type { Log } from '../log/index.js';
 import { compilePipe, renderPipe, type TableColumns } from '../pipes/index.js';
 import type { RequestParams } from '../pipes/params.js';
@@ -21,7 +21,7 @@ export interface CopyJob {
  */
 export function copyJob(
   pipe: ProjectPipe,
-  client: ClickHouseClient,
+  client: Admin,
   tables?: TableColumns,
   /** Wraps the INSERT so it counts as a write (cached pipe answers are dropped after it). */
   write: <T>(run: () => Promise<T>) => Promise<T> = (run) => run(),
@@ -57,7 +57,7 @@ export function copyJob(
   };
 }
 
-async function count(client: ClickHouseClient, table: string): Promise<number> {
+async function count(client: Admin, table: string): Promise<number> {
   const rs = await client.query({ query: `SELECT count() AS n FROM \`${table}\``, format: 'JSONEachRow' });
   const [row] = await rs.json<{ n: string }>();
   return Number(row?.n ?? 0);

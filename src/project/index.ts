@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { ClickHouseClient } from '@clickhouse/client';
 import type { TokenStore } from '../auth/index.js';
+import type { Admin } from '../clickhouse/reader.js';
 import { tableColumns } from '../clickhouse/table-columns.js';
 import type { WriteGeneration } from '../clickhouse/write-generation.js';
 import type { Log } from '../log/index.js';
@@ -32,7 +32,7 @@ export interface RunningProject {
 export async function startProject(opts: {
   dir: string;
   /** Schema changes and reads. */
-  client: ClickHouseClient;
+  client: Admin;
   /** Writes go through here, so cached pipe answers are dropped after them. */
   writes: WriteGeneration;
   dataDir: string;

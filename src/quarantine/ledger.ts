@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Reader } from '../clickhouse/reader.js';
 import { QUARANTINE_TABLE } from '../clickhouse/tables.js';
 
 /** The replay ledger (clickhouse/011_quarantine_replays.sql). */
@@ -10,7 +10,7 @@ export const ROW_KEY = 'sipHash64(raw, insertion_date, c__error)';
 /** Quarantine rows that no replay has claimed, i.e. the rows still in quarantine. */
 export const UNREPLAYED = `${ROW_KEY} NOT IN (SELECT row_key FROM ${REPLAYS_TABLE} WHERE state = 'claimed')`;
 
-export async function assertLedger(client: ClickHouseClient): Promise<void> {
+export async function assertLedger(client: Reader): Promise<void> {
   const rs = await client.query({
     query:
       'SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name IN {t:Array(String)}',

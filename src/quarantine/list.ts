@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Reader } from '../clickhouse/reader.js';
 import { QUARANTINE_TABLE } from '../clickhouse/tables.js';
 import { assertLedger, REPLAYS_TABLE, ROW_KEY, UNREPLAYED } from './ledger.js';
 
@@ -17,7 +17,7 @@ export interface QuarantinedRow {
  * (with `all`, every row and what replay did with it). Also the total, for the header.
  */
 export async function listQuarantine(
-  client: ClickHouseClient,
+  client: Reader,
   opts: { limit: number; all: boolean },
 ): Promise<{ total: number; rows: QuarantinedRow[] }> {
   await assertLedger(client);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Reader } from '../clickhouse/reader.js';
 import type { Store } from '../clickhouse/store.js';
 import { EVENTS_TABLE, QUARANTINE_TABLE } from '../clickhouse/tables.js';
 import type { PiiGuard } from '../ingest/pii/index.js';
@@ -37,7 +37,7 @@ interface QuarantineRow {
  * are left as they are.
  */
 export async function replayQuarantine(
-  client: ClickHouseClient,
+  client: Reader,
   store: Store,
   opts: {
     batchRows: number;
@@ -136,7 +136,7 @@ async function storeBatch(store: Store, batch: string, verdicts: Verdict[], step
 }
 
 /** Batches with claims and no 'done' row: a replay died in them. */
-async function unfinishedBatches(client: ClickHouseClient): Promise<string[]> {
+async function unfinishedBatches(client: Reader): Promise<string[]> {
   const rs = await client.query({
     query: `SELECT batch FROM ${REPLAYS_TABLE} GROUP BY batch HAVING countIf(state = 'done') = 0 ORDER BY min(replayed_at), batch`,
     format: 'JSONEachRow',
@@ -145,7 +145,7 @@ async function unfinishedBatches(client: ClickHouseClient): Promise<string[]> {
 }
 
 async function select(
-  client: ClickHouseClient,
+  client: Reader,
   where: string,
   params: Record<string, unknown>,
 ): Promise<QuarantineRow[]> {

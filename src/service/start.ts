@@ -5,7 +5,7 @@ import type { serve as honoServe } from '@hono/node-server';
 import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from '../auth/index.js';
 import { TokenRegistry } from '../auth/token-registry.js';
 import { withInsertFaults } from '../clickhouse/fault-injection.js';
-import { type ClickHouseClient, createStorageClient, type StorageClient } from '../clickhouse/index.js';
+import { createStorageClient, type Reader, type StorageClient } from '../clickhouse/index.js';
 import { schemaProfile } from '../clickhouse/migrations/profile.js';
 import { type SchemaGate, serviceSchemaGate } from '../clickhouse/migrations/schema-gate.js';
 import { PIPE_READER, userSqlReader } from '../clickhouse/read-only.js';
@@ -108,7 +108,7 @@ export async function startService(
   });
 
   let storage: StorageClient;
-  let pipeReaders: ClickHouseClient[];
+  let pipeReaders: Reader[];
   let pipeline: Pipeline;
   let writes: WriteGeneration;
   let schema: SchemaGate | undefined;

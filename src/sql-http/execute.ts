@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { readBytes } from '../clickhouse/read-text.js';
+import type { Reader } from '../clickhouse/reader.js';
 import type { UserStatement } from '../sql/guard.js';
 import { ClickHouseException } from './exception.js';
 import { bindParams } from './params.js';
@@ -17,11 +17,7 @@ export interface Answer {
 
 export type Executor = (req: SqlRequest) => Promise<Answer>;
 
-type Guard = (
-  reader: ClickHouseClient,
-  text: string,
-  params?: Record<string, string>,
-) => Promise<UserStatement>;
+type Guard = (reader: Reader, text: string, params?: Record<string, string>) => Promise<UserStatement>;
 
 const FORMAT_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
@@ -46,7 +42,7 @@ function checkDatabase(database: string | undefined): void {
  * formatted statement runs, on the read-only session whose limits a query cannot lift.
  * Settings cannot be changed either (readonly=1), as for a ClickHouse user with readonly=1.
  */
-export function readOnlyExecutor(reader: () => ClickHouseClient | undefined, guard: Guard): Executor {
+export function readOnlyExecutor(reader: () => Reader | undefined, guard: Guard): Executor {
   return async (req) => {
     checkDatabase(req.database);
     const [setting] = Object.keys(req.settings);
@@ -82,7 +78,7 @@ export function writableExecutor(sessions: WritableSessions): Executor {
       const params = {
         query: req.query,
         query_params: req.params.size > 0 ? bindParams(req.params, req.query) : undefined,
-        clickhouse_settings: { ...settings, default_format: format } as ClickHouseSettings,
+        clickhouse_settings: { ...settings, default_format: format },
       };
       const result = await session.exec(req.data ? { ...params, values: Readable.from([req.data]) } : params);
       return { body: await readBytes(result.stream), format, summary: summaryOf(result) };

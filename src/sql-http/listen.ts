@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import type { serve as honoServe } from '@hono/node-server';
 import type { TokenStore } from '../auth/index.js';
-import type { ClickHouseClient } from '../clickhouse/index.js';
 import { readText } from '../clickhouse/read-text.js';
+import type { Reader, Session } from '../clickhouse/reader.js';
 import type { Log } from '../log/index.js';
 import { cachedUserSqlGuard } from '../sql/guard.js';
 import { sqlHttpApp } from './app.js';
@@ -17,9 +17,9 @@ export interface SqlHttpListenerOptions {
   mode: SqlHttpMode;
   tokens: TokenStore;
   /** The read-only session of user SQL (the one /v0/sql uses). */
-  reader: () => ClickHouseClient | undefined;
+  reader: () => Reader | undefined;
   /** A fresh read-write chDB session (writable mode only). */
-  openSession?: () => ClickHouseClient;
+  openSession?: () => Session;
   maxBodyBytes: number;
   log: Log;
   serve: typeof honoServe;
@@ -35,7 +35,7 @@ export async function startSqlHttpListener(
     : 'unknown';
   const writable = opts.mode === 'unsafe-writable-for-tests';
   if (writable && !opts.openSession) throw new Error('the writable SQL listener needs the embedded store');
-  const sessions = writable ? new WritableSessions(opts.openSession as () => ClickHouseClient) : undefined;
+  const sessions = writable ? new WritableSessions(opts.openSession as () => Session) : undefined;
   const app = sqlHttpApp({
     tokens: opts.tokens,
     mode: writable ? 'writable' : 'readonly',

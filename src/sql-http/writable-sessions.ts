@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Session } from '../clickhouse/reader.js';
 
 /**
  * Read-write chDB sessions for the test-only writable listener, reused across requests.
@@ -9,14 +9,14 @@ import type { ClickHouseClient } from '@clickhouse/client';
  *   is locked once with exactly those settings and only ever serves that same set again.
  */
 export class WritableSessions {
-  private readonly idle = new Map<string, ClickHouseClient[]>();
+  private readonly idle = new Map<string, Session[]>();
 
-  constructor(private readonly open: () => ClickHouseClient) {}
+  constructor(private readonly open: () => Session) {}
 
   /** Runs `fn` on a session that has `settings` in force; the session is clean again afterwards. */
   async with<T>(
     settings: Record<string, string>,
-    fn: (session: ClickHouseClient, perQuery: Record<string, string>) => Promise<T>,
+    fn: (session: Session, perQuery: Record<string, string>) => Promise<T>,
   ): Promise<T> {
     const sticky = 'readonly' in settings;
     const key = sticky ? JSON.stringify(Object.entries(settings).sort()) : '';
@@ -48,7 +48,7 @@ export class WritableSessions {
 
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-async function lock(session: ClickHouseClient, settings: Record<string, string>): Promise<void> {
+async function lock(session: Session, settings: Record<string, string>): Promise<void> {
   // readonly last: once it is set, nothing else may change.
   const names = Object.keys(settings).sort((a, b) => Number(a === 'readonly') - Number(b === 'readonly'));
   for (const name of names) {
@@ -59,7 +59,7 @@ async function lock(session: ClickHouseClient, settings: Record<string, string>)
 }
 
 /** Puts every named setting back to its default; false when the session cannot be trusted. */
-async function reset(session: ClickHouseClient, names: string[]): Promise<boolean> {
+async function reset(session: Session, names: string[]): Promise<boolean> {
   try {
     for (const name of names.filter((n) => n !== 'default_format')) {
       if (!SETTING_NAME.test(name)) return false;

@@ -1,6 +1,6 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { clickhouseCode } from '../clickhouse/errors.js';
 import { readText } from '../clickhouse/read-text.js';
+import type { ExecQuery, Reader } from '../clickhouse/reader.js';
 
 /**
  * The guard for SQL a user wrote (/v0/sql). It never executes the user's text: ClickHouse's
@@ -66,7 +66,7 @@ export interface TableReads {
  * substitutes them before it can explain the statement.
  */
 export async function prepareUserSql(
-  reader: ClickHouseClient,
+  reader: Reader,
   text: string,
   params?: Record<string, string>,
 ): Promise<UserStatement> {
@@ -88,11 +88,7 @@ export async function prepareUserSql(
  */
 export function cachedUserSqlGuard(maxEntries = 1000, maxTextBytes = 64 * 1024) {
   const accepted = new Map<string, UserStatement>();
-  return async (
-    reader: ClickHouseClient,
-    text: string,
-    params?: Record<string, string>,
-  ): Promise<UserStatement> => {
+  return async (reader: Reader, text: string, params?: Record<string, string>): Promise<UserStatement> => {
     const known = accepted.get(text);
     if (known) return known;
     const verdict = await prepareUserSql(reader, text, params);
@@ -104,7 +100,7 @@ export function cachedUserSqlGuard(maxEntries = 1000, maxTextBytes = 64 * 1024) 
   };
 }
 
-async function formatOneStatement(reader: ClickHouseClient, text: string): Promise<string> {
+async function formatOneStatement(reader: Reader, text: string): Promise<string> {
   try {
     const rows = await tsvRows(reader, {
       query: 'SELECT formatQuery({sql:String}) FORMAT TabSeparated',
@@ -144,7 +140,7 @@ function splitFormat(formatted: string): Omit<UserStatement, 'reads'> {
 }
 
 async function explainAst(
-  reader: ClickHouseClient,
+  reader: Reader,
   statement: string,
   params?: Record<string, string>,
 ): Promise<string[]> {
@@ -168,10 +164,7 @@ async function explainAst(
 }
 
 /** Runs a query whose answer is TabSeparated text, one value per row, and unescapes each row. */
-async function tsvRows(
-  reader: ClickHouseClient,
-  params: Parameters<ClickHouseClient['exec']>[0],
-): Promise<string[]> {
+async function tsvRows(reader: Reader, params: ExecQuery): Promise<string[]> {
   const text = await readText((await reader.exec(params)).stream);
   return text
     .split('\n')

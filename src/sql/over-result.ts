@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Reader } from '../clickhouse/reader.js';
 import { prepareUserSql, SqlRefused } from './guard.js';
 
 /**
@@ -14,7 +14,7 @@ const READS_ELSEWHERE = /^(joinget\w*|dict\w*|hascolumnintable|getsetting|getmac
 const IN_FUNCTIONS = /^(global)?(not)?(null)?in$/i;
 
 /** The pipe's SQL with the caller's query over it, or SqlRefused. `reader` must be read-only. */
-export async function sqlOverResult(reader: ClickHouseClient, q: string, pipeSql: string): Promise<string> {
+export async function sqlOverResult(reader: Reader, q: string, pipeSql: string): Promise<string> {
   const { statement, ast = [] } = await prepareUserSql(reader, q);
   checkOnlyResult(ast);
   // The pipe's result becomes the common table expression `_`, first in the WITH list.

@@ -1,11 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type ClickHouseClient,
-  createStorageClient,
-  type StorageClient,
-} from '../../src/clickhouse/index.js';
+import { createStorageClient, type Reader, type StorageClient } from '../../src/clickhouse/index.js';
 
 /** Embedded chDB storage on a new temp directory (one per test file: chDB binds one path per process). */
 export function embeddedStorage(
@@ -22,7 +18,7 @@ export function embeddedStorage(
 }
 
 /** Every table and view of the current database with its engine and row count: what a write would change. */
-export async function tableSnapshot(client: ClickHouseClient): Promise<unknown> {
+export async function tableSnapshot(client: Reader): Promise<unknown> {
   const result = await client.query({
     query:
       'SELECT name, engine, total_rows FROM system.tables WHERE database = currentDatabase() ORDER BY name',

@@ -1,5 +1,5 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { sleep } from '../../lib/retry.js';
+import type { Admin } from '../reader.js';
 import { META, metaSettings } from './meta-tables.js';
 import { quote, type SchemaProfile } from './profile.js';
 
@@ -49,16 +49,13 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown> = {}) {
+async function rows<T>(client: Admin, query: string, params: Record<string, unknown> = {}) {
   const rs = await client.query({ query, format: 'JSONEachRow', query_params: params });
   return rs.json<T>();
 }
 
 /** The newest epoch and its state, or undefined when the lock was never taken. */
-export async function readLock(
-  client: ClickHouseClient,
-  profile: SchemaProfile,
-): Promise<LockState | undefined> {
+export async function readLock(client: Admin, profile: SchemaProfile): Promise<LockState | undefined> {
   const [row] = await rows<{
     epoch: string;
     holder: string;
@@ -85,25 +82,14 @@ export async function readLock(
   };
 }
 
-async function beat(
-  client: ClickHouseClient,
-  profile: SchemaProfile,
-  epoch: number,
-  holder: string,
-  state: string,
-) {
+async function beat(client: Admin, profile: SchemaProfile, epoch: number, holder: string, state: string) {
   await client.command({
     query: `INSERT INTO ${META.beats} (epoch, holder, state)${metaSettings(profile, 'insert')} VALUES (${epoch}, ${quote(holder)}, ${quote(state)})`,
   });
 }
 
 /** Claims epoch N: true if this holder's row is the one stored for N. */
-export async function claimEpoch(
-  client: ClickHouseClient,
-  profile: SchemaProfile,
-  epoch: number,
-  holder: string,
-) {
+export async function claimEpoch(client: Admin, profile: SchemaProfile, epoch: number, holder: string) {
   const settings = metaSettings(profile, 'insert');
   await client.command({
     query: `INSERT INTO ${META.lock} (epoch, holder) SETTINGS insert_deduplicate = 1, insert_deduplication_token = ${quote(`schema-lock-epoch-${epoch}`)}${settings.replace(' SETTINGS', ',')} VALUES (${epoch}, ${quote(holder)})`,
@@ -122,7 +108,7 @@ export function isFree(state: LockState | undefined, ttlMs: number): boolean {
 }
 
 export async function acquireLock(
-  client: ClickHouseClient,
+  client: Admin,
   profile: SchemaProfile,
   holder: string,
   options: LockOptions = {},
@@ -152,7 +138,7 @@ export async function acquireLock(
 }
 
 function heldLock(
-  client: ClickHouseClient,
+  client: Admin,
   profile: SchemaProfile,
   epoch: number,
   holder: string,

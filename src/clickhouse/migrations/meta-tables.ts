@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Admin } from '../reader.js';
 import { quote, type SchemaProfile } from './profile.js';
 
 /**
@@ -97,7 +97,7 @@ export function metaTableDdl(profile: SchemaProfile): string[] {
   });
 }
 
-export async function ensureMetaTables(client: ClickHouseClient, profile: SchemaProfile): Promise<void> {
+export async function ensureMetaTables(client: Admin, profile: SchemaProfile): Promise<void> {
   for (const query of metaTableDdl(profile)) await client.command({ query });
 }
 

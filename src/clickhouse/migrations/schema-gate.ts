@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import type { ClickHouseClient } from '@clickhouse/client';
 import type { Config } from '../../config/index.js';
 import { retry, sleep } from '../../lib/retry.js';
 import type { Log } from '../../log/index.js';
@@ -11,6 +10,7 @@ import {
   migrate,
   readMigrations,
 } from '../migrate.js';
+import type { Admin } from '../reader.js';
 import { ClusterDdlError } from './cluster-ddl.js';
 import { isFree, LockLostError, LockTimeoutError, readLock } from './lock.js';
 import { type SchemaProfile, schemaProfile } from './profile.js';
@@ -29,7 +29,7 @@ export class SchemaNotCurrentError extends Error {
 }
 
 export interface SchemaGateOptions {
-  client: ClickHouseClient;
+  client: Admin;
   dir: string;
   profile: SchemaProfile;
   role: string;
@@ -149,7 +149,7 @@ export function serviceSchemaGate(
     Config,
     'ROLE' | 'MIGRATE_ON_START' | 'SCHEMA_WAIT_SECONDS' | 'CLICKHOUSE_CLUSTER' | 'CLICKHOUSE_DATABASE'
   >,
-  storage: { client: ClickHouseClient; kind: 'server' | 'embedded' },
+  storage: { client: Admin; kind: 'server' | 'embedded' },
   dir: string,
   log: Log,
 ): Promise<SchemaGate> {

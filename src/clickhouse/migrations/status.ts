@@ -1,5 +1,5 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import type { Migration } from '../migrate.js';
+import type { Reader } from '../reader.js';
 import { META, metaSettings } from './meta-tables.js';
 import type { SchemaProfile } from './profile.js';
 
@@ -16,7 +16,7 @@ export interface SchemaStatus {
 
 /** Reads what is applied without creating anything (roles may run with no DDL rights). */
 export async function readSchemaStatus(
-  client: ClickHouseClient,
+  client: Reader,
   files: Migration[],
   profile: SchemaProfile,
 ): Promise<SchemaStatus> {

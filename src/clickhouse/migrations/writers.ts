@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Admin } from '../reader.js';
 import { META, metaSettings } from './meta-tables.js';
 import { quote, type SchemaProfile } from './profile.js';
 
@@ -20,7 +20,7 @@ export interface ActiveWriter {
 }
 
 export async function setWriterState(
-  client: ClickHouseClient,
+  client: Admin,
   profile: SchemaProfile,
   lease: { writer: string; host: string; role: string },
   state: WriterState,
@@ -32,7 +32,7 @@ export async function setWriterState(
 
 /** Writers whose last heartbeat says 'writing' and is younger than staleMs (ClickHouse's clock). */
 export async function activeWriters(
-  client: ClickHouseClient,
+  client: Admin,
   profile: SchemaProfile,
   staleMs: number,
   except?: string,

@@ -1,8 +1,8 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { defaultHolder } from '../migrate.js';
 import { clusterStatement } from '../migrations/cluster-ddl.js';
 import { acquireLock, type LockOptions } from '../migrations/lock.js';
 import type { SchemaProfile } from '../migrations/profile.js';
+import type { Admin } from '../reader.js';
 import { currentTtl, type TableTtl, ttlStatement } from './ttl.js';
 
 export interface ApplyRetentionOptions {
@@ -15,11 +15,7 @@ const storedName = (profile: SchemaProfile, table: string) =>
   profile.kind === 'cluster' ? `${table}_local` : table;
 
 /** The statements still needed, in the profile's form; tables that do not exist (yet) are skipped. */
-async function plan(
-  client: ClickHouseClient,
-  profile: SchemaProfile,
-  targets: TableTtl[],
-): Promise<string[]> {
+async function plan(client: Admin, profile: SchemaProfile, targets: TableTtl[]): Promise<string[]> {
   const names = targets.map((t) => storedName(profile, t.table));
   const rs = await client.query({
     query:
@@ -56,7 +52,7 @@ async function plan(
  * ttl_only_drop_parts (migration 010) expired parts are dropped whole, not rewritten.
  */
 export async function applyRetention(
-  client: ClickHouseClient,
+  client: Admin,
   profile: SchemaProfile,
   targets: TableTtl[],
   options: ApplyRetentionOptions = {},

@@ -1,6 +1,6 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import type { Config } from '../../config/index.js';
 import type { SchemaProfile } from '../migrations/profile.js';
+import type { Admin } from '../reader.js';
 import { type ApplyRetentionOptions, applyRetention } from './apply.js';
 import { retentionTargets } from './ttl.js';
 
@@ -13,7 +13,7 @@ export { currentTtl, type RetentionPolicy, retentionTargets, ttlExpression, ttlS
  * runs the migrations (ROLE=all at start, `npm run migrate`), after them.
  */
 export function applyConfiguredRetention(
-  client: ClickHouseClient,
+  client: Admin,
   config: Pick<Config, 'RAW_RETENTION_DAYS' | 'QUARANTINE_RETENTION_DAYS'>,
   profile: SchemaProfile,
   projectDatasources: Iterable<string> = [],
