@@ -152,6 +152,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['pipe', 'status', 'cache'] as const,
       registers,
     }),
+    pipeBatches: new Counter({
+      name: `${PREFIX}pipe_coalesced_batches_total`,
+      help: 'Queries that answered several point lookups of a pipe at once (tag coalesce), by pipe',
+      labelNames: ['pipe'] as const,
+      registers,
+    }),
+    pipeCoalesced: new Counter({
+      name: `${PREFIX}pipe_coalesced_requests_total`,
+      help: 'Pipe requests answered by such a shared query instead of one of their own, by pipe',
+      labelNames: ['pipe'] as const,
+      registers,
+    }),
     pipeDuration: new Histogram({
       name: `${PREFIX}pipe_duration_seconds`,
       help: 'Time to answer a pipe request, by pipe and result cache outcome',

@@ -33,6 +33,7 @@ export function lookupJob(
   const limit = Number(request.get('limit')?.[0] ?? spec?.default ?? Number.NaN);
   const sorted = [...rest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return {
+    pipe: pipe.name,
     group: `${pipe.name}\n${solo.query}\n${JSON.stringify(sorted)}`,
     key,
     limit: Number.isFinite(limit) ? limit : Number.POSITIVE_INFINITY,

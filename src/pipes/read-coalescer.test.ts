@@ -36,6 +36,7 @@ function harness(opts: { failBatch?: boolean; failKey?: string; limit?: number }
   let release: Array<() => void> = [];
   const gate = () => new Promise<void>((r) => release.push(r));
   const job = (key: string): LookupJob => ({
+    pipe: 'p',
     group: 'g',
     key,
     limit,
@@ -81,7 +82,8 @@ describe('ReadCoalescer', () => {
 
   it('runs the requests that waited as one batch, each answered as alone', async () => {
     const h = harness();
-    const c = new ReadCoalescer({ slots: 1 });
+    const batches: Array<[string, number]> = [];
+    const c = new ReadCoalescer({ slots: 1, onBatch: (pipe, n) => batches.push([pipe, n]) });
     const first = c.answer(h.job('a'));
     const waiting = ['bb', 'ccc', '', 'bb'].map((k) => c.answer(h.job(k)));
     expect(h.log).toEqual(['solo a']);
@@ -92,6 +94,7 @@ describe('ReadCoalescer', () => {
     expect(h.log).toEqual(['solo a', 'batch bb ccc ']);
     expect(got.map(unwrap)).toEqual(['bb', 'ccc', '', 'bb'].map((k) => unwrap(soloBody(k))));
     expect(c.coalesced).toBe(4);
+    expect(batches).toEqual([['p', 4]]);
   });
 
   it('runs the first request of a group alone even when busy (its answer is the shape to check)', async () => {

@@ -19,6 +19,8 @@
 import { AT_LIMIT, type SoloShape, soloShape, splitBatch } from './batch-answer.js';
 
 export interface LookupJob {
+  /** The pipe's name (for metrics). */
+  pipe: string;
   /** Same pipe, SQL and parameters except the key: members that may share a batch. */
   group: string;
   key: string;
@@ -43,6 +45,8 @@ export interface ReadCoalescerOptions {
   maxBatch?: number;
   /** Groups whose solo shape is remembered, and keys known to reach their LIMIT (oldest go first). */
   maxShapes?: number;
+  /** After each batch: its pipe and how many requests it answered (the /metrics counters). */
+  onBatch?: (pipe: string, answered: number) => void;
 }
 
 /** The queue of requests that run alone (keys known to reach their LIMIT): never batched. */
@@ -140,14 +144,18 @@ export class ReadCoalescer {
     } catch {
       // Some member's values, or the batch as a whole, failed: each runs alone below.
     }
-    await Promise.all(
+    let answered = 0;
+    const settled = Promise.all(
       members.map((m, i) => {
         const body = answers[i];
         if (body === AT_LIMIT) this.remember(this.atLimit, `${m.job.group}\n${m.job.key}`);
         if (typeof body !== 'string') return settle(m, m.job.solo());
-        this.coalesced++;
+        answered++;
         return settle(m, Promise.resolve(body));
       }),
     );
+    this.coalesced += answered;
+    if (answered > 0) this.options.onBatch?.((members[0] as Waiting).job.pipe, answered);
+    await settled;
   }
 }

@@ -205,7 +205,13 @@ export async function startService(
     rawRetentionDays: config.RAW_RETENTION_DAYS,
     metrics,
     // Lookups wait to run as one query only while every reader session is taken.
-    coalescer: new ReadCoalescer({ slots: config.PIPE_SESSIONS }),
+    coalescer: new ReadCoalescer({
+      slots: config.PIPE_SESSIONS,
+      onBatch: (pipe, answered) => {
+        metrics.pipeBatches.inc({ pipe });
+        metrics.pipeCoalesced.inc({ pipe }, answered);
+      },
+    }),
   });
   log('info', 'pipes loaded', { pipes: [...loaded.pipes.keys()] });
   state.sink = pipeline.sink;
