@@ -99,7 +99,13 @@ describe('migration 010: monthly partitions', () => {
     expect(Number(proj[0]?.n)).toBeGreaterThan(0);
     expect(
       await rows("SELECT name FROM system.tables WHERE name LIKE 'feature_events_%' ORDER BY name"),
-    ).toEqual([{ name: 'feature_events_quarantine' }, { name: 'feature_events_quarantine_replays' }]);
+    ).toEqual([
+      // 013's time-ordered copy and its view; nothing left over from the rebuild.
+      { name: 'feature_events_by_time' },
+      { name: 'feature_events_by_time_mv' },
+      { name: 'feature_events_quarantine' },
+      { name: 'feature_events_quarantine_replays' },
+    ]);
   });
 
   it('the views write again after the swap, and a back-fill across ten years is one insert', async () => {
@@ -138,6 +144,7 @@ describe('retention TTLs', () => {
   it('sets the TTLs once: a second start with the same settings runs nothing', async () => {
     expect(await applyConfiguredRetention(storage.client, policy(90, 30), SINGLE)).toEqual([
       'ALTER TABLE feature_events MODIFY TTL timestamp + toIntervalDay(90)',
+      'ALTER TABLE feature_events_by_time MODIFY TTL timestamp + toIntervalDay(90)',
       'ALTER TABLE feature_events_quarantine MODIFY TTL insertion_date + toIntervalDay(30)',
     ]);
     expect((await table('feature_events'))?.engine_full).toMatch(/ TTL timestamp \+ toIntervalDay\(90\) /);
@@ -147,9 +154,11 @@ describe('retention TTLs', () => {
   it('changes only what differs, removes a TTL for 0, and skips tables that do not exist', async () => {
     expect(await applyConfiguredRetention(storage.client, policy(120, 30), SINGLE, ['nowhere'])).toEqual([
       'ALTER TABLE feature_events MODIFY TTL timestamp + toIntervalDay(120)',
+      'ALTER TABLE feature_events_by_time MODIFY TTL timestamp + toIntervalDay(120)',
     ]);
     expect(await applyConfiguredRetention(storage.client, policy(0, 0), SINGLE)).toEqual([
       'ALTER TABLE feature_events REMOVE TTL',
+      'ALTER TABLE feature_events_by_time REMOVE TTL',
       'ALTER TABLE feature_events_quarantine REMOVE TTL',
     ]);
     expect((await table('feature_events'))?.engine_full).not.toMatch(/ TTL /);
