@@ -6,7 +6,7 @@
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closedLoop, type LatencyStats, log, request, type Service } from './lib.js';
+import { closedLoop, type LatencyStats, log, pipeRequest, request, type Service } from './lib.js';
 import { memoryNow } from './memory.js';
 import { PIPE_CLIENTS, type Timing } from './plan.js';
 
@@ -35,30 +35,31 @@ export interface FloorRun {
 
 /** Measures the floor on a service started with PROJECT_DIR = pipesWithFloor(...). */
 export async function measureFloor(svc: Service, t: Timing): Promise<FloorRun> {
-  const call = (cached: boolean) => async () => {
-    const r = await request(
-      svc.baseUrl,
-      'GET',
-      `/v0/pipes/${FLOOR_PIPE}.json`,
-      svc.token,
-      undefined,
-      30_000,
-      cached ? {} : { 'Cache-Control': 'no-cache' },
-    );
-    return r.status === 200;
-  };
+  const call = floorCall(svc);
   for (let i = 0; i < 5; i++) await call(false)();
   const serial = await closedLoop(1, t.serialSeconds * 1000, t.serialCalls, call(false));
   const load32 = await closedLoop(PIPE_CLIENTS, t.loadSeconds * 1000, 1e9, call(true));
-  const load32_uncached = await closedLoop(PIPE_CLIENTS, t.loadSeconds * 1000, 1e9, call(false));
-  const sql32 = await closedLoop(PIPE_CLIENTS, t.loadSeconds * 1000, 1e9, async () => {
-    const r = await request(svc.baseUrl, 'POST', '/v0/sql', svc.token, 'SELECT 1 FORMAT JSON');
-    return r.status === 200;
-  });
+  const { load32_uncached, sql32 } = await measureFloorQueries(svc, t.loadSeconds);
   log(
     `floor (SELECT 1 pipe): 1 client uncached p50 ${serial.p50} p95 ${serial.p95} ms; 32 clients ${load32.rps} req/s served, ${load32_uncached.rps} req/s as queries (p95 ${load32_uncached.p95} ms); /v0/sql ${sql32.rps} req/s`,
   );
   return { serial, load32, load32_uncached, sql32 };
+}
+
+const floorCall = (svc: Service) => (cached: boolean) => async () =>
+  (await pipeRequest(svc, FLOOR_PIPE, {}, cached)).status === 200;
+
+/** The floor at 32 clients with every call a query: as a pipe (no-cache), and /v0/sql's SELECT 1. */
+export async function measureFloorQueries(
+  svc: Service,
+  seconds: number,
+): Promise<Pick<FloorRun, 'load32_uncached' | 'sql32'>> {
+  const load32_uncached = await closedLoop(PIPE_CLIENTS, seconds * 1000, 1e9, floorCall(svc)(false));
+  const sql32 = await closedLoop(PIPE_CLIENTS, seconds * 1000, 1e9, async () => {
+    const r = await request(svc.baseUrl, 'POST', '/v0/sql', svc.token, 'SELECT 1 FORMAT JSON');
+    return r.status === 200;
+  });
+  return { load32_uncached, sql32 };
 }
 
 /**

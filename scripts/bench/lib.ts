@@ -72,6 +72,25 @@ export async function request(
   }
 }
 
+/** One GET of a pipe's JSON; cached=false sends Cache-Control: no-cache, so ClickHouse runs the query. */
+export function pipeRequest(
+  svc: Service,
+  pipe: string,
+  p: Record<string, string>,
+  cached: boolean,
+): Promise<HttpReply> {
+  const query = Object.keys(p).length ? `?${new URLSearchParams(p)}` : '';
+  return request(
+    svc.baseUrl,
+    'GET',
+    `/v0/pipes/${pipe}.json${query}`,
+    svc.token,
+    undefined,
+    30_000,
+    cached ? {} : { 'Cache-Control': 'no-cache' },
+  );
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

@@ -5,7 +5,7 @@
  */
 import type { Generator } from '../generate-events.js';
 import { type FloorRun, measureFloor } from './floor.js';
-import { closedLoop, type LatencyStats, log, request, round2, type Service } from './lib.js';
+import { closedLoop, type LatencyStats, log, pipeRequest, round2, type Service } from './lib.js';
 import { ALL_PIPES, type AnyPipe, paramList } from './params.js';
 import { PIPE_CLIENTS, type Timing } from './plan.js';
 
@@ -26,7 +26,7 @@ export interface PipesAtSize {
 /** X-Cache outcomes (HIT, MISS, BYPASS) of one pipe's calls. */
 type Outcomes = Record<string, number>;
 
-/** One pipe call; cached=false sends Cache-Control: no-cache, so ClickHouse runs the query. */
+/** One pipe call, its X-Cache outcome counted. */
 async function pipeCall(
   svc: Service,
   pipe: AnyPipe,
@@ -34,15 +34,7 @@ async function pipeCall(
   outcomes: Outcomes,
   cached = true,
 ): Promise<boolean> {
-  const r = await request(
-    svc.baseUrl,
-    'GET',
-    `/v0/pipes/${pipe}.json?${new URLSearchParams(p)}`,
-    svc.token,
-    undefined,
-    30_000,
-    cached ? {} : { 'Cache-Control': 'no-cache' },
-  );
+  const r = await pipeRequest(svc, pipe, p, cached);
   const outcome = String(r.headers['x-cache'] ?? 'none');
   outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
   return r.status === 200;

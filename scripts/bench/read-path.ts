@@ -17,13 +17,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator, progress } from '../generate-events.js';
 import { ANALYTICS_PIPES, analyticsParams } from './analytics.js';
-import { FLOOR_PIPE, memoryBreakdown, pipesWithFloor } from './floor.js';
+import { FLOOR_PIPE, measureFloorQueries, memoryBreakdown, pipesWithFloor } from './floor.js';
 import {
   closedLoop,
   currentRssMb,
   type LatencyStats,
   log,
   peakRssMb,
+  pipeRequest,
   ROOT,
   request,
   type Service,
@@ -126,7 +127,6 @@ async function settle(svc: Service, label: string): Promise<void> {
 }
 
 type Params = Record<string, string>;
-const path = (pipe: string, p: Params) => `/v0/pipes/${pipe}.json?${new URLSearchParams(p)}`;
 
 export interface PipeFigures {
   uncached: LatencyStats;
@@ -139,16 +139,7 @@ export interface PipeFigures {
 }
 
 async function measurePipe(svc: Service, pipe: string, params: (i: number) => Params): Promise<PipeFigures> {
-  const call = async (p: Params, cached: boolean) =>
-    request(
-      svc.baseUrl,
-      'GET',
-      path(pipe, p),
-      svc.token,
-      undefined,
-      30_000,
-      cached ? {} : { 'Cache-Control': 'no-cache' },
-    );
+  const call = (p: Params, cached: boolean) => pipeRequest(svc, pipe, p, cached);
   for (let i = 0; i < 3; i++) await call(params(i), false); // first calls parse and fill chDB's caches
   const lat: number[] = [];
   const ch: number[] = [];
@@ -268,16 +259,9 @@ async function open(label: string, dir: string, root: string, meta: Meta, env: R
 
 async function finish(svc: Service, run: Run): Promise<void> {
   // The floor with every call a query (no-cache), and /v0/sql's (its guard parses the text too).
-  run.floorQueries32 = await closedLoop(32, SECONDS * 1000, 1e9, async () => {
-    const r = await request(svc.baseUrl, 'GET', path(FLOOR_PIPE, {}), svc.token, undefined, 30_000, {
-      'Cache-Control': 'no-cache',
-    });
-    return r.status === 200;
-  });
-  run.sql32 = await closedLoop(32, SECONDS * 1000, 1e9, async () => {
-    const r = await request(svc.baseUrl, 'POST', '/v0/sql', svc.token, 'SELECT 1 FORMAT JSON');
-    return r.status === 200;
-  });
+  const queries = await measureFloorQueries(svc, SECONDS);
+  run.floorQueries32 = queries.load32_uncached;
+  run.sql32 = queries.sql32;
   run.rss = { peak_mb: peakRssMb(svc.proc.pid), current_mb: currentRssMb(svc.proc.pid) };
   run.memory = await memoryBreakdown(svc);
 }
