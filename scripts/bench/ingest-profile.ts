@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator } from '../generate-events.js';
-import { log, pool, request, type Service, startService, waitForCount } from './lib.js';
+import { postBatch } from './ingest.js';
+import { log, pool, type Service, startService, waitForCount } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,25 +30,13 @@ const BATCH_CONCURRENCY = 4;
 const SINGLE_CONCURRENCY = 64;
 const END_MS = Date.UTC(2025, 0, 1);
 
-async function post(svc: Service, body: string | Buffer): Promise<void> {
-  for (let tries = 0; ; tries++) {
-    const r = await request(svc.baseUrl, 'POST', '/v0/events?name=feature_events', svc.token, body, 120_000);
-    if (r.status === 202) return;
-    if (r.status === 503 && tries < 100) {
-      await new Promise((res) => setTimeout(res, 200));
-      continue;
-    }
-    throw new Error(`ingest failed (${r.status}): ${r.body.slice(0, 300)}`);
-  }
-}
-
 async function ndjson(svc: Service): Promise<number> {
   const gen = makeGenerator({ seed: 11, plannedRows: ROWS, endMs: END_MS });
   const batches: Buffer[] = [];
   for (let done = 0; done < ROWS; done += BATCH_ROWS) batches.push(Buffer.from(gen.ndjson(BATCH_ROWS)));
   const before = await svc.count();
   const t0 = performance.now();
-  await pool(batches, BATCH_CONCURRENCY, (b) => post(svc, b));
+  await pool(batches, BATCH_CONCURRENCY, (b) => postBatch(svc, b));
   const tAcked = performance.now();
   const t = await waitForCount(svc, before + ROWS, 300_000);
   const eps = Math.round(ROWS / ((t - t0) / 1000));
@@ -62,7 +51,7 @@ async function singles(svc: Service): Promise<number> {
   const bodies = Array.from({ length: SINGLES }, () => JSON.stringify(gen.next()));
   const before = await svc.count();
   const t0 = performance.now();
-  await pool(bodies, SINGLE_CONCURRENCY, (b) => post(svc, b));
+  await pool(bodies, SINGLE_CONCURRENCY, (b) => postBatch(svc, b));
   const tAcked = performance.now();
   const t = await waitForCount(svc, before + SINGLES, 120_000);
   const eps = Math.round(SINGLES / ((t - t0) / 1000));
@@ -126,7 +115,7 @@ const svc = await startService(
 try {
   // Warm-up: JIT, first parts, first fsyncs.
   const warm = makeGenerator({ seed: 3, plannedRows: 2_000, endMs: END_MS });
-  await post(svc, warm.ndjson(2_000));
+  await postBatch(svc, warm.ndjson(2_000));
   await waitForCount(svc, 2_000, 30_000);
   const result: Record<string, number> = {};
   const pid = svc.proc.pid as number;

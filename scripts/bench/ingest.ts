@@ -10,12 +10,30 @@ const BULK_BATCH_ROWS = 25_000; // loading the big stages: ~7 MB bodies, under M
 /** Connection resets retried by postBatch (reported: a reset is a fault callers would see too). */
 export const resets = { count: 0 };
 
-export async function postBatch(svc: Service, body: Buffer | string): Promise<void> {
+export interface PostOptions {
+  /** Per-request timeout (default 120 s). */
+  timeoutMs?: number;
+  /** How many 503/429 answers to wait out before giving up (default 120, 250 ms apart). */
+  busyTries?: number;
+  /** Called on each 503/429 answer waited out (load-memory counts them). */
+  onBusy?: () => void;
+}
+
+/** POST one events body; waits out 503/429 (the service's backpressure) and keep-alive resets. */
+export async function postBatch(svc: Service, body: Buffer | string, opts: PostOptions = {}): Promise<void> {
+  const busyTries = opts.busyTries ?? 120;
   let retried = 0;
-  for (let tries = 0; tries < 120; tries++) {
+  for (let tries = 0; tries < busyTries; tries++) {
     let r: Awaited<ReturnType<typeof request>>;
     try {
-      r = await request(svc.baseUrl, 'POST', '/v0/events?name=feature_events', svc.token, body, 120_000);
+      r = await request(
+        svc.baseUrl,
+        'POST',
+        '/v0/events?name=feature_events',
+        svc.token,
+        body,
+        opts.timeoutMs ?? 120_000,
+      );
     } catch (err) {
       // A keep-alive socket the server closed just as we reused it: the request never
       // reached the handler. Retry a few times on a new socket; a dead service still fails.
@@ -32,9 +50,10 @@ export async function postBatch(svc: Service, body: Buffer | string): Promise<vo
     if (r.status === 202 || r.status === 200) return;
     if (r.status !== 503 && r.status !== 429)
       throw new Error(`POST /v0/events: ${r.status} ${r.body.slice(0, 300)}`);
+    opts.onBusy?.();
     await sleep(250);
   }
-  throw new Error('POST /v0/events: still 503 after 120 tries');
+  throw new Error(`POST /v0/events: still 503 after ${busyTries} tries`);
 }
 
 /** NDJSON batches posted with BATCH_CONCURRENCY in flight; rate until all rows are queryable. */

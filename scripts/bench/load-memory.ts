@@ -18,7 +18,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator } from '../generate-events.js';
-import { log, request, sleep, startService, waitForCount } from './lib.js';
+import { postBatch } from './ingest.js';
+import { log, sleep, startService, waitForCount } from './lib.js';
 import { memoryNow, memorySampler } from './memory.js';
 
 const { values: args } = parseArgs({
@@ -77,22 +78,9 @@ async function loadOnce(v: Variant, dir: string): Promise<RunResult> {
     const gen = makeGenerator({ seed: 15, plannedRows: EVENTS, endMs: Date.now() - 120_000, users: 100_000 });
     const sampler = memorySampler(svc, 500);
     let status503 = 0;
-    const post = async (body: string) => {
-      for (;;) {
-        const r = await request(
-          svc.baseUrl,
-          'POST',
-          '/v0/events?name=feature_events',
-          svc.token,
-          body,
-          300_000,
-        );
-        if (r.status === 200 || r.status === 202) return;
-        if (r.status !== 503) throw new Error(`ingest: ${r.status} ${r.body.slice(0, 200)}`);
-        status503++;
-        await sleep(250);
-      }
-    };
+    // Unbounded busy retries: the 503s are what this script counts, not a failure.
+    const post = (body: string) =>
+      postBatch(svc, body, { timeoutMs: 300_000, busyTries: Infinity, onBusy: () => status503++ });
     const t0 = performance.now();
     const inflight = new Set<Promise<void>>();
     for (let done = 0; done < EVENTS; ) {

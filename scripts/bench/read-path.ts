@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { makeGenerator, progress } from '../generate-events.js';
 import { ANALYTICS_PIPES, analyticsParams } from './analytics.js';
 import { FLOOR_PIPE, measureFloorQueries, memoryBreakdown, pipesWithFloor } from './floor.js';
+import { postBatch } from './ingest.js';
 import {
   closedLoop,
   currentRssMb,
@@ -26,7 +27,6 @@ import {
   peakRssMb,
   pipeRequest,
   ROOT,
-  request,
   type Service,
   sleep,
   startService,
@@ -76,22 +76,7 @@ async function load(svc: Service, meta: Meta): Promise<void> {
   for (let done = have; done < EVENTS; ) {
     const n = Math.min(BULK_ROWS, EVENTS - done);
     const body = gen.ndjson(n);
-    const post = async () => {
-      for (;;) {
-        const r = await request(
-          svc.baseUrl,
-          'POST',
-          '/v0/events?name=feature_events',
-          svc.token,
-          body,
-          300_000,
-        );
-        if (r.status === 200 || r.status === 202) return;
-        if (r.status !== 503) throw new Error(`ingest: ${r.status} ${r.body.slice(0, 200)}`);
-        await sleep(250);
-      }
-    };
-    const p: Promise<void> = post().then(() => {
+    const p: Promise<void> = postBatch(svc, body, { timeoutMs: 300_000, busyTries: Infinity }).then(() => {
       inflight.delete(p);
     });
     inflight.add(p);
