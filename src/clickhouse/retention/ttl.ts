@@ -1,3 +1,5 @@
+import { EVENTS_BY_TIME_TABLE, EVENTS_TABLE, QUARANTINE_TABLE } from '../tables.js';
+
 /**
  * Which tables expire rows and after how long (RAW_RETENTION_DAYS, QUARANTINE_RETENTION_DAYS),
  * and the one statement that brings a table's TTL to that, given the TTL it has now. The TTL
@@ -20,11 +22,6 @@ export interface TableTtl {
   days: number;
 }
 
-export const RAW_TABLE = 'feature_events';
-/** The raw events' time-ordered copy (clickhouse/013_events_by_time.sql): expires with them. */
-export const RAW_BY_TIME_TABLE = 'feature_events_by_time';
-export const QUARANTINE_TABLE = 'feature_events_quarantine';
-
 /**
  * The raw events by their event time (the rollups, written by views at insert, keep theirs),
  * quarantined rows by when they arrived (a rejected row's timestamp may be anything), the
@@ -35,8 +32,8 @@ export function retentionTargets(
   projectDatasources: Iterable<string> = [],
 ): TableTtl[] {
   return [
-    { table: RAW_TABLE, column: 'timestamp', days: policy.rawDays },
-    { table: RAW_BY_TIME_TABLE, column: 'timestamp', days: policy.rawDays },
+    { table: EVENTS_TABLE, column: 'timestamp', days: policy.rawDays },
+    { table: EVENTS_BY_TIME_TABLE, column: 'timestamp', days: policy.rawDays },
     { table: QUARANTINE_TABLE, column: 'insertion_date', days: policy.quarantineDays },
     ...[...projectDatasources].map((ds) => ({
       table: `${ds}_quarantine`,
