@@ -3,7 +3,7 @@ import type { Session } from './reader.js';
 
 /**
  * The reader interface over a @clickhouse/client client: a ClickHouse server over HTTP, or
- * chDB through its connection adapter (chdb-session.ts). The only place outside the
+ * chDB through its connection adapter (chdb-adapter.ts). The only place outside the
  * factories where the library's client is called.
  */
 export function libraryClient(client: ClickHouseClient): Session {
