@@ -254,18 +254,18 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
     };
     // A point lookup of a pipe with a batch node may share one query with others (read-coalescer.ts).
     const batchable = coalescer && pipe.batch && format === 'json' && q === undefined;
+    // (FORMAT JSON only, so runQuery's body is text.)
     const runText = async (text: string, p: Record<string, unknown>) =>
-      readText((await deps.client.exec({ query: text, query_params: p })).stream);
-    const answer = (req: RequestParams, text: string, p: Record<string, unknown>) => {
-      const job =
-        batchable &&
-        lookupJob(pipe, req, { query: text, params: p }, { secrets: deps.secrets, toQuery, run: runText });
-      if (!job) return runQuery(text, p);
-      return async (): Promise<CachedResult> => ({
-        body: await (coalescer as ReadCoalescer).answer(job),
-        contentType: fmt.contentType,
-      });
-    };
+      String((await runQuery(text, p)()).body);
+    // Built only when the cache misses: a hit does none of this.
+    const answer =
+      (req: RequestParams, text: string, p: Record<string, unknown>) => async (): Promise<CachedResult> => {
+        const job =
+          batchable &&
+          lookupJob(pipe, req, { query: text, params: p }, { secrets: deps.secrets, toQuery, run: runText });
+        if (!job) return runQuery(text, p)();
+        return { body: await (coalescer as ReadCoalescer).answer(job), contentType: fmt.contentType };
+      };
     const run = answer(request, query, params);
     const key = (text: string, p: Record<string, unknown>) => `${text}\n${JSON.stringify(p)}`;
     const selecting = q === undefined && (format === 'json' || format === 'ndjson');
