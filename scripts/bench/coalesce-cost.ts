@@ -144,33 +144,21 @@ async function main() {
       const rendered = users.map((u) =>
         renderPipe(pipe, new Map(Object.entries(u).map(([k, v]) => [k, [v]]))),
       );
+      // Runs one query: how many rows it answered.
+      const rowsOf = async (q: { sql: string; params: Record<string, unknown> }) =>
+        (
+          JSON.parse(
+            (await session.queryBindAsync(`${q.sql}\n${SETTINGS}\nFORMAT JSON`, q.params)).text(),
+          ) as { rows: number }
+        ).rows;
       const forms: Record<string, () => Promise<number>> = {
         solo: async () => {
           let n = 0;
-          for (const r of rendered)
-            n += (
-              JSON.parse(
-                (await session.queryBindAsync(`${r.sql}\n${SETTINGS}\nFORMAT JSON`, r.params)).text(),
-              ) as { rows: number }
-            ).rows;
+          for (const r of rendered) n += await rowsOf(r);
           return n;
         },
-        union: async () => {
-          const q = unionQuery(rendered);
-          return (
-            JSON.parse(
-              (await session.queryBindAsync(`${q.sql}\n${SETTINGS}\nFORMAT JSON`, q.params)).text(),
-            ) as { rows: number }
-          ).rows;
-        },
-        in: async () => {
-          const q = inForm(name, users);
-          return (
-            JSON.parse(
-              (await session.queryBindAsync(`${q.sql}\n${SETTINGS}\nFORMAT JSON`, q.params)).text(),
-            ) as { rows: number }
-          ).rows;
-        },
+        union: () => rowsOf(unionQuery(rendered)),
+        in: () => rowsOf(inForm(name, users)),
       };
       const order = ['solo', 'union', 'in'];
       for (let k = 0; k < (round % 3) + 3; k++) order.push(order.shift() as string); // rotate who goes first
