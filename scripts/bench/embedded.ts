@@ -7,10 +7,10 @@
 import { rmSync } from 'node:fs';
 import { makeGenerator } from '../generate-events.js';
 import { type DashboardRun, measureDashboard } from './dashboard.js';
-import { type FloorRun, memoryBreakdown, pipesWithFloor } from './floor.js';
+import { type FloorRun, pipesWithFloor } from './floor.js';
 import { BATCH_ROWS, bulkLoad, freshness, ingestBatches, ingestSingles, makeBatches } from './ingest.js';
 import { currentRssMb, log, peakRssMb, ROOT, sleep, startService } from './lib.js';
-import { flatPeaks, memorySampler } from './memory.js';
+import { flatPeaks, memoryNow, memorySampler } from './memory.js';
 import type { AnyPipe } from './params.js';
 import { measurePipes, type PipeRun } from './pipes.js';
 import type { Plan } from './plan.js';
@@ -93,7 +93,7 @@ export async function measureEmbedded(deps: {
   await sleep(plan.mode === 'quick' ? 2_000 : 10_000);
   const storage = await measureStorage(svc, eventsInStore);
   rssPeak = Math.max(rssPeak, peakRssMb(pid));
-  const memory = { ...(await memoryBreakdown(svc)), ...flatPeaks(await sampler.stop()) };
+  const memory = { ...(await memoryNow(svc)), ...flatPeaks(await sampler.stop()) };
   const rssNow = currentRssMb(pid);
   log(
     `store: ${eventsInStore.toLocaleString('en')} events, ${storage.bytes_per_event} bytes/event, peak RSS ${rssPeak} MB`,

@@ -7,7 +7,6 @@ import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closedLoop, type LatencyStats, log, pipeRequest, request, type Service } from './lib.js';
-import { memoryNow } from './memory.js';
 import { PIPE_CLIENTS, type Timing } from './plan.js';
 
 export const FLOOR_PIPE = 'read_floor';
@@ -61,9 +60,3 @@ export async function measureFloorQueries(
   });
   return { load32_uncached, sql32 };
 }
-
-/**
- * Where the memory is now (scripts/bench/memory.ts): the kernel's RssAnon / RssFile, Node's
- * heap, external buffers and spool backlog, and chDB's MemoryTracking and caches (MiB).
- */
-export const memoryBreakdown = memoryNow;

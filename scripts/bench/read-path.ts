@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator, progress } from '../generate-events.js';
 import { ANALYTICS_PIPES, analyticsParams } from './analytics.js';
-import { FLOOR_PIPE, measureFloorQueries, memoryBreakdown, pipesWithFloor } from './floor.js';
+import { FLOOR_PIPE, measureFloorQueries, pipesWithFloor } from './floor.js';
 import { postBatch } from './ingest.js';
 import {
   closedLoop,
@@ -33,7 +33,7 @@ import {
   stats,
   waitForCount,
 } from './lib.js';
-import { memorySampler } from './memory.js';
+import { memoryNow, memorySampler } from './memory.js';
 import { ORIGINAL_PIPES, originalParams } from './params.js';
 
 const { values: args } = parseArgs({
@@ -248,7 +248,7 @@ async function finish(svc: Service, run: Run): Promise<void> {
   run.floorQueries32 = queries.load32_uncached;
   run.sql32 = queries.sql32;
   run.rss = { peak_mb: peakRssMb(svc.proc.pid), current_mb: currentRssMb(svc.proc.pid) };
-  run.memory = await memoryBreakdown(svc);
+  run.memory = await memoryNow(svc);
 }
 
 async function main() {
