@@ -66,26 +66,51 @@ describe('Pipes API details', () => {
     expect(ingest.headers.get('x-ratelimit-limit')).toBe(String(UNLIMITED));
   });
 
-  it('gzips answers for clients that accept it', async () => {
+  it('gzips answers for clients that accept it, the same bytes on a cache miss and on a hit', async () => {
     // node's fetch would decompress silently: read the raw bytes through the http module.
     const { request } = await import('node:http');
-    const raw = await new Promise<{ encoding?: string; body: Buffer }>((resolve, reject) => {
-      const req = request(
-        `${svc.baseUrl}/v0/pipes/user_feature_usage.json?user_id=u1`,
-        { headers: { Authorization: `Bearer ${svc.token}`, 'Accept-Encoding': 'gzip' } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c) => chunks.push(c));
-          res.on('end', () =>
-            resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
+    const rawGet = (path: string, headers: Record<string, string>) =>
+      new Promise<{ encoding?: string; vary?: string; cache?: string; body: Buffer }>((resolve, reject) => {
+        const req = request(
+          `${svc.baseUrl}${path}`,
+          { headers: { Authorization: `Bearer ${svc.token}`, ...headers } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c) => chunks.push(c));
+            res.on('end', () =>
+              resolve({
+                encoding: res.headers['content-encoding'],
+                vary: res.headers.vary,
+                cache: res.headers['x-cache'] as string | undefined,
+                body: Buffer.concat(chunks),
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const raw = await rawGet('/v0/pipes/user_feature_usage.json?user_id=u1', { 'Accept-Encoding': 'gzip' });
     expect(raw.encoding).toBe('gzip');
     expect(JSON.parse(gunzipSync(raw.body).toString()).data[0]).toMatchObject({ events: 10 });
+    // A cached answer (one question, and a moving window cut into cached parts) is gzipped
+    // once and sent to every later caller: each decodes to the answer sent without gzip.
+    for (const path of [
+      '/v0/pipes/feature_usage_summary.json?start_date=2020-01-01%2000:00:00',
+      '/v0/pipes/feature_usage_timeline.json?interval=30%20day&granularity=hour',
+    ]) {
+      const plain = await rawGet(path, {});
+      expect(plain.encoding, path).toBeUndefined();
+      const zipped = [
+        await rawGet(path, { 'Accept-Encoding': 'gzip' }),
+        await rawGet(path, { 'Accept-Encoding': 'gzip, deflate' }),
+      ];
+      for (const z of zipped) {
+        expect([z.encoding, z.vary], path).toEqual(['gzip', 'Accept-Encoding']);
+        expect(gunzipSync(z.body).toString(), path).toBe(plain.body.toString());
+      }
+      expect(zipped[1]?.cache, path).toBe('HIT');
+    }
   });
 });
 

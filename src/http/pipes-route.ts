@@ -27,6 +27,7 @@ import { SqlRefused } from '../sql/guard.js';
 import { sqlOverResult } from '../sql/over-result.js';
 import { authorize, identify } from './auth.js';
 import { DOCS, jsonError } from './errors.js';
+import { gzipOnce } from './gzip-once.js';
 import { pipeMetrics } from './pipe-metrics.js';
 
 export interface PipesAppDeps {
@@ -108,6 +109,20 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
   const render = renderMemo(deps.secrets);
   const concat = concatMemo();
   const nextEdge = edgeAhead();
+  const gzipped = gzipOnce();
+  // An answer (kept by the cache, or a window's joined parts) goes out gzipped once per answer.
+  const send = async (
+    c: Context,
+    answer: object,
+    body: string | Uint8Array<ArrayBuffer>,
+    type: string,
+    outcome: string,
+  ) => {
+    const headers = { 'Content-Type': type, 'X-Cache': outcome };
+    const gz = gzipped(c, answer, body, type);
+    if (!gz) return c.body(body, 200, headers);
+    return c.body(await gz, 200, { ...headers, 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' });
+  };
   const cache = deps.cache;
   const latest = cache ? latestRows(deps.client, () => cache.generation()) : undefined;
   const coalescer = deps.coalescer;
@@ -344,7 +359,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
           limit,
         );
         const outcome = parts.every((p) => p.outcome === 'HIT') ? 'HIT' : 'MISS';
-        return c.body(body, 200, { 'Content-Type': fmt.contentType, 'X-Cache': outcome });
+        return await send(c, body, body, fmt.contentType, outcome);
       }
       const { result, outcome }: { result: CachedResult; outcome: CacheOutcome } = bypass
         ? { result: await run(), outcome: 'BYPASS' }
@@ -355,7 +370,7 @@ export function createPipesApp(deps: PipesAppDeps): Hono {
               request,
               pipe.tags.includes(BUCKETED_WINDOW_TAG) ? undefined : await holdsUntil(nextUtcDay(now)),
             );
-      return c.body(result.body, 200, { 'Content-Type': result.contentType, 'X-Cache': outcome });
+      return await send(c, result, result.body, result.contentType, outcome);
     } catch (err) {
       const e = err as Error & { code?: string; type?: string };
       const code = e.code && /^\d+$/.test(e.code) ? e.code : undefined;
