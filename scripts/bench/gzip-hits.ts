@@ -10,13 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator } from '../generate-events.js';
 import { postBatch } from './ingest.js';
-import { closedLoop, log, percentile, request, startService, waitForCount } from './lib.js';
-
-const median = (xs: number[]) =>
-  percentile(
-    [...xs].sort((a, b) => a - b),
-    50,
-  );
+import { closedLoop, log, median, request, startService, waitForCount } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator } from '../generate-events.js';
 import { postBatch } from './ingest.js';
-import { log, sleep, startService, waitForCount } from './lib.js';
+import { log, median, sleep, startService, waitForCount } from './lib.js';
 import { memoryNow, memorySampler } from './memory.js';
 
 const { values: args } = parseArgs({
@@ -113,12 +113,6 @@ async function loadOnce(v: Variant, dir: string): Promise<RunResult> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 const figures = (m: Record<string, number>) =>
   Object.entries(m)

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { parseEventsBody } from '../../src/ingest/index.js';
 import { PiiGuard, parseDenyKeys } from '../../src/ingest/pii/index.js';
 import { makeGenerator, prng } from '../generate-events.js';
-import { log, pool, request, type Service, startService, waitForCount } from './lib.js';
+import { log, median, pool, request, type Service, startService, waitForCount } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -78,10 +78,6 @@ function bodies(rows: number): { bodies: Buffer[]; leaky: number } {
   return { bodies: out, leaky };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-};
 const guard = new PiiGuard({ policy: 'redact', denyKeys: parseDenyKeys(undefined), hashKey: 'bench' });
 
 function parseStage(): void {
