@@ -9,7 +9,8 @@
  * its rounds and as a ratio to the ceiling's median. With --service the whole service
  * (embedded mode, ClickHouse inserts) runs too, measured until the rows are queryable, as
  * the full bench's single_eps is; a variant `service:<checkout>` runs another checkout's
- * service (e.g. the commit before a change) in the same rotation. Reported per variant: ev/s, service and driver CPU per request.
+ * service (e.g. the commit before a change) in the same rotation, and `service@NAME=value&...`
+ * runs it with those settings. Reported per variant: ev/s, service and driver CPU per request.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -98,8 +99,8 @@ async function startHarness(spec: string, dir: string): Promise<Target> {
 }
 
 /** The whole service; `root` another checkout (an older commit, to compare in one session). */
-async function startFull(dir: string, root = ROOT): Promise<Target> {
-  const svc = await startService(dir, {}, [], root);
+async function startFull(dir: string, root = ROOT, env: Record<string, string> = {}): Promise<Target> {
+  const svc = await startService(dir, env, [], root);
   return { svc, stop: () => svc.stop() };
 }
 
@@ -113,9 +114,17 @@ interface Run {
 }
 
 async function measure(spec: string, dir: string): Promise<Run> {
-  const full = spec === 'service' || spec.startsWith('service:');
+  const full = /^service(:|@|$)/.test(spec);
+  // service[:<checkout>][@NAME=value&NAME=value]
+  const [where, settings = ''] = spec.split('@') as [string, string?];
+  const env = Object.fromEntries(
+    settings
+      .split('&')
+      .filter(Boolean)
+      .map((kv) => kv.split('=', 2)),
+  );
   const t = full
-    ? await startFull(dir, spec.slice('service:'.length) || ROOT)
+    ? await startFull(dir, where.slice('service:'.length) || ROOT, env)
     : await startHarness(spec, dir);
   try {
     await pool(bodies().slice(0, 2_000), SINGLE_CONCURRENCY, (b) => postBatch(t.svc, b)); // warm-up: JIT
