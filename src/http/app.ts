@@ -21,7 +21,6 @@ import { projectEvents } from './project-events-route.js';
 import { countIngestedRows, countPipeRequests, quotasRoute } from './quota.js';
 import { rateLimit } from './rate-limit.js';
 import { markUnmatched, requestLog } from './request-log.js';
-import { addResponseHeaders, applyResponseHeaders } from './response-headers.js';
 import { sqlRoute } from './sql-route.js';
 import { tokensRoute } from './tokens-route.js';
 
@@ -75,17 +74,16 @@ export function createApp(deps: AppDeps): Hono {
   // the preflight; on other requests it would set its header on c.res before the handler
   // runs, and Hono then rebuilds the handler's response around it, which turns
   // @hono/node-server's lightweight Response into a full web Response (a body stream)
-  // on every request. Adding the same header to the response's plain headers
-  // (response-headers.ts) is equivalent for origin '*' and keeps the fast path.
+  // on every request. Setting the same header after the handler is equivalent for
+  // origin '*' and keeps the fast path.
   const preflight = cors({
     origin: '*',
     allowHeaders: ['Authorization', 'Content-Type', 'Content-Encoding'],
   });
   app.use('/v0/*', async (c, next) => {
     if (c.req.method === 'OPTIONS') return preflight(c, next);
-    addResponseHeaders(c, { 'Access-Control-Allow-Origin': '*' });
     await next();
-    applyResponseHeaders(c);
+    c.res.headers.set('Access-Control-Allow-Origin', '*');
   });
 
   app.get('/v0/health', (c) =>

@@ -6,7 +6,6 @@ import type { Metrics } from '../metrics/registry.js';
 import { BackpressureError, type EventSink, type IngestRows } from '../queue/types.js';
 import { DOCS, jsonError } from './errors.js';
 import { noteRows } from './request-log.js';
-import { jsonReply } from './response-headers.js';
 
 export interface AppendDeps {
   sink: () => EventSink | undefined;
@@ -64,9 +63,9 @@ export async function appendBody(
     noteRows(c, reply.successful_rows + reply.quarantined_rows);
     if (c.req.query('wait') === 'true') {
       await acceptance.committed;
-      return jsonReply(c, reply, 200);
+      return c.json(reply, 200);
     }
-    return jsonReply(c, reply, 202);
+    return c.json(reply, 202);
   } catch (err) {
     if (err instanceof BackpressureError) return backpressure(c, err);
     // Only storage is left to fail here (the spool's disk, Kafka): our side, retryable.

@@ -2,7 +2,6 @@ import type { MiddlewareHandler } from 'hono';
 import type { TokenStore } from '../auth/index.js';
 import { tokenFrom } from './auth.js';
 import { DOCS, jsonError } from './errors.js';
-import { addResponseHeaders, applyResponseHeaders } from './response-headers.js';
 
 /** What X-RateLimit-Limit says when no limit is configured: headers still go out, as Tinybird always sends them. */
 export const UNLIMITED = 2_147_483_647;
@@ -57,8 +56,13 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler {
       );
     }
     w.used++;
-    addResponseHeaders(c, headers);
     await next();
-    applyResponseHeaders(c);
+    try {
+      for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);
+    } catch {
+      // immutable headers (a forwarded Response): copy it once
+      c.res = new Response(c.res.body, c.res);
+      for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);
+    }
   };
 }

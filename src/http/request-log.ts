@@ -4,7 +4,6 @@ import type { Log } from '../log/index.js';
 import type { Metrics } from '../metrics/registry.js';
 import { tokenFrom } from './auth.js';
 import { requestIdFrom } from './request-id.js';
-import { addResponseHeaders, applyResponseHeaders } from './response-headers.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -44,12 +43,11 @@ export function requestLog(deps: { log: Log; metrics?: Metrics }): MiddlewareHan
     const started = performance.now();
     const id = requestIdFrom(c.req.header('x-request-id'));
     c.set('requestId', id);
-    addResponseHeaders(c, { 'X-Request-Id': id });
     await next();
     const seconds = (performance.now() - started) / 1000;
-    // Into the handler's response, not c.header() before it: a response a sub-app built (the
-    // pipes) is not rebuilt, and a header set before the handler would be lost on it.
-    applyResponseHeaders(c);
+    // After the handler, like the CORS header in app.ts: a response a sub-app built (the pipes)
+    // is not rebuilt, and a header set before the handler would be lost on it.
+    c.res.headers.set('X-Request-Id', id);
     const route = c.get('unmatched') ? 'unmatched' : routePath(c, -1) || 'unmatched';
     const status = c.res.status;
     deps.metrics?.httpRequests.inc({ method: c.req.method, route, status });
