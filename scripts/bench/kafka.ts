@@ -5,6 +5,7 @@
  * ratio says how much of the broker-and-client ceiling the service keeps, on a machine whose
  * absolute speed drifts.
  */
+import { readFileSync } from 'node:fs';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { useFastGzip } from '../../src/queue/kafka-gzip.js';
 import { PACKED_HEADERS, packRanges, rowCount } from '../../src/queue/kafka-messages.js';
@@ -74,7 +75,14 @@ export async function measureKafka(deps: KafkaStageDeps): Promise<KafkaStage> {
       deps.nodeArgs,
     );
     deps.cleanups.push(() => svc.stop());
+    const [svcCpu0, brokerCpu0] = [cpuSeconds(svc.proc.pid), cpuSeconds(kafka.pid)];
     const ingest = await ingestBatches(svc, 'NDJSON x1000 kafka', batches, deps.rows);
+    // On a shared 2-core machine events/s follow the CPU share we get; CPU per row does not.
+    const svcCpu = cpuSeconds(svc.proc.pid) - svcCpu0;
+    const brokerCpu = cpuSeconds(kafka.pid) - brokerCpu0;
+    log(
+      `Kafka: CPU during the ingest: service ${svcCpu.toFixed(1)} s (${Math.round((svcCpu / deps.rows) * 1e6)} µs/row), mock broker ${brokerCpu.toFixed(1)} s`,
+    );
     const fresh = await freshness(svc, deps.freshnessSamples, 'kafka');
     const rss = peakRssMb(svc.proc.pid);
     await svc.stop();
@@ -92,6 +100,22 @@ export async function measureKafka(deps: KafkaStageDeps): Promise<KafkaStage> {
     return result;
   } finally {
     await kafka.stop();
+  }
+}
+
+/**
+ * CPU seconds (user + system, every thread) a process has used, from /proc/<pid>/stat; NaN when
+ * it is gone. Clock ticks are taken as Linux's USER_HZ, 100 on every mainstream build.
+ */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the ")" closing the command name: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
   }
 }
 

@@ -84,6 +84,8 @@ interface Row {
   /** The routing key (user_id for feature_events, the request for other datasources); null for quarantined rows. */
   key: string | null;
   owner: Pending;
+  /** When append() queued it (performance.now()), for the per-send timings logged at debug. */
+  at: number;
 }
 
 /** One packed message on its way: the rows it carries, for their owners' bookkeeping. */
@@ -233,6 +235,12 @@ export async function createKafkaSink(
 
   function send(rows: Row[]) {
     const bytes = rows.reduce((n, r) => n + r.line.length, 0);
+    // Where a request's wait for its 202 goes (debug log): queued behind the linger or other
+    // sends, packing, and kafkajs' produce round trip (compress, broker, acknowledgement).
+    const t0 = performance.now();
+    const queuedMs = t0 - (rows[0] as Row).at;
+    const othersInFlight = sending.size;
+    let tSend = t0;
     let messages: Outgoing[] = [];
     const p = pack(rows)
       .then((packed) => {
@@ -247,6 +255,7 @@ export async function createKafkaSink(
           });
           byTopic.set(m.topic, list);
         }
+        tSend = performance.now();
         return producer.sendBatch({
           acks: -1,
           compression,
@@ -256,7 +265,16 @@ export async function createKafkaSink(
       .then(
         (results) => {
           opts.health?.ok('kafka');
+          const acked = performance.now();
           acknowledged(messages, results);
+          log('debug', 'kafka rows produced', {
+            rows: rows.length,
+            messages: messages.length,
+            queued_ms: Math.round(queuedMs),
+            pack_ms: Math.round(tSend - t0),
+            produce_ms: Math.round(acked - tSend),
+            other_sends: othersInFlight,
+          });
         },
         (err: Error) => {
           log('error', 'kafka produce failed', { error: err.message, rows: rows.length });
@@ -364,14 +382,15 @@ export async function createKafkaSink(
       // Another datasource's rows have no user_id: a request's rows share one partition (in
       // order, one insert), and requests spread over the partitions.
       const requestKey = datasource === DEFAULT_DATASOURCE ? undefined : `${datasource}#${requests++}`;
+      const at = performance.now();
       for (const line of rows.events) {
         const key = requestKey ?? userIdKey(line) ?? '';
-        queue.push({ topic: config.KAFKA_TOPIC, datasource, line, key, owner });
+        queue.push({ topic: config.KAFKA_TOPIC, datasource, line, key, owner, at });
         inFlightBytes += line.length;
         queuedBytes += line.length;
       }
       for (const line of rows.quarantine) {
-        queue.push({ topic: config.KAFKA_QUARANTINE_TOPIC, datasource, line, key: null, owner });
+        queue.push({ topic: config.KAFKA_QUARANTINE_TOPIC, datasource, line, key: null, owner, at });
         inFlightBytes += line.length;
         queuedBytes += line.length;
       }

@@ -16,6 +16,8 @@ export interface MockKafka {
    */
   inject(cmd: string): Promise<void>;
   stop(): Promise<void>;
+  /** The broker's process id (the bench reads its CPU time). */
+  pid: number | undefined;
 }
 
 export interface MockKafkaOptions {
@@ -61,6 +63,7 @@ export async function startMockKafka(opts: MockKafkaOptions = {}): Promise<MockK
   });
   return {
     brokers,
+    pid: proc.pid,
     inject(cmd) {
       return new Promise<void>((resolve, reject) => {
         waiting.push({ resolve, reject, cmd });
