@@ -9,6 +9,7 @@
  * marks and bytes decompressed per query (its ProfileEvents counters: CPU is steadier than
  * wall time on a shared machine). Pipes render without TB_SECRET/retention variables, as
  * with RAW_RETENTION_DAYS=0. --settings adds query settings to both (e.g. max_threads=1).
+ * `events` runs the bench's user pages, `events:feature` its feature pages.
  *
  *   node --import tsx scripts/bench/lookup-cost.ts --dir /tmp/c33/r10m --calls 200
  */
@@ -44,8 +45,10 @@ function paramsFor(pipe: string): (i: number) => Params {
   const gen = makeGenerator({ seed: 99, plannedRows: 1, endMs: meta.endMs, users: USERS });
   if (pipe === FLOOR_PIPE) return () => ({});
   if (pipe === 'user_feature_usage') return (i) => originalParams(pipe, gen, meta.endMs, i);
-  // events alternates a user and a feature page in the bench; a point lookup is the user's.
+  // events alternates a user and a feature page in the bench; a point lookup is the user's,
+  // and events:feature takes the bench's feature pages instead.
   if (pipe === 'events') return (i) => analyticsParams(pipe, gen, meta.endMs, i * 2 + 1);
+  if (pipe === 'events:feature') return (i) => analyticsParams('events', gen, meta.endMs, i * 2);
   return (i) => analyticsParams(pipe as Parameters<typeof analyticsParams>[0], gen, meta.endMs, i);
 }
 
@@ -68,7 +71,7 @@ async function main() {
   const extra = args.settings ? `, ${args.settings}` : '';
   const settings = `max_execution_time = 10, output_format_json_quote_64bit_integers = 0${extra}`;
   const rendered = (pipe: string, p: Params) => {
-    const spec = pipes.get(pipe);
+    const spec = pipes.get(pipe.split(':')[0] as string);
     if (!spec) throw new Error(`no pipe ${pipe}`);
     const r = renderPipe(spec, new Map(Object.entries(p).map(([k, v]) => [k, [v]])));
     return { sql: `${r.sql}\nSETTINGS ${settings}\nFORMAT JSON`, params: r.params };
