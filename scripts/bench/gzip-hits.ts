@@ -2,7 +2,8 @@
  * What gzip costs cached answers: the same cached pipe questions at 32 clients, with and
  * without Accept-Encoding: gzip (as fetch-based clients such as Tinybird's SDKs send it),
  * alternated over rounds on one service.
- *   node --import tsx scripts/bench/gzip-hits.ts [--events 300000] [--rounds 3] [--seconds 8]
+ *   node --import tsx scripts/bench/gzip-hits.ts [--events 300000] [--rounds 3] [--seconds 8] [--root DIR]
+ * --root runs another checkout's service (e.g. `git archive` of an older commit), for a before/after.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '300000' },
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '8' },
+    root: { type: 'string' },
   },
 });
 const EVENTS = Number(args.events);
@@ -27,7 +29,7 @@ const QUESTIONS = [
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'gzip-hits-'));
-const svc = await startService(dir);
+const svc = await startService(dir, {}, [], args.root);
 try {
   const gen = makeGenerator({ seed: 3, plannedRows: EVENTS, endMs: Date.now() - 60_000 });
   for (let done = 0; done < EVENTS; done += 25_000)
