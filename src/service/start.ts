@@ -15,6 +15,7 @@ import { trackWrites, type WriteGeneration } from '../clickhouse/write-generatio
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
 import { secretsFromEnv } from '../config/secrets.js';
 import { createApp, type ServiceState } from '../http/app.js';
+import { ingestAdmission } from '../http/ingest-admission.js';
 import { createPipesApp } from '../http/pipes-route.js';
 import { PiiConfigError, type PiiGuard, piiGuardFromConfig } from '../ingest/pii/index.js';
 import { createPipeline, type Pipeline } from '../loader/pipeline.js';
@@ -81,6 +82,11 @@ export async function startService(
   const log = createLog(config.LOG_LEVEL);
   const state: ServiceState = { ready: false, startedAt: Date.now() };
   const metrics = createMetrics();
+  const admission = ingestAdmission({
+    maxBytes: config.INGEST_MAX_INFLIGHT_BYTES,
+    maxWaitMs: config.INGEST_ADMISSION_WAIT_MS,
+  });
+  metrics.sources.admission = admission.stats;
   const app = createApp({
     metrics,
     state,
@@ -93,6 +99,7 @@ export async function startService(
     quotas,
     adminToken: admin.token,
     pii,
+    admission,
   });
 
   // Listen first: /v0/health answers (and /v0/ready says "not yet") while storage starts.
