@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import type { serve as honoServe } from '@hono/node-server';
 import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from '../auth/index.js';
 import { TokenRegistry } from '../auth/token-registry.js';
@@ -30,6 +31,7 @@ import { StoreHealth } from '../queue/health.js';
 import { QuotaConfigError, type Quotas, quotasFromConfig } from '../quota/from-config.js';
 import { startSqlHttpListener } from '../sql-http/listen.js';
 import { banner } from './banner.js';
+import { heapWarning } from './heap-budget.js';
 import { loaderObserver, startMetricSources } from './metrics.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -80,6 +82,8 @@ export async function startService(
     throw err;
   }
   const log = createLog(config.LOG_LEVEL);
+  const heapTooSmall = heapWarning(config, getHeapStatistics().heap_size_limit);
+  if (heapTooSmall) log('warn', heapTooSmall);
   const state: ServiceState = { ready: false, startedAt: Date.now() };
   const metrics = createMetrics();
   const admission = ingestAdmission({
