@@ -196,6 +196,7 @@ export function createApp(deps: AppDeps): Hono {
       log: deps.log,
       metrics: deps.metrics,
       pii: deps.pii,
+      admission: deps.admission,
     }),
   );
 
