@@ -14,5 +14,8 @@ COPY pipes ./pipes
 RUN mkdir -p /app/data && chown node:node /app/data
 EXPOSE 7181
 USER node
+# V8's heap limit the service is sized for (src/service/heap-budget.ts); docker run -e
+# NODE_OPTIONS=... replaces it.
+ENV NODE_OPTIONS=--max-old-space-size=384
 # node --import tsx, not the tsx CLI: one process, so SIGTERM reaches the service directly.
 CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -38,7 +38,16 @@ describe('metrics of the running service (embedded)', () => {
     expect(failures).toBeGreaterThan(0);
     expect(moved('feature_events_insert_retries_total')).toBe(failures);
     expect(moved('feature_events_insert_duration_seconds_count', { result: 'error' })).toBe(failures);
-    const samples = await scrape(listener());
+    // The spool lets go of its bytes after the insert is counted (its checkpoint): wait for it.
+    let samples = await scrape(listener());
+    await waitFor(
+      async () => {
+        samples = await scrape(listener());
+        return sumOf(samples, 'feature_events_queue_pending_bytes', { queue: 'spool' }) === 0;
+      },
+      'the spool to be empty',
+      10_000,
+    );
     expect(sumOf(samples, 'feature_events_queue_pending_bytes', { queue: 'spool' })).toBe(0);
     expect(sumOf(samples, 'feature_events_queue_max_pending_bytes', { queue: 'spool' })).toBeGreaterThan(0);
   });

@@ -70,6 +70,11 @@ export const envSchema = z.object({
   // disk and are read back when their batch is inserted (docs/performance.md, memory).
   SPOOL_MEMORY_BYTES: nonNegativeInt.default(16 * 1024 * 1024),
   MAX_BODY_BYTES: positiveInt.default(10 * 1024 * 1024),
+  // Bytes of Events API bodies read and parsed at once; requests past it wait, then 503 +
+  // Retry-After after INGEST_ADMISSION_WAIT_MS. Bounds ingest's share of Node's heap
+  // (src/http/ingest-admission.ts, docs/operations.md Memory).
+  INGEST_MAX_INFLIGHT_BYTES: positiveInt.default(32 * 1024 * 1024),
+  INGEST_ADMISSION_WAIT_MS: nonNegativeInt.default(5_000),
   // Requests per token per window (Tinybird's X-RateLimit-* headers, 429 + Retry-After above
   // it). 0 = off, the default: a self-hosted pipeline is usually limited by its capacity,
   // which MAX_PENDING_BYTES already guards with 503s.

@@ -14,6 +14,7 @@ import { copyRoute } from './copy-route.js';
 import { datasourcesRoute } from './datasources-route.js';
 import { DOCS, jsonError } from './errors.js';
 import { eventsRoute } from './events-route.js';
+import type { IngestAdmission } from './ingest-admission.js';
 import { jwtAdmission } from './jwt-admission.js';
 import { localTokens } from './local-tokens.js';
 import { metricsRoute } from './metrics-route.js';
@@ -61,6 +62,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** The PII guard every ingested row passes (src/ingest/pii); none with PII_POLICY=off. */
   pii?: PiiGuard;
+  /** Bounds the bytes of Events API bodies read and parsed at once (INGEST_MAX_INFLIGHT_BYTES). */
+  admission?: IngestAdmission;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -164,6 +167,7 @@ export function createApp(deps: AppDeps): Hono {
       log: deps.log,
       metrics: deps.metrics,
       pii: deps.pii,
+      admission: deps.admission,
     }),
   );
   app.route(
@@ -176,6 +180,7 @@ export function createApp(deps: AppDeps): Hono {
       log: deps.log,
       metrics: deps.metrics,
       pii: deps.pii,
+      admission: deps.admission,
     }),
   );
 
@@ -191,6 +196,7 @@ export function createApp(deps: AppDeps): Hono {
       log: deps.log,
       metrics: deps.metrics,
       pii: deps.pii,
+      admission: deps.admission,
     }),
   );
 

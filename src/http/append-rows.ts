@@ -5,6 +5,7 @@ import { countAccepted, countReceived, countRedacted } from '../metrics/ingest.j
 import type { Metrics } from '../metrics/registry.js';
 import { BackpressureError, type EventSink, type IngestRows } from '../queue/types.js';
 import { DOCS, jsonError } from './errors.js';
+import type { Admitted, IngestAdmission } from './ingest-admission.js';
 import { noteRows } from './request-log.js';
 
 export interface AppendDeps {
@@ -12,6 +13,8 @@ export interface AppendDeps {
   maxBodyBytes: number;
   log: Log;
   metrics?: Metrics;
+  /** Bounds the bytes of bodies read and parsed at once (INGEST_MAX_INFLIGHT_BYTES). */
+  admission?: IngestAdmission;
 }
 
 /**
@@ -30,13 +33,49 @@ export async function appendBody(
     return jsonError(c, 503, 'Not ready yet: storage is starting, retry shortly', DOCS.events, {
       'Retry-After': '1',
     });
+  const admitted = await admit(c, deps, sink);
+  if (admitted instanceof Response) return admitted;
+  try {
+    return await appendAdmitted(c, deps, sink, parse, admitted);
+  } finally {
+    admitted?.release();
+  }
+}
+
+/** Waits for room under INGEST_MAX_INFLIGHT_BYTES before the body is read (src/http/ingest-admission.ts). */
+async function admit(
+  c: Context,
+  deps: AppendDeps,
+  sink: EventSink,
+): Promise<Admitted | Response | undefined> {
+  const declared = Number(c.req.header('content-length') ?? Number.NaN);
+  try {
+    // A full spool refuses first: no use waiting for room to read a body it cannot take.
+    sink.checkCapacity(declared || 0);
+    // Without a declared length the body may be as large as the limit: count it so.
+    return await deps.admission?.admit(Number.isSafeInteger(declared) ? declared : deps.maxBodyBytes);
+  } catch (err) {
+    if (err instanceof BackpressureError) return backpressure(c, err);
+    throw err;
+  }
+}
+
+async function appendAdmitted(
+  c: Context,
+  deps: AppendDeps,
+  sink: EventSink,
+  parse: (body: Buffer) => IngestRows & { redacted?: number },
+  admitted: Admitted | undefined,
+): Promise<Response> {
   let rows: IngestRows & { redacted?: number };
   try {
-    sink.checkCapacity(Number(c.req.header('content-length') ?? 0) || 0);
+    const body = await readBody(c.req.raw, deps.maxBodyBytes);
+    // A gzip body is parsed at its decompressed size.
+    admitted?.atLeast(body.length);
     // Row problems never throw: each bad row is quarantined with its reason. A throw
     // here is a bug of ours, answered 500 by the app (no Retry-After: the same body
     // would fail again), never the 503 that tells clients to retry.
-    rows = parse(await readBody(c.req.raw, deps.maxBodyBytes));
+    rows = parse(body);
   } catch (err) {
     if (err instanceof BodyError) return jsonError(c, err.status, err.message);
     if (err instanceof BackpressureError) return backpressure(c, err);
@@ -61,6 +100,9 @@ export async function appendBody(
     });
     countRedacted(deps.metrics, datasource, reply.redacted_rows);
     noteRows(c, reply.successful_rows + reply.quarantined_rows);
+    // The rows are the sink's now (the spool bounds what it keeps in memory): a wait=true
+    // request does not hold room while its batch is inserted.
+    admitted?.release();
     if (c.req.query('wait') === 'true') {
       await acceptance.committed;
       return c.json(reply, 200);

@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics/registry.js';
 import { BackpressureError, type EventSink } from '../queue/types.js';
 import { identify, requireScope } from './auth.js';
 import { jsonError } from './errors.js';
+import type { Admitted, IngestAdmission } from './ingest-admission.js';
 import { noteRows } from './request-log.js';
 
 const DOC = 'https://www.tinybird.co/docs/api-reference/datasource-api';
@@ -25,6 +26,8 @@ export interface DatasourcesRouteDeps {
   metrics?: Metrics;
   /** Redacts or quarantines personal data in rows (src/ingest/pii); none when PII_POLICY=off. */
   pii?: PiiGuard;
+  /** The Events API's bound on bodies read and parsed at once; an upload takes its share too. */
+  admission?: IngestAdmission;
 }
 
 interface TableRow {
@@ -122,9 +125,12 @@ export function datasourcesRoute(deps: DatasourcesRouteDeps): Hono {
     const declared = Number(c.req.header('content-length') ?? 0);
     if (declared > deps.maxUploadBytes)
       return jsonError(c, 413, `The upload is larger than ${deps.maxUploadBytes} bytes: split the file`, DOC);
+    let admitted: Admitted | undefined;
     try {
       sink.checkCapacity(declared || 0);
+      admitted = await deps.admission?.admit(declared || deps.maxUploadBytes);
       const upload = await readUpload(c, deps.maxUploadBytes);
+      admitted?.atLeast(upload.bytes.length);
       const rows = parseEventsBody(
         upload.format === 'csv' ? csvToNdjson(upload.bytes) : upload.bytes,
         deps.pii,
@@ -133,6 +139,7 @@ export function datasourcesRoute(deps: DatasourcesRouteDeps): Hono {
         return jsonError(c, 400, 'The file holds no rows', DOC);
       countReceived(deps.metrics, name, rows.events.length + rows.quarantine.length);
       const acceptance = await sink.append(rows);
+      admitted?.release();
       countAccepted(deps.metrics, name, {
         accepted: rows.events.length,
         quarantined: rows.quarantine.length,
@@ -157,6 +164,8 @@ export function datasourcesRoute(deps: DatasourcesRouteDeps): Hono {
         });
       deps.log('error', 'bulk append failed', { error: (err as Error).message });
       return jsonError(c, 503, 'Could not store the rows; retry later', DOC, { 'Retry-After': '1' });
+    } finally {
+      admitted?.release();
     }
   });
   return app;

@@ -8,6 +8,7 @@ import type { EventSink } from '../queue/types.js';
 import { appendBody } from './append-rows.js';
 import { identify, requireScope } from './auth.js';
 import { DOCS, jsonError } from './errors.js';
+import type { IngestAdmission } from './ingest-admission.js';
 
 export interface EventsRouteDeps {
   sink: () => EventSink | undefined;
@@ -18,6 +19,8 @@ export interface EventsRouteDeps {
   metrics?: Metrics;
   /** Redacts or quarantines personal data in rows (src/ingest/pii); none when PII_POLICY=off. */
   pii?: PiiGuard;
+  /** Bounds the bytes of bodies read and parsed at once (src/http/ingest-admission.ts). */
+  admission?: IngestAdmission;
 }
 
 /** POST /v0/events?name=<datasource>: Tinybird's Events API. */

@@ -9,6 +9,7 @@ import type { EventSink } from '../queue/types.js';
 import { appendBody } from './append-rows.js';
 import { authorize } from './auth.js';
 import { DOCS } from './errors.js';
+import type { IngestAdmission } from './ingest-admission.js';
 
 export interface ProjectEventsDeps {
   /** The project's datasources by name; feature_events is not among them (its own path serves it). */
@@ -21,6 +22,8 @@ export interface ProjectEventsDeps {
   metrics?: Metrics;
   /** Redacts or quarantines personal data in rows (src/ingest/pii); none when PII_POLICY=off. */
   pii?: PiiGuard;
+  /** Bounds the bytes of bodies read and parsed at once (src/http/ingest-admission.ts). */
+  admission?: IngestAdmission;
 }
 
 /**

@@ -135,6 +135,30 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
         if (p) this.set({ queue: p.queue }, p.max);
       },
     }),
+    ingestInflightBytes: new Gauge({
+      name: `${PREFIX}ingest_inflight_bytes`,
+      help: 'Bytes of ingest bodies being read and parsed now (bound: INGEST_MAX_INFLIGHT_BYTES)',
+      registers,
+      collect() {
+        this.set(sources.admission?.().inflight_bytes ?? 0);
+      },
+    }),
+    ingestInflightPeakBytes: new Gauge({
+      name: `${PREFIX}ingest_inflight_peak_bytes`,
+      help: 'The most bytes of ingest bodies ever read and parsed at once since start',
+      registers,
+      collect() {
+        this.set(sources.admission?.().peak_bytes ?? 0);
+      },
+    }),
+    ingestWaiting: new Gauge({
+      name: `${PREFIX}ingest_admission_waiting`,
+      help: 'Ingest requests waiting for room under INGEST_MAX_INFLIGHT_BYTES',
+      registers,
+      collect() {
+        this.set(sources.admission?.().waiting ?? 0);
+      },
+    }),
     kafkaLag: new Gauge({
       name: `${PREFIX}kafka_consumer_lag_messages`,
       help: 'Messages of a partition not yet committed by the consumer group (not yet in ClickHouse)',
@@ -202,4 +226,6 @@ export interface MetricSources {
   tables?: () => Promise<TableStats[]>;
   /** The consumer group's lag per partition (cached). */
   kafkaLag?: () => Promise<PartitionLag[]>;
+  /** Ingest bodies read and parsed at once (src/http/ingest-admission.ts). */
+  admission?: () => { inflight_bytes: number; peak_bytes: number; waiting: number };
 }

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import type { serve as honoServe } from '@hono/node-server';
 import { parseTokenList, resolveAdminToken, TokenConfigError, TokenStore } from '../auth/index.js';
 import { TokenRegistry } from '../auth/token-registry.js';
@@ -15,6 +16,7 @@ import { trackWrites, type WriteGeneration } from '../clickhouse/write-generatio
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
 import { secretsFromEnv } from '../config/secrets.js';
 import { createApp, type ServiceState } from '../http/app.js';
+import { ingestAdmission } from '../http/ingest-admission.js';
 import { createPipesApp } from '../http/pipes-route.js';
 import { PiiConfigError, type PiiGuard, piiGuardFromConfig } from '../ingest/pii/index.js';
 import { createPipeline, type Pipeline } from '../loader/pipeline.js';
@@ -29,6 +31,7 @@ import { StoreHealth } from '../queue/health.js';
 import { QuotaConfigError, type Quotas, quotasFromConfig } from '../quota/from-config.js';
 import { startSqlHttpListener } from '../sql-http/listen.js';
 import { banner } from './banner.js';
+import { heapWarning } from './heap-budget.js';
 import { loaderObserver, startMetricSources } from './metrics.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -79,8 +82,15 @@ export async function startService(
     throw err;
   }
   const log = createLog(config.LOG_LEVEL);
+  const heapTooSmall = heapWarning(config, getHeapStatistics().heap_size_limit);
+  if (heapTooSmall) log('warn', heapTooSmall);
   const state: ServiceState = { ready: false, startedAt: Date.now() };
   const metrics = createMetrics();
+  const admission = ingestAdmission({
+    maxBytes: config.INGEST_MAX_INFLIGHT_BYTES,
+    maxWaitMs: config.INGEST_ADMISSION_WAIT_MS,
+  });
+  metrics.sources.admission = admission.stats;
   const app = createApp({
     metrics,
     state,
@@ -93,6 +103,7 @@ export async function startService(
     quotas,
     adminToken: admin.token,
     pii,
+    admission,
   });
 
   // Listen first: /v0/health answers (and /v0/ready says "not yet") while storage starts.

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_MAX_OLD_SPACE_MB } from '../../src/service/heap-budget.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -90,6 +91,9 @@ export async function startServiceProcess(
       // 90-day retention their raw rows would expire as soon as they are stored. Retention has
       // its own tests (test/retention-*.test.ts); a test that wants it sets it.
       RAW_RETENTION_DAYS: '0',
+      // The heap limit npm start gives the service, so tests and benches run what users run.
+      NODE_OPTIONS:
+        `--max-old-space-size=${DEFAULT_MAX_OLD_SPACE_MB} ${process.env.NODE_OPTIONS ?? ''}`.trim(),
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
