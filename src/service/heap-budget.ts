@@ -9,6 +9,8 @@ import type { Config } from '../config/index.js';
  * allow at once; heapBudget checks that at start. Node reads the flag only at start (a later
  * v8.setFlagsFromString does not move the limit), so it lives in the launch commands.
  */
+// Written again, as a number, where the service is launched: package.json (start, consumer)
+// and the Dockerfile; test/helpers/service.ts reads this constant. Change all three together.
 export const DEFAULT_MAX_OLD_SPACE_MB = 384;
 
 const MiB = 1024 * 1024;
