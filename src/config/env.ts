@@ -64,6 +64,10 @@ export const envSchema = z.object({
   // row has waited BATCH_MAX_WAIT_MS, whichever comes first.
   BATCH_MAX_ROWS: positiveInt.default(50_000),
   BATCH_MAX_WAIT_MS: positiveInt.default(200),
+  // Kafka consumer: while other partitions' inserts keep it busy, a partition's rows wait up to
+  // this long, so that each insert is bigger (src/loader/insert-pacing.ts). A lone partition
+  // waits BATCH_MAX_WAIT_MS; at or below BATCH_MAX_WAIT_MS this is off.
+  KAFKA_MAX_WAIT_BEHIND_MS: positiveInt.default(5_000),
   // Bytes accepted but not yet in ClickHouse; past this, ingest answers 503 + Retry-After.
   MAX_PENDING_BYTES: positiveInt.default(256 * 1024 * 1024),
   // Of those, how many bytes of rows the embedded spool also keeps in memory; the rest wait on

@@ -16,6 +16,7 @@ import {
 } from './batch-intent.js';
 import { BatchWriter } from './batch-writer.js';
 import { splitByDatasource } from './datasource-rows.js';
+import { InsertPacing } from './insert-pacing.js';
 import type { LoaderObserver } from './observer.js';
 
 // librdkafka's mock broker waits out maxWaitTimeInMs on every fetch, data or not, and then
@@ -24,7 +25,9 @@ import type { LoaderObserver } from './observer.js';
 // 20 ms per consumer.
 const FETCH_MAX_WAIT_MS = 20;
 
-export type KafkaLoaderConfig = KafkaConfig & Pick<Config, 'BATCH_MAX_ROWS' | 'BATCH_MAX_WAIT_MS'>;
+export type KafkaLoaderConfig = KafkaConfig &
+  Pick<Config, 'BATCH_MAX_ROWS' | 'BATCH_MAX_WAIT_MS'> &
+  Partial<Pick<Config, 'KAFKA_MAX_WAIT_BEHIND_MS'>>;
 
 export interface KafkaLoaderOptions {
   store: Store;
@@ -59,7 +62,9 @@ export interface KafkaLoaderHandle {
 /**
  * The consumer role in Kafka mode: a consumer group over KAFKA_TOPIC and
  * KAFKA_QUARANTINE_TOPIC. Fetched messages are buffered per partition, across fetches, until
- * they hold BATCH_MAX_ROWS rows or the oldest has waited BATCH_MAX_WAIT_MS; then they go to
+ * they hold BATCH_MAX_ROWS rows or the oldest has waited BATCH_MAX_WAIT_MS (longer while other
+ * partitions' inserts keep the loader busy, up to KAFKA_MAX_WAIT_BEHIND_MS: see
+ * insert-pacing.ts); then they go to
  * ClickHouse as one insert (a message may carry many rows, see queue/kafka-messages.ts; an
  * insert is cut between messages), and the partition's offset is committed only after.
  * Why across fetches: a fetch may hold little (librdkafka's mock broker returns one record
@@ -83,6 +88,10 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
   const maxBytesPerPartition =
     opts.maxBytesPerPartition ?? Math.min(64 << 20, Math.max(1 << 20, config.BATCH_MAX_ROWS * 400));
   const topics = [config.KAFKA_TOPIC, config.KAFKA_QUARANTINE_TOPIC];
+  const pacing = new InsertPacing({
+    minWaitMs: config.BATCH_MAX_WAIT_MS,
+    maxWaitMs: config.KAFKA_MAX_WAIT_BEHIND_MS ?? config.BATCH_MAX_WAIT_MS,
+  });
 
   const writer = new BatchWriter(store, {
     dedupWindow: opts.dedupWindow ?? 0,
@@ -227,6 +236,13 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
   }
   const buffers = new Map<string, PartitionBuffer>();
 
+  /** Its oldest row has waited long enough (see InsertPacing): the others holding rows set how long. */
+  function due(buf: PartitionBuffer): boolean {
+    let others = 0;
+    for (const b of buffers.values()) if (b !== buf && b.entries.length > 0) others++;
+    return performance.now() - buf.since >= pacing.waitMs(others);
+  }
+
   /**
    * The next insert of a buffer, if one is due: the recorded range if a member was inserting
    * it when it stopped (exactly that range, once it is all fetched), else up to BATCH_MAX_ROWS
@@ -242,7 +258,7 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
       while (n < buf.entries.length && offset(n) <= pending.end) n++;
       return { n, redo: pending };
     }
-    if (buf.rows < maxRows && performance.now() - buf.since < config.BATCH_MAX_WAIT_MS) return null;
+    if (buf.rows < maxRows && !due(buf)) return null;
     return { n: cutByRows(buf.entries), redo: null };
   }
 
@@ -270,11 +286,13 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     const batchId = batchToken(`${topic}:${partition}`, range);
     const started = performance.now();
     if (!(await insertWithRetry(rows, batchId, skip, lost))) return false;
+    const insertMs = performance.now() - started;
+    pacing.inserted(insertMs);
     log('debug', 'batch stored', {
       batch: batchId,
       rows: rows.reduce((n, g) => n + g.events.length + g.quarantine.length, 0),
       messages: n,
-      insert_ms: Math.round(performance.now() - started),
+      insert_ms: Math.round(insertMs),
     });
     if (buf.generation !== generation) return false;
     await commit(topic, partition, last + 1, null);
@@ -334,12 +352,10 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     await ctx.heartbeat();
   }
 
-  // Quiet partitions: rows that waited BATCH_MAX_WAIT_MS go in without waiting for a fetch.
+  // Quiet partitions: rows that waited long enough go in without waiting for a fetch.
   const timer = setInterval(
     () => {
-      for (const buf of buffers.values())
-        if (buf.entries.length > 0 && performance.now() - buf.since >= config.BATCH_MAX_WAIT_MS)
-          void flush(buf);
+      for (const buf of buffers.values()) if (buf.entries.length > 0 && due(buf)) void flush(buf);
     },
     Math.max(10, Math.floor(config.BATCH_MAX_WAIT_MS / 4)),
   );

@@ -1,0 +1,44 @@
+/**
+ * How long a Kafka partition's buffered rows wait before their insert.
+ *
+ * The loader inserts one partition's rows at a time, and with the materialized views an
+ * INSERT costs about 100 ms of CPU whatever its size (docs/performance.md, "Where Kafka-mode
+ * ingest waits"). Waiting a fixed BATCH_MAX_WAIT_MS, a loaded consumer ends up inserting back
+ * to back: each partition's insert holds what arrived while the other partitions were
+ * inserted (~5,000 rows at 27k ev/s over 12 partitions), most of the CPU goes to the fixed
+ * part, and on a shared machine it is taken from the api.
+ *
+ * So a partition waits at least BATCH_MAX_WAIT_MS, and also `spread` times as long as
+ * inserting the *other* partitions that hold rows takes (their count times the recent insert
+ * time): the loader is then busy at most about 1/spread of the time and each insert is that
+ * much bigger. The wait is capped (maxWaitMs). A lone partition, as at low rates, waits
+ * BATCH_MAX_WAIT_MS and no more, so freshness at low rates is unchanged.
+ */
+export class InsertPacing {
+  /** Recent insert wall time (ms), averaged; undefined before the first insert. */
+  private insertMs: number | undefined;
+
+  constructor(
+    private readonly opts: {
+      /** BATCH_MAX_WAIT_MS: the least a row waits. */
+      minWaitMs: number;
+      /** The most a row waits before its insert is due, however busy the loader is. */
+      maxWaitMs: number;
+      /** How many times the others' insert time a partition waits (default 2). */
+      spread?: number;
+    },
+  ) {}
+
+  /** Told the wall time of each insert. */
+  inserted(ms: number): void {
+    // Mostly the recent inserts: the rate and the insert sizes change within seconds.
+    this.insertMs = this.insertMs === undefined ? ms : this.insertMs * 0.7 + ms * 0.3;
+  }
+
+  /** How long the oldest buffered row of a partition waits, while `others` other partitions hold rows. */
+  waitMs(others: number): number {
+    const { minWaitMs, maxWaitMs } = this.opts;
+    const busy = (this.insertMs ?? 0) * others * (this.opts.spread ?? 2);
+    return Math.max(minWaitMs, Math.min(maxWaitMs, busy));
+  }
+}
