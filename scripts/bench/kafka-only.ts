@@ -2,7 +2,9 @@
  * The Kafka stage alone (`node --import tsx scripts/bench/kafka-only.ts [--rows N]`): for working on the Kafka path
  * without the full run's hour. The full run (npm run bench) includes the same stage.
  * --prof DIR writes the service's CPU profile there; --env '{"BATCH_MAX_WAIT_MS":"500"}' passes
- * settings to the service.
+ * settings to the service. --root DIR runs another checkout's service (an A/B against an older
+ * commit: `git archive <commit> | tar -x -C DIR`, node_modules symlinked) with this harness;
+ * --threads logs the service's CPU during the ingest by thread (JS main thread vs chDB's, zlib's).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,8 @@ const { values: args } = parseArgs({
     prof: { type: 'string' },
     'log-level': { type: 'string' },
     env: { type: 'string', default: '{}' },
+    root: { type: 'string' },
+    threads: { type: 'boolean', default: false },
   },
 });
 const rows = Number(args.rows);
@@ -48,6 +52,8 @@ try {
     },
     nodeArgs: args.prof ? ['--cpu-prof', `--cpu-prof-dir=${args.prof}`] : [],
     cleanups,
+    root: args.root,
+    threads: args.threads,
   });
   log(JSON.stringify(result));
 } finally {

@@ -5,7 +5,7 @@
  * ratio says how much of the broker-and-client ceiling the service keeps, on a machine whose
  * absolute speed drifts.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { useFastGzip } from '../../src/queue/kafka-gzip.js';
 import { PACKED_HEADERS, packRanges, rowCount } from '../../src/queue/kafka-messages.js';
@@ -38,6 +38,10 @@ export interface KafkaStageDeps {
   serviceEnv?: Record<string, string>;
   /** Extra node arguments for the service (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /** The checkout whose service runs (default this one; kafka-only.ts --root runs an older one). */
+  root?: string;
+  /** Logs the service's CPU during the ingest by thread name (kafka-only.ts --threads). */
+  threads?: boolean;
   cleanups: Array<() => Promise<void>>;
 }
 
@@ -73,10 +77,13 @@ export async function measureKafka(deps: KafkaStageDeps): Promise<KafkaStage> {
         ...deps.serviceEnv,
       },
       deps.nodeArgs,
+      deps.root,
     );
     deps.cleanups.push(() => svc.stop());
     const [svcCpu0, brokerCpu0] = [cpuSeconds(svc.proc.pid), cpuSeconds(kafka.pid)];
+    const threads0 = deps.threads ? threadCpu(svc.proc.pid) : undefined;
     const ingest = await ingestBatches(svc, 'NDJSON x1000 kafka', batches, deps.rows);
+    if (threads0) logThreadCpu(threads0, threadCpu(svc.proc.pid), deps.rows);
     // On a shared 2-core machine events/s follow the CPU share we get; CPU per row does not.
     const svcCpu = cpuSeconds(svc.proc.pid) - svcCpu0;
     const brokerCpu = cpuSeconds(kafka.pid) - brokerCpu0;
@@ -117,6 +124,33 @@ function cpuSeconds(pid: number | undefined): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** CPU seconds per thread name (/proc/<pid>/task/<tid>/stat), summed over threads of one name. */
+function threadCpu(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!pid) return out;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // The main thread is the one whose id is the process's: the JavaScript event loop.
+      const name =
+        tid === String(pid) ? 'main (JS)' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/** The ingest's CPU by thread name, biggest first, in µs per row (threads that ended are not counted). */
+function logThreadCpu(before: Map<string, number>, after: Map<string, number>, rows: number) {
+  const used = [...after].map(([name, s]) => [name, s - (before.get(name) ?? 0)] as const);
+  used.sort((a, b) => b[1] - a[1]);
+  const shown = used.filter(([, s]) => s >= 0.05).map(([n, s]) => `${n} ${Math.round((s / rows) * 1e6)}`);
+  log(`Kafka: service CPU by thread during the ingest, µs/row: ${shown.join(', ')}`);
 }
 
 /**
