@@ -42,9 +42,19 @@ afterAll(async () => {
   await storage?.close();
 });
 
-type Setup = KafkaSinkConfig & { BATCH_MAX_ROWS: number; BATCH_MAX_WAIT_MS: number };
+type Setup = KafkaSinkConfig & {
+  BATCH_MAX_ROWS: number;
+  BATCH_MAX_WAIT_MS: number;
+  KAFKA_MAX_WAIT_BEHIND_MS: number;
+};
 async function setup(name: string, partitions = 3): Promise<Setup> {
-  return { ...(await mockTopics(mock, name, partitions)), BATCH_MAX_ROWS: 1000, BATCH_MAX_WAIT_MS: 100 };
+  return {
+    ...(await mockTopics(mock, name, partitions)),
+    BATCH_MAX_ROWS: 1000,
+    BATCH_MAX_WAIT_MS: 100,
+    // Pacing on, as in the service: partitions that hold rows together wait for each other.
+    KAFKA_MAX_WAIT_BEHIND_MS: 1000,
+  };
 }
 
 async function consume(config: Setup, store: Store = storage.store, datasources?: string[]) {
