@@ -9,10 +9,11 @@
  * part, and on a shared machine it is taken from the api.
  *
  * So a partition waits at least BATCH_MAX_WAIT_MS, and also `spread` times as long as
- * inserting the *other* partitions that hold rows takes (their count times the recent insert
- * time): the loader is then busy at most about 1/spread of the time and each insert is that
- * much bigger. The wait is capped (maxWaitMs). A lone partition, as at low rates, waits
- * BATCH_MAX_WAIT_MS and no more, so freshness at low rates is unchanged.
+ * inserting the *other* partitions that are waiting takes (their count times the recent
+ * insert time; the loader counts those whose rows waited BATCH_MAX_WAIT_MS already): the
+ * loader is then busy at most about 1/spread of the time and each insert is that much bigger.
+ * The wait is capped (maxWaitMs). A lone partition, as at low rates, waits BATCH_MAX_WAIT_MS
+ * and no more, so freshness at low rates is unchanged.
  */
 export class InsertPacing {
   /** Recent insert wall time (ms), averaged; undefined before the first insert. */

@@ -236,11 +236,17 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
   }
   const buffers = new Map<string, PartitionBuffer>();
 
-  /** Its oldest row has waited long enough (see InsertPacing): the others holding rows set how long. */
+  /**
+   * Its oldest row has waited long enough (see InsertPacing): the other partitions whose rows
+   * have waited BATCH_MAX_WAIT_MS too set how long. Counting only those keeps a row that
+   * happens to arrive beside another, at low rates, to BATCH_MAX_WAIT_MS.
+   */
   function due(buf: PartitionBuffer): boolean {
+    const now = performance.now();
     let others = 0;
-    for (const b of buffers.values()) if (b !== buf && b.entries.length > 0) others++;
-    return performance.now() - buf.since >= pacing.waitMs(others);
+    for (const b of buffers.values())
+      if (b !== buf && b.entries.length > 0 && now - b.since >= config.BATCH_MAX_WAIT_MS) others++;
+    return now - buf.since >= pacing.waitMs(others);
   }
 
   /**
