@@ -69,7 +69,7 @@ say(
 let code = 0;
 try {
   if (args.status) {
-    const status = await readSchemaStatus(storage.client, readMigrations(dir), profile);
+    const status = await readSchemaStatus(storage.admin, readMigrations(dir), profile);
     say(`applied: ${status.applied.join(', ') || '(none)'}`);
     say(`pending: ${status.pending.join(', ') || '(none)'}`);
     for (const c of status.changed)
@@ -89,9 +89,9 @@ try {
         say(`lock taken (epoch ${p.epoch}); pending: ${p.pending.join(', ') || '(none)'}`);
       else if (p.kind === 'statement') say(`  ${p.migration}: statement ${p.index}/${p.total}`);
     };
-    const report = await migrate(storage.client, dir, { profile, onProgress: progress });
+    const report = await migrate(storage.admin, dir, { profile, onProgress: progress });
     // The configured TTLs (RAW_RETENTION_DAYS, QUARANTINE_RETENTION_DAYS), under the same lock.
-    for (const s of await applyConfiguredRetention(storage.client, config, profile)) say(`  retention: ${s}`);
+    for (const s of await applyConfiguredRetention(storage.admin, config, profile)) say(`  retention: ${s}`);
     say(
       `done in ${((Date.now() - started) / 1000).toFixed(1)} s: applied ${report.applied.length} (${report.applied.join(', ') || 'none'}), already applied ${report.skipped.length}`,
     );

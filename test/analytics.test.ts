@@ -29,10 +29,10 @@ beforeAll(async () => {
   );
   const tokens = new TokenStore([{ name: 'admin', token: ADMIN, scopes: [{ type: 'ADMIN' }] }]);
   const { storage, pipes } = fixture;
-  app = new Hono().route('/v0/pipes', createPipesApp({ client: storage.client, pipes, tokens }));
+  app = new Hono().route('/v0/pipes', createPipesApp({ client: storage.admin, pipes, tokens }));
   exportApp = new Hono().route(
     '/v0/pipes',
-    createPipesApp({ client: storage.client, pipes, tokens, exportMaxRows: EXPORT_MAX }),
+    createPipesApp({ client: storage.admin, pipes, tokens, exportMaxRows: EXPORT_MAX }),
   );
 });
 

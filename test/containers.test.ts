@@ -52,7 +52,7 @@ describe.skipIf(skip)('real Kafka + ClickHouse server (testcontainers)', () => {
       CLICKHOUSE_PASSWORD: clickhouse.getPassword(),
       CLICKHOUSE_DATABASE: 'default',
     });
-    await migrate(storage.client, join(ROOT, 'clickhouse'));
+    await migrate(storage.admin, join(ROOT, 'clickhouse'));
   }, 300_000);
 
   afterAll(async () => {
@@ -89,7 +89,7 @@ describe.skipIf(skip)('real Kafka + ClickHouse server (testcontainers)', () => {
     const lines = Array.from({ length: 2000 }, (_, i) => eventLine(`tc${i}`, `user${i % 31}`));
     const { committed } = await sink.append({ events: lines, quarantine: [] });
     await committed;
-    const rs = await storage.client.query({
+    const rs = await storage.admin.query({
       query:
         "SELECT count() AS n, uniqExact(event_id) AS u FROM feature_events WHERE startsWith(event_id, 'tc')",
       format: 'JSONEachRow',

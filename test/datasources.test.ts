@@ -96,4 +96,22 @@ describe('/v0/datasources', () => {
       ).datasources,
     ).toEqual([]);
   });
+
+  it('appends a file larger than one parse slice (4 MiB): every row once, bad lines counted', async () => {
+    const pad = 'x'.repeat(300);
+    const rows = Array.from({ length: 14_000 }, (_, i) =>
+      event({ event_id: `big_${i}`, metadata: JSON.stringify({ pad }) }),
+    );
+    const text = `${ndjson(rows.slice(0, 7000))}\nnot json\n\n${ndjson(rows.slice(7000))}\n`;
+    expect(text.length).toBeGreaterThan(4 * 1024 * 1024);
+    const res = await upload('ndjson', text, APPEND);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ successful_rows: 14_000, quarantine_rows: 1 });
+    expect(await count("startsWith(event_id, 'big_')")).toBe(14_000);
+    expect(
+      await count(
+        "startsWith(event_id, 'big_') AND event_id IN ('big_0', 'big_6999', 'big_7000', 'big_13999')",
+      ),
+    ).toBe(4);
+  });
 });

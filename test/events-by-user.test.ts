@@ -24,7 +24,7 @@ beforeAll(async () => {
   );
   fixture = await openPipesFixture('events-by-user', []);
   // One insert, one part.
-  await insertJsonLines(fixture.storage.client, 'feature_events', lines, 'events-by-user');
+  await insertJsonLines(fixture.storage.admin, 'feature_events', lines, 'events-by-user');
 });
 
 afterAll(async () => {
@@ -35,7 +35,7 @@ async function plan(pipe: string, params: Record<string, string>): Promise<strin
   const p = fixture.pipes.get(pipe);
   if (!p) throw new Error(`no pipe ${pipe}`);
   const { sql, params: bound } = renderPipe(p, new Map(Object.entries(params).map(([k, v]) => [k, [v]])));
-  const res = await fixture.storage.client.exec({
+  const res = await fixture.storage.admin.exec({
     query: `EXPLAIN ${sql}`,
     query_params: bound,
     clickhouse_settings: { default_format: 'TabSeparatedRaw' },

@@ -42,11 +42,11 @@ beforeAll(async () => {
   const old = mkdtempSync(join(tmpdir(), 'events-time-index-mig-'));
   dirs.push(old);
   cpSync('clickhouse', old, { recursive: true, filter: (src) => !/014_/.test(src) });
-  await migrate(storage.client, old);
-  await insertJsonLines(storage.client, 'feature_events', rows('f_before', 'b'), 'before-014');
-  const report = await migrate(storage.client, 'clickhouse');
+  await migrate(storage.admin, old);
+  await insertJsonLines(storage.admin, 'feature_events', rows('f_before', 'b'), 'before-014');
+  const report = await migrate(storage.admin, 'clickhouse');
   expect(report.applied).toEqual(['014_events_time_index.sql']);
-  await insertJsonLines(storage.client, 'feature_events', rows('f_after', 'a'), 'after-014');
+  await insertJsonLines(storage.admin, 'feature_events', rows('f_after', 'a'), 'after-014');
   const pipe = loadPipes('pipes').pipes.get('events');
   if (!pipe) throw new Error('no pipe events');
   events = pipe;
@@ -58,7 +58,7 @@ afterAll(async () => {
 
 describe('migration 014: the timestamp min/max index', () => {
   it('is built for the parts stored before it and written with the parts after', async () => {
-    const r = await storage.client.query({
+    const r = await storage.admin.query({
       query: `SELECT count() AS parts, countIf(secondary_indices_compressed_bytes > 0) AS indexed
               FROM system.parts WHERE database = currentDatabase() AND table = 'feature_events' AND active`,
       format: 'JSONEachRow',
@@ -79,15 +79,15 @@ describe('migration 014: the timestamp min/max index', () => {
         end_date: '2026-10-31 23:59:59',
         limit: '100',
       };
-      const indexed = await eventsPage(storage.client, events, params);
-      const unindexed = await eventsPage(storage.client, events, params, { use_skip_indexes: 0 });
+      const indexed = await eventsPage(storage.admin, events, params);
+      const unindexed = await eventsPage(storage.admin, events, params, { use_skip_indexes: 0 });
       expect(indexed).toHaveLength(100);
       expect(indexed).toEqual(unindexed);
       // Keyset paging from inside the page: the next page, too.
       const last = indexed.at(-1) as { timestamp: string; event_id: string };
       const next = { ...params, before_timestamp: last.timestamp, before_event_id: last.event_id };
-      const page2 = await eventsPage(storage.client, events, next);
-      expect(page2).toEqual(await eventsPage(storage.client, events, next, { use_skip_indexes: 0 }));
+      const page2 = await eventsPage(storage.admin, events, next);
+      expect(page2).toEqual(await eventsPage(storage.admin, events, next, { use_skip_indexes: 0 }));
       expect(page2).toHaveLength(100);
     });
 });

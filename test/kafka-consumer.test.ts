@@ -34,7 +34,7 @@ beforeAll(async () => {
     CLICKHOUSE_PASSWORD: '',
     CLICKHOUSE_DATABASE: 'default',
   });
-  await migrate(storage.client, join(ROOT, 'clickhouse'));
+  await migrate(storage.admin, join(ROOT, 'clickhouse'));
 });
 afterAll(async () => {
   await Promise.all(started.map((c) => c.stop()));
@@ -74,7 +74,7 @@ async function consume(config: Setup, store: Store = storage.store, datasources?
 
 /** Rows of this test in ClickHouse: total and distinct event ids (duplicates show as a gap). */
 async function counts(prefix: string, table = 'feature_events') {
-  const rs = await storage.client.query({
+  const rs = await storage.admin.query({
     query: `SELECT count() AS n, uniqExact(event_id) AS u FROM ${table} WHERE startsWith(event_id, {p:String})`,
     query_params: { p: prefix },
     format: 'JSONEachRow',
@@ -291,7 +291,7 @@ describe('kafka consumer', () => {
   it('routes rows by the x-datasource header: none is feature_events, an unknown one is quarantined', async () => {
     const config = await setup('routed', 2);
     for (const table of ['kc_pages', 'kc_pages_quarantine'])
-      await storage.client.command({
+      await storage.admin.command({
         query: `CREATE TABLE IF NOT EXISTS ${table} (path Nullable(String), raw Nullable(String), c__error Array(String)) ENGINE = MergeTree ORDER BY tuple() SETTINGS non_replicated_deduplication_window = 1000`,
       });
     await consume(config, storage.store, ['kc_pages']);
@@ -314,7 +314,7 @@ describe('kafka consumer', () => {
     });
     await producer.disconnect();
     const rows = async (query: string) =>
-      (await storage.client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>();
+      (await storage.admin.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>();
     await waitFor(async () => (await counts('routed-')).n >= 2, 'the feature_events rows');
     await waitFor(async () => (await rows('SELECT 1 FROM kc_pages')).length >= 3, 'the kc_pages rows');
     await waitFor(

@@ -95,7 +95,7 @@ beforeAll(async () => {
   );
   ({ storage, pipes } = fixture);
   app = createPipesApp({
-    client: storage.client,
+    client: storage.admin,
     pipes,
     tokens: new TokenStore([{ name: 'admin', token: ADMIN, scopes: [{ type: 'ADMIN' }] }]),
   });
@@ -106,7 +106,7 @@ afterAll(async () => {
 });
 
 const count = async (table: string) => {
-  const r = await storage.client.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' });
+  const r = await storage.admin.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' });
   return Number(((await r.json<{ n: string }>())[0] as { n: string }).n);
 };
 
@@ -149,7 +149,7 @@ describe('hostile parameters', () => {
   it('left feature_events and the rollups intact', async () => {
     expect(await count('feature_events')).toBe(EVENTS);
     expect(await count('feature_events_by_time')).toBe(EVENTS);
-    const r = await storage.client.query({
+    const r = await storage.admin.query({
       query:
         "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'feature%' ORDER BY name",
       format: 'JSONEachRow',

@@ -39,7 +39,7 @@ beforeAll(async () => {
   );
   storage = fixture.storage;
   const pipes = fixture.pipes;
-  app = new Hono().route('/v0/pipes', createPipesApp({ client: storage.client, pipes, tokens }));
+  app = new Hono().route('/v0/pipes', createPipesApp({ client: storage.admin, pipes, tokens }));
 });
 
 afterAll(async () => {
@@ -188,7 +188,7 @@ function expectedTimeline(
 describe('schema whitelist', () => {
   it('matches the columns ClickHouse has', async () => {
     for (const [table, columns] of Object.entries(SCHEMA_COLUMNS)) {
-      const res = await storage.client.query({
+      const res = await storage.admin.query({
         query:
           'SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {t:String} ORDER BY position',
         query_params: { t: table },
@@ -229,7 +229,7 @@ describe('user_feature_usage', () => {
   it('reads the per-user rollup, not the raw events', async () => {
     const res = await call(`user_feature_usage.json?${qs({ user_id: 'usr_3' })}`);
     const body = (await res.json()) as { statistics: { rows_read: number } };
-    const rollup = await storage.client.query({
+    const rollup = await storage.admin.query({
       query: 'SELECT count() AS n FROM feature_usage_by_user',
       format: 'JSONEachRow',
     });
@@ -511,7 +511,7 @@ TYPE endpoint
     );
     const { pipes, errors } = loadPipes(dir);
     expect(errors).toEqual([]);
-    const extra = createPipesApp({ client: storage.client, pipes, tokens });
+    const extra = createPipesApp({ client: storage.admin, pipes, tokens });
     const want = (feats: string[], skip: string[]) => {
       const counts = new Map<string, number>();
       for (const e of events) {
@@ -571,7 +571,7 @@ TYPE endpoint
     );
     writeFileSync(join(dir, 'fast.pipe'), 'NODE a\nSQL >\n    SELECT 42 AS answer\nTYPE endpoint\n');
     const { pipes } = loadPipes(dir);
-    const extra = createPipesApp({ client: storage.client, pipes, tokens, timeoutSeconds: 1 });
+    const extra = createPipesApp({ client: storage.admin, pipes, tokens, timeoutSeconds: 1 });
     const get = (p: string) => extra.request(`/${p}`, { headers: { Authorization: `Bearer ${ADMIN}` } });
     const broken = await get('broken_sql.json');
     expect(broken.status).toBe(500);
@@ -589,12 +589,12 @@ TYPE endpoint
 // Last: it stores one more event, which the comparisons above must not see.
 describe('result cache', () => {
   it('serves a stored answer until an insert stores rows; Cache-Control: no-cache skips it', async () => {
-    const writes = trackWrites(clientStore(storage.client));
+    const writes = trackWrites(clientStore(storage.admin));
     const cache = new ResultCache({ ttlMs: 60_000, maxBytes: 1 << 20, generation: writes.current });
     const { pipes } = loadPipes('pipes');
     const cached = new Hono().route(
       '/v0/pipes',
-      createPipesApp({ client: storage.client, pipes, tokens, cache }),
+      createPipesApp({ client: storage.admin, pipes, tokens, cache }),
     );
     const get = async (headers: Record<string, string> = {}) => {
       const res = await cached.request('/v0/pipes/user_feature_usage.json?user_id=cache_user', {

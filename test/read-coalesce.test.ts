@@ -25,7 +25,7 @@ const tokens = new TokenStore([{ name: 'admin', token: ADMIN, scopes: [{ type: '
 const appWith = (coalescer: ReadCoalescer, cache?: ResultCache) =>
   new Hono().route(
     '/v0/pipes',
-    createPipesApp({ client: fixture.storage.client, pipes: fixture.pipes, tokens, coalescer, cache }),
+    createPipesApp({ client: fixture.storage.admin, pipes: fixture.pipes, tokens, coalescer, cache }),
   );
 
 beforeAll(async () => {
@@ -36,7 +36,7 @@ beforeAll(async () => {
   );
   solo = new Hono().route(
     '/v0/pipes',
-    createPipesApp({ client: fixture.storage.client, pipes: fixture.pipes, tokens }),
+    createPipesApp({ client: fixture.storage.admin, pipes: fixture.pipes, tokens }),
   );
 });
 
@@ -130,7 +130,7 @@ describe('coalesced lookups', () => {
     expect((await ask('usr_4')).headers.get('x-cache')).toBe('HIT');
     const template = events.find((e) => e.user_id === 'usr_4') as AnalyticsEvent;
     const added = { ...template, event_id: 'coalesce-new', feature_id: 'feature_coalesce_new' };
-    await insertJsonLines(fixture.storage.client, 'feature_events', [JSON.stringify(added)], 'coalesce-new');
+    await insertJsonLines(fixture.storage.admin, 'feature_events', [JSON.stringify(added)], 'coalesce-new');
     generation++;
     const after = await ask('usr_4');
     expect(after.headers.get('x-cache')).toBe('MISS');

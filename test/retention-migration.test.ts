@@ -16,7 +16,7 @@ let storage: StorageClient;
 const dirs: string[] = [];
 
 async function rows<T>(sql: string): Promise<T[]> {
-  const r = await storage.client.query({ query: sql, format: 'JSONEachRow' });
+  const r = await storage.admin.query({ query: sql, format: 'JSONEachRow' });
   return r.json<T>();
 }
 
@@ -68,13 +68,13 @@ beforeAll(async () => {
   const old = mkdtempSync(join(tmpdir(), 'retention-mig-'));
   dirs.push(old);
   cpSync('clickhouse', old, { recursive: true, filter: (src) => !/0[1-9]\d_/.test(src) });
-  await migrate(storage.client, old);
+  await migrate(storage.admin, old);
   for (let i = 0; i < history.length; i += 500)
-    await insertJsonLines(storage.client, 'feature_events', history.slice(i, i + 500), `b${i}`);
+    await insertJsonLines(storage.admin, 'feature_events', history.slice(i, i + 500), `b${i}`);
   expect((await table('feature_events'))?.partition_key).toBe('toYear(timestamp)');
   before = await snapshot();
   expect(before.raw).toEqual([{ n: 3000, fp: expect.any(String) }]);
-  const report = await migrate(storage.client, 'clickhouse');
+  const report = await migrate(storage.admin, 'clickhouse');
   expect(report.applied).toContain('010_monthly_partitions.sql');
 }, 120_000);
 afterAll(async () => {
@@ -119,7 +119,7 @@ describe('migration 010: monthly partitions', () => {
         }),
       ),
     );
-    await insertJsonLines(storage.client, 'feature_events', decade, 'decade');
+    await insertJsonLines(storage.admin, 'feature_events', decade, 'decade');
     expect(
       await rows("SELECT sum(events) AS e FROM feature_usage_hourly WHERE feature_id = 'f_decade'"),
     ).toEqual([{ e: 120 }]);
@@ -143,36 +143,36 @@ describe('retention TTLs', () => {
 
   // MODIFY TTL rewrites the parts of every month of 3,000 rows in three tables: ~50 s here.
   it('sets the TTLs once: a second start with the same settings runs nothing', async () => {
-    expect(await applyConfiguredRetention(storage.client, policy(90, 30), SINGLE)).toEqual([
+    expect(await applyConfiguredRetention(storage.admin, policy(90, 30), SINGLE)).toEqual([
       'ALTER TABLE feature_events MODIFY TTL timestamp + toIntervalDay(90)',
       'ALTER TABLE feature_events_by_time MODIFY TTL timestamp + toIntervalDay(90)',
       'ALTER TABLE feature_events_quarantine MODIFY TTL insertion_date + toIntervalDay(30)',
     ]);
     expect((await table('feature_events'))?.engine_full).toMatch(/ TTL timestamp \+ toIntervalDay\(90\) /);
-    expect(await applyConfiguredRetention(storage.client, policy(90, 30), SINGLE)).toEqual([]);
+    expect(await applyConfiguredRetention(storage.admin, policy(90, 30), SINGLE)).toEqual([]);
   }, 180_000);
 
   it('changes only what differs, removes a TTL for 0, and skips tables that do not exist', async () => {
-    expect(await applyConfiguredRetention(storage.client, policy(120, 30), SINGLE, ['nowhere'])).toEqual([
+    expect(await applyConfiguredRetention(storage.admin, policy(120, 30), SINGLE, ['nowhere'])).toEqual([
       'ALTER TABLE feature_events MODIFY TTL timestamp + toIntervalDay(120)',
       'ALTER TABLE feature_events_by_time MODIFY TTL timestamp + toIntervalDay(120)',
     ]);
-    expect(await applyConfiguredRetention(storage.client, policy(0, 0), SINGLE)).toEqual([
+    expect(await applyConfiguredRetention(storage.admin, policy(0, 0), SINGLE)).toEqual([
       'ALTER TABLE feature_events REMOVE TTL',
       'ALTER TABLE feature_events_by_time REMOVE TTL',
       'ALTER TABLE feature_events_quarantine REMOVE TTL',
     ]);
     expect((await table('feature_events'))?.engine_full).not.toMatch(/ TTL /);
-    expect(await applyConfiguredRetention(storage.client, policy(0, 0), SINGLE)).toEqual([]);
+    expect(await applyConfiguredRetention(storage.admin, policy(0, 0), SINGLE)).toEqual([]);
   }, 180_000);
 
   it('takes the migration lock to change a TTL, and leaves it free', async () => {
     const epochs = async () => rows<{ n: string }>('SELECT count() AS n FROM schema_lock');
     const n0 = Number((await epochs())[0]?.n);
-    await applyConfiguredRetention(storage.client, policy(90, 30), SINGLE);
+    await applyConfiguredRetention(storage.admin, policy(90, 30), SINGLE);
     expect(Number((await epochs())[0]?.n)).toBeGreaterThan(n0);
     const n1 = Number((await epochs())[0]?.n);
-    await applyConfiguredRetention(storage.client, policy(90, 30), SINGLE);
+    await applyConfiguredRetention(storage.admin, policy(90, 30), SINGLE);
     expect(Number((await epochs())[0]?.n)).toBe(n1);
   });
 });

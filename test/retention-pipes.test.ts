@@ -49,7 +49,7 @@ beforeAll(async () => {
   app = new Hono().route(
     '/v0/pipes',
     createPipesApp({
-      client: fixture.storage.client,
+      client: fixture.storage.admin,
       pipes: fixture.pipes,
       tokens,
       rawRetentionDays: RETENTION,
@@ -60,7 +60,7 @@ beforeAll(async () => {
 afterAll(async () => fixture?.close());
 
 async function count(where: string): Promise<number> {
-  const rs = await fixture.storage.client.query({
+  const rs = await fixture.storage.admin.query({
     query: `SELECT count() AS n FROM feature_events WHERE ${where}`,
     format: 'JSONEachRow',
   });
@@ -225,14 +225,14 @@ describe('retention: answers before and after raw events expire', () => {
 
   it('expires the old raw events: the TTL drops their parts, recent rows stay', async () => {
     const applied = await applyConfiguredRetention(
-      fixture.storage.client,
+      fixture.storage.admin,
       { RAW_RETENTION_DAYS: RETENTION, QUARANTINE_RETENTION_DAYS: 30 },
       SINGLE,
     );
     expect(applied).toContain(
       `ALTER TABLE feature_events MODIFY TTL timestamp + toIntervalDay(${RETENTION})`,
     );
-    await fixture.storage.client.command({ query: 'OPTIMIZE TABLE feature_events FINAL' });
+    await fixture.storage.admin.command({ query: 'OPTIMIZE TABLE feature_events FINAL' });
     expect(await count(OLD_PERIOD)).toBe(0);
     // Every row from the horizon on is kept (older rows of a part that is not wholly expired
     // may stay until it is: ttl_only_drop_parts).
@@ -241,7 +241,7 @@ describe('retention: answers before and after raw events expire', () => {
       [...mid, ...recent].filter((r) => parseTs(r.timestamp) >= horizon).length,
     );
     // The rollups keep the expired period.
-    const rs = await fixture.storage.client.query({
+    const rs = await fixture.storage.admin.query({
       query: `SELECT sum(events) AS n FROM feature_usage_hourly WHERE hour < '${formatTs(NOW - 150 * DAY)}'`,
       format: 'JSONEachRow',
     });
@@ -254,13 +254,13 @@ describe('retention: answers before and after raw events expire', () => {
   });
 
   it('quarantined rows expire after QUARANTINE_RETENTION_DAYS, by arrival', async () => {
-    const { client } = fixture.storage;
-    await client.command({
+    const { admin } = fixture.storage;
+    await admin.command({
       query: `INSERT INTO feature_events_quarantine (raw, c__error_column, c__error, insertion_date) VALUES
         ('old', ['x'], ['bad'], '${formatTs(NOW - 40 * DAY)}'), ('new', ['x'], ['bad'], '${formatTs(NOW - 2 * DAY)}')`,
     });
-    await client.command({ query: 'OPTIMIZE TABLE feature_events_quarantine FINAL' });
-    const rs = await client.query({
+    await admin.command({ query: 'OPTIMIZE TABLE feature_events_quarantine FINAL' });
+    const rs = await admin.query({
       query: 'SELECT raw FROM feature_events_quarantine',
       format: 'JSONEachRow',
     });

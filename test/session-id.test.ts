@@ -23,7 +23,7 @@ const rows = (user: string, sessions: string[], batch: string) =>
   );
 
 async function one<T>(sql: string): Promise<T> {
-  const r = await storage.client.query({ query: sql, format: 'JSONEachRow' });
+  const r = await storage.admin.query({ query: sql, format: 'JSONEachRow' });
   return ((await r.json()) as T[])[0] as T;
 }
 
@@ -36,16 +36,16 @@ beforeAll(async () => {
     recursive: true,
     filter: (src) => !/00[9]_|0[1-9]\d_/.test(src),
   });
-  await migrate(storage.client, before);
+  await migrate(storage.admin, before);
   // Three session-less events of one user, and a second user's events in two sessions
   // (a batch with no empty session: its rebuilt rollup block equals the one the view wrote).
-  await insertJsonLines(storage.client, 'feature_events', rows('u_none', ['', '', ''], 'a'), 'a');
-  await insertJsonLines(storage.client, 'feature_events', rows('u_two', ['s1', 's2', 's1'], 'b'), 'b');
-  await migrate(storage.client, 'clickhouse');
+  await insertJsonLines(storage.admin, 'feature_events', rows('u_none', ['', '', ''], 'a'), 'a');
+  await insertJsonLines(storage.admin, 'feature_events', rows('u_two', ['s1', 's2', 's1'], 'b'), 'b');
+  await migrate(storage.admin, 'clickhouse');
   const { pipes, errors } = loadPipes('pipes');
   expect(errors).toEqual([]);
   const tokens = new TokenStore([{ name: 'admin', token: ADMIN, scopes: [{ type: 'ADMIN' }] }]);
-  app = new Hono().route('/v0/pipes', createPipesApp({ client: storage.client, pipes, tokens }));
+  app = new Hono().route('/v0/pipes', createPipesApp({ client: storage.admin, pipes, tokens }));
 });
 afterAll(async () => {
   await storage?.close();
@@ -78,7 +78,7 @@ describe('empty session_id', () => {
   });
 
   it('rows stored after it are counted right, by the rollups and the pipes', async () => {
-    await insertJsonLines(storage.client, 'feature_events', rows('u_none', ['', 's9'], 'c'), 'c');
+    await insertJsonLines(storage.admin, 'feature_events', rows('u_none', ['', 's9'], 'c'), 'c');
     const user = await get('user_feature_usage.json?user_id=u_none');
     expect(user.map((r) => [r.events, r.sessions])).toEqual([[5, 1]]);
     const summary = await get('feature_usage_summary.json?feature_id=f_sess');

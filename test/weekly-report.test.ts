@@ -54,7 +54,7 @@ beforeAll(async () => {
   const tokens = new TokenStore([{ name: 'admin', token: 't', scopes: [{ type: 'ADMIN' }] }]);
   const app = new Hono().route(
     '/v0/pipes',
-    createPipesApp({ client: fixture.storage.client, pipes: fixture.pipes, tokens }),
+    createPipesApp({ client: fixture.storage.admin, pipes: fixture.pipes, tokens }),
   );
   call = async (pipe, params) => {
     const res = await app.request(`/v0/pipes/${pipe}.json?${new URLSearchParams(params)}`, {

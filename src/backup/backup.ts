@@ -51,11 +51,11 @@ export async function backup(config: Config, opts: BackupOptions, log: Log): Pro
           `${left} rows in DATA_DIR/spool could not be stored within SHUTDOWN_DRAIN_MS=${config.SHUTDOWN_DRAIN_MS}; start the service, let /v0/ready show pending_rows 0, stop it and back up again`,
         );
     }
-    const tables = await inventory(storage.client);
+    const tables = await inventory(storage.admin);
     const result = await runDatabaseOperation(
       'BACKUP',
       config,
-      storage.client,
+      storage.admin,
       embedded ? { dir } : opts.to,
       opts.disk,
     );

@@ -44,7 +44,7 @@ export async function restore(config: Config, opts: RestoreOptions): Promise<Res
   const closeEngine = embedded ? await openChdbWithBackupPath(chdbDirOf(config), dir) : undefined;
   const storage = await openStorage(config);
   try {
-    const existing = await inventory(storage.client);
+    const existing = await inventory(storage.admin);
     if (existing.length > 0)
       throw new CliError(
         `${embedded ? `DATA_DIR=${config.DATA_DIR}` : `database ${config.CLICKHOUSE_DATABASE}`} already has tables (${existing
@@ -54,11 +54,11 @@ export async function restore(config: Config, opts: RestoreOptions): Promise<Res
             ', ',
           )}${existing.length > 4 ? ', …' : ''}); restore needs an empty one: move it aside${embedded ? '' : ' or drop the database'} first`,
       );
-    await runDatabaseOperation('RESTORE', config, storage.client, embedded ? { dir } : opts.from, opts.disk);
-    const orphans = await orphanedViews(storage.client);
+    await runDatabaseOperation('RESTORE', config, storage.admin, embedded ? { dir } : opts.from, opts.disk);
+    const orphans = await orphanedViews(storage.admin);
     if (orphans.length > 0)
       throw new CliError(`restored materialized views without their target table: ${orphans.join(', ')}`);
-    const tables = await inventory(storage.client);
+    const tables = await inventory(storage.admin);
     if (manifest) {
       const wrong = countMismatches(manifest.tables, tables);
       if (wrong.length > 0)

@@ -97,7 +97,7 @@ export function buildProgram(): Command {
       const { listQuarantine } = await import('../quarantine/list.js');
       const storage = await openStorage(cliConfig());
       try {
-        const { total, rows } = await listQuarantine(storage.client, {
+        const { total, rows } = await listQuarantine(storage.admin, {
           limit: opts.limit,
           all: opts.all === true,
         });
@@ -131,7 +131,7 @@ export function buildProgram(): Command {
       const storage = await openStorage(config);
       try {
         const bar = progressReporter('replay');
-        const counts = await replayQuarantine(storage.client, storage.store, {
+        const counts = await replayQuarantine(storage.admin, storage.store, {
           batchRows: opts.batchRows,
           pii,
           onBatch: (c) => bar.update(`${c.examined.toLocaleString('en')} rows examined, ${c.stored} stored`),

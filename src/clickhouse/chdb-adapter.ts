@@ -31,7 +31,7 @@ export async function chdbStorage(config: Pick<Config, 'DATA_DIR'>): Promise<Sto
   const { connection, session: client } = connect();
   const sessions: Session[] = [];
   return {
-    client,
+    admin: client,
     store: chdbStore(connection, client),
     kind: 'embedded',
     location: path,

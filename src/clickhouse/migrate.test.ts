@@ -26,7 +26,7 @@ afterAll(async () => storage?.close());
 const tables = async () =>
   (
     await (
-      await storage.client.query({
+      await storage.admin.query({
         query: 'SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name',
         format: 'JSONEachRow',
       })
@@ -38,7 +38,7 @@ const scalar = async (sql: string) =>
     Object.values(
       (
         await (
-          await storage.client.query({ query: sql, format: 'JSONEachRow' })
+          await storage.admin.query({ query: sql, format: 'JSONEachRow' })
         ).json<Record<string, unknown>>()
       )[0] ?? {},
     )[0],
@@ -53,7 +53,7 @@ describe('migrate', () => {
   });
 
   it('applies every file once, in order; a second run changes nothing', async () => {
-    const first = await migrate(storage.client, dir);
+    const first = await migrate(storage.admin, dir);
     expect(first.applied).toEqual([
       '001_feature_events.sql',
       '002_feature_events_quarantine.sql',
@@ -71,7 +71,7 @@ describe('migrate', () => {
         'schema_migrations',
       ]),
     );
-    const second = await migrate(storage.client, dir);
+    const second = await migrate(storage.admin, dir);
     expect(second.applied).toEqual([]);
     expect(second.skipped).toEqual(first.applied);
     expect(await tables()).toEqual(after);
@@ -83,12 +83,12 @@ describe('migrate', () => {
       join(dir, '900_extra.sql'),
       'CREATE TABLE IF NOT EXISTS extra (x UInt8) ENGINE = MergeTree ORDER BY x;',
     );
-    expect((await migrate(storage.client, dir)).applied).toEqual(['900_extra.sql']);
+    expect((await migrate(storage.admin, dir)).applied).toEqual(['900_extra.sql']);
     writeFileSync(
       join(dir, '900_extra.sql'),
       'CREATE TABLE IF NOT EXISTS extra2 (x UInt8) ENGINE = MergeTree ORDER BY x;',
     );
-    await expect(migrate(storage.client, dir)).rejects.toThrow(/900_extra.sql changed/);
+    await expect(migrate(storage.admin, dir)).rejects.toThrow(/900_extra.sql changed/);
   });
 
   it('makes a retried batch change neither the raw table nor the views', async () => {
@@ -123,7 +123,7 @@ describe('migrate', () => {
     const before = await rollups();
     expect(before).toEqual([200, 3, 200, 4]);
     const file = readMigrations(dir).find((m) => m.name.startsWith('005_'));
-    for (const statement of file?.statements ?? []) await storage.client.command({ query: statement });
+    for (const statement of file?.statements ?? []) await storage.admin.command({ query: statement });
     expect(await rollups()).toEqual(before);
   });
 });

@@ -36,7 +36,7 @@ const USER_SQL = userSqlReader({
 
 let storage: StorageClient;
 
-const snapshot = () => tableSnapshot(storage.client);
+const snapshot = () => tableSnapshot(storage.admin);
 
 async function attempt(session: Reader, sql: string): Promise<string> {
   try {
@@ -52,10 +52,10 @@ async function attempt(session: Reader, sql: string): Promise<string> {
 
 beforeAll(async () => {
   storage = await embeddedStorage('fe-readonly-');
-  await storage.client.command({
+  await storage.admin.command({
     query: 'CREATE TABLE t (n UInt64, s String) ENGINE = MergeTree ORDER BY n',
   });
-  await storage.client.command({ query: "INSERT INTO t VALUES (1, 'a'), (2, 'b')" });
+  await storage.admin.command({ query: "INSERT INTO t VALUES (1, 'a'), (2, 'b')" });
 });
 
 afterAll(async () => {
@@ -91,9 +91,9 @@ describe.each([
 
   it('leaves the writer session writable', async () => {
     await storage.readOnlySession(profile);
-    await storage.client.command({ query: "INSERT INTO t VALUES (3, 'c')" });
-    await storage.client.command({ query: 'ALTER TABLE t DELETE WHERE n = 3 SETTINGS mutations_sync = 1' });
-    const r = await storage.client.query({ query: 'SELECT count() AS c FROM t', format: 'JSONEachRow' });
+    await storage.admin.command({ query: "INSERT INTO t VALUES (3, 'c')" });
+    await storage.admin.command({ query: 'ALTER TABLE t DELETE WHERE n = 3 SETTINGS mutations_sync = 1' });
+    const r = await storage.admin.query({ query: 'SELECT count() AS c FROM t', format: 'JSONEachRow' });
     expect(await r.json()).toEqual([{ c: 2 }]);
   });
 });

@@ -27,7 +27,7 @@ export function serverStorage(config: ServerConfig): StorageClient {
   const client = connect();
   const readers: Session[] = [];
   return {
-    client,
+    admin: client,
     store: clientStore(client),
     kind: 'server',
     location: config.CLICKHOUSE_URL,

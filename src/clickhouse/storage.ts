@@ -5,7 +5,7 @@ import type { Store } from './store.js';
 /** What the service gets from the storage seam, in either mode (client.ts picks the adapter). */
 export interface StorageClient {
   /** The read-write connection: migrations, the project's DDL, retention, backup. */
-  client: Admin;
+  admin: Admin;
   /** The write path's narrow view of the same connection (see store.ts). */
   store: Store;
   /** 'server' over HTTP, or 'embedded' chDB in this process. For logs only. */

@@ -10,7 +10,7 @@ let storage: StorageClient;
 
 beforeAll(async () => {
   storage = await embeddedStorage('store-');
-  await migrate(storage.client, fileURLToPath(new URL('../../clickhouse', import.meta.url)));
+  await migrate(storage.admin, fileURLToPath(new URL('../../clickhouse', import.meta.url)));
 });
 afterAll(async () => storage?.close());
 

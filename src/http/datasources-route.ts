@@ -2,12 +2,13 @@ import { type Context, Hono } from 'hono';
 import type { TokenStore } from '../auth/index.js';
 import type { Reader } from '../clickhouse/reader.js';
 import { csvToNdjson } from '../ingest/csv.js';
-import { BodyError, parseEventsBody } from '../ingest/index.js';
+import { BodyError } from '../ingest/index.js';
 import type { PiiGuard } from '../ingest/pii/index.js';
 import type { Log } from '../log/index.js';
 import { countAccepted, countReceived, countRedacted } from '../metrics/ingest.js';
 import type { Metrics } from '../metrics/registry.js';
 import { BackpressureError, type EventSink } from '../queue/types.js';
+import { appendInSlices, PartialAppend } from './append-slices.js';
 import { identify, requireScope } from './auth.js';
 import { jsonError } from './errors.js';
 import type { Admitted, IngestAdmission } from './ingest-admission.js';
@@ -131,27 +132,41 @@ export function datasourcesRoute(deps: DatasourcesRouteDeps): Hono {
       admitted = await deps.admission?.admit(declared || deps.maxUploadBytes);
       const upload = await readUpload(c, deps.maxUploadBytes);
       admitted?.atLeast(upload.bytes.length);
-      const rows = parseEventsBody(
-        upload.format === 'csv' ? csvToNdjson(upload.bytes) : upload.bytes,
-        deps.pii,
-      );
-      if (rows.events.length + rows.quarantine.length === 0)
-        return jsonError(c, 400, 'The file holds no rows', DOC);
-      countReceived(deps.metrics, name, rows.events.length + rows.quarantine.length);
-      const acceptance = await sink.append(rows);
-      admitted?.release();
-      countAccepted(deps.metrics, name, {
-        accepted: rows.events.length,
-        quarantined: rows.quarantine.length,
+      const ndjson = upload.format === 'csv' ? csvToNdjson(upload.bytes) : upload.bytes;
+      const appended = await appendInSlices(sink, ndjson, deps.pii, (rows) => {
+        countReceived(deps.metrics, name, rows.events.length + rows.quarantine.length);
+        countAccepted(deps.metrics, name, {
+          accepted: rows.events.length,
+          quarantined: rows.quarantine.length,
+        });
+        countRedacted(deps.metrics, name, rows.redacted);
       });
-      countRedacted(deps.metrics, name, rows.redacted);
-      noteRows(c, rows.events.length + rows.quarantine.length);
-      await acceptance.committed;
+      if (appended instanceof PartialAppend) {
+        const { rows, cause } = appended;
+        // (A CSV's records are the NDJSON lines it was turned into, its header not counted.)
+        const unit = upload.format === 'csv' ? 'records' : 'lines';
+        deps.log('error', 'bulk append stopped part-way', { stored: rows.events, error: cause.message });
+        return c.json(
+          {
+            error: `The file's first ${rows.lines} ${unit} were taken (${rows.events} rows, ${rows.quarantine} quarantined), then: ${cause instanceof BackpressureError ? cause.message : 'could not store the rows'}. Send the ${unit} after those again`,
+            documentation: DOC,
+            successful_rows: rows.events,
+            quarantine_rows: rows.quarantine,
+          },
+          503,
+          { 'Retry-After': String(cause instanceof BackpressureError ? cause.retryAfterSeconds : 1) },
+        );
+      }
+      const rows = appended.rows;
+      if (rows.events + rows.quarantine === 0) return jsonError(c, 400, 'The file holds no rows', DOC);
+      admitted?.release();
+      noteRows(c, rows.events + rows.quarantine);
+      await appended.committed;
       return c.json({
         datasource: { id: name, name },
         import_id: crypto.randomUUID(),
-        successful_rows: rows.events.length,
-        quarantine_rows: rows.quarantine.length,
+        successful_rows: rows.events,
+        quarantine_rows: rows.quarantine,
         redacted_rows: rows.redacted,
         invalid_lines: 0,
         error: false,

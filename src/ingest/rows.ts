@@ -124,11 +124,12 @@ function decodeLine(bytes: Buffer): { text: string; valid: boolean } {
  * the seed's example sends, or an array of objects). Lines that are not valid UTF-8, not
  * JSON, or fail the schema become quarantine rows with their reason; they never fail the
  * request. With a PII guard (src/ingest/pii), personal data is redacted from the rows, or
- * their rows quarantined, by its policy.
+ * their rows quarantined, by its policy. `lines`: the body is a slice of an NDJSON body
+ * (slices.ts), read line by line only, as the whole body's lines would be.
  */
-export function parseEventsBody(body: Buffer, pii?: PiiGuard): ParsedRows {
+export function parseEventsBody(body: Buffer, pii?: PiiGuard, opts: { lines?: boolean } = {}): ParsedRows {
   const scanned = pii ? { walk: [], check: [] } : undefined;
-  const rows = splitEventsBody(body, pii, scanned);
+  const rows = splitEventsBody(body, pii, scanned, opts.lines === true);
   // After validation, so the guard sees each row once, in the form that would be stored.
   const redacted = pii ? guardIngestRows(pii, rows, scanned) : 0;
   return { events: rows.events, quarantine: rows.quarantine, redacted };
@@ -148,7 +149,12 @@ function unscanned(out: IngestRows, scanned: ScannedLines | undefined, from: num
  * With a PII guard, canonical lines are checked for personal data in the pass that
  * validates them, and `scanned` records which event lines the guard must still look at.
  */
-function splitEventsBody(body: Buffer, pii?: PiiGuard, scanned?: ScannedLines): IngestRows {
+function splitEventsBody(
+  body: Buffer,
+  pii: PiiGuard | undefined,
+  scanned: ScannedLines | undefined,
+  linesOnly: boolean,
+): IngestRows {
   const out: IngestRows = { events: [], quarantine: [] };
   const nonBlank = nonBlankLines(body);
   const first = nonBlank[0];
@@ -156,7 +162,7 @@ function splitEventsBody(body: Buffer, pii?: PiiGuard, scanned?: ScannedLines): 
   // is kept: in NDJSON it is the first row. (A canonical row is complete JSON.)
   let firstValue: Parsed | undefined;
   let firstComplete = true;
-  if (nonBlank.length > 1 && first && (!first.valid || !isCanonicalEventLine(first.text))) {
+  if (!linesOnly && nonBlank.length > 1 && first && (!first.valid || !isCanonicalEventLine(first.text))) {
     // A first line too deep to parse is taken as a row of its own (quarantined).
     firstValue = parseBounded(first.text, MAX_JSON_DEPTH);
     firstComplete = firstValue.ok || firstValue.tooDeep !== undefined;
@@ -188,7 +194,7 @@ function splitEventsBody(body: Buffer, pii?: PiiGuard, scanned?: ScannedLines): 
       out.quarantine.push(quarantineLine(line.text, undefined, [], ['not valid UTF-8']));
       continue;
     }
-    if (nonBlank.length === 1 && line.text.startsWith('[')) {
+    if (!linesOnly && nonBlank.length === 1 && line.text.startsWith('[')) {
       const document = parseBounded(line.text, MAX_JSON_DEPTH + 1);
       if (document.ok && Array.isArray(document.value)) {
         addArrayItems(out, line.text);

@@ -12,7 +12,7 @@ let storage: StorageClient;
 
 beforeAll(async () => {
   storage = await embeddedStorage('fe-insert-');
-  await migrate(storage.client, MIGRATIONS);
+  await migrate(storage.admin, MIGRATIONS);
 });
 afterAll(async () => {
   await storage?.close();
@@ -32,7 +32,7 @@ const line = (id: string, extra: Record<string, unknown> = {}) =>
   });
 
 async function q<T>(query: string): Promise<T[]> {
-  const rs = await storage.client.query({ query, format: 'JSONEachRow' });
+  const rs = await storage.admin.query({ query, format: 'JSONEachRow' });
   return rs.json<T>();
 }
 

@@ -136,7 +136,7 @@ export async function startService(
     // Before the pipeline: the queue may replay rows for its datasources, into their tables.
     loaded = await startProject({
       dir: projectDirOf(config),
-      client: storage.client,
+      client: storage.admin,
       writes,
       dataDir: config.DATA_DIR,
       tokens,
@@ -178,7 +178,7 @@ export async function startService(
   // project so its datasources' quarantine tables exist.
   if (schema?.report) {
     const ttl = await applyConfiguredRetention(
-      storage.client,
+      storage.admin,
       config,
       schemaProfile(config),
       loaded.datasources.keys(),

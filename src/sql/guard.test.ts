@@ -21,15 +21,15 @@ async function verdict(text: string): Promise<UserStatement | { refused: 400 | 4
   }
 }
 
-const tables = () => tableSnapshot(storage.client);
+const tables = () => tableSnapshot(storage.admin);
 
 /** A ClickHouse string literal for any text. */
 const literal = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 beforeAll(async () => {
   storage = await embeddedStorage('fe-guard-', dir);
-  await storage.client.command({ query: 'CREATE TABLE t (n UInt64) ENGINE = MergeTree ORDER BY n' });
-  await storage.client.command({ query: 'INSERT INTO t SELECT number FROM numbers(5)' });
+  await storage.admin.command({ query: 'CREATE TABLE t (n UInt64) ENGINE = MergeTree ORDER BY n' });
+  await storage.admin.command({ query: 'INSERT INTO t SELECT number FROM numbers(5)' });
   reader = await storage.readOnlySession(
     userSqlReader({ maxExecutionSeconds: 10, maxResultBytes: 10_000_000, maxMemoryBytes: 1_000_000_000 }),
   );

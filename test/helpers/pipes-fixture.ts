@@ -23,9 +23,9 @@ export async function openPipesFixture(prefix: string, lines: string[]): Promise
     DATA_DIR: dataDir,
     CLICKHOUSE_DATABASE: 'default',
   } as Parameters<typeof createStorageClient>[0]);
-  await migrate(storage.client, 'clickhouse');
+  await migrate(storage.admin, 'clickhouse');
   for (let i = 0; i < lines.length; i += 5_000) {
-    await insertJsonLines(storage.client, 'feature_events', lines.slice(i, i + 5_000), `${prefix}-${i}`);
+    await insertJsonLines(storage.admin, 'feature_events', lines.slice(i, i + 5_000), `${prefix}-${i}`);
   }
   const { pipes, errors } = loadPipes('pipes');
   if (errors.length > 0) throw new Error(`pipes did not load: ${JSON.stringify(errors)}`);

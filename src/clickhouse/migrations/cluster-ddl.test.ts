@@ -28,7 +28,7 @@ beforeAll(async () => {
 afterAll(async () => storage?.close());
 
 async function one<T>(query: string, params: Record<string, unknown>): Promise<T> {
-  const rs = await storage.client.query({ query, format: 'JSONEachRow', query_params: params });
+  const rs = await storage.admin.query({ query, format: 'JSONEachRow', query_params: params });
   return (await rs.json<T>())[0] as T;
 }
 /** ClickHouse's canonical text of a statement (throws when ClickHouse cannot parse it). */
@@ -36,7 +36,7 @@ const format = async (sql: string) =>
   (await one<{ f: string }>('SELECT formatQuery({q:String}) AS f', { q: sql })).f;
 /** The identifiers an expression reads, from ClickHouse's AST of it. */
 async function identifiers(expr: string): Promise<string[]> {
-  const rs = await storage.client.query({
+  const rs = await storage.admin.query({
     query: `SELECT explain FROM (EXPLAIN AST SELECT ${expr} FROM t)`,
     format: 'JSONEachRow',
   });

@@ -11,7 +11,7 @@ import { SINGLE } from './profile.js';
 let storage: StorageClient;
 beforeAll(async () => {
   storage = await embeddedStorage('lock-');
-  await ensureMetaTables(storage.client, SINGLE);
+  await ensureMetaTables(storage.admin, SINGLE);
 });
 afterAll(async () => storage?.close());
 
@@ -22,7 +22,7 @@ describe('migration lock (held in ClickHouse)', () => {
     const order: string[] = [];
     await Promise.all(
       Array.from({ length: 6 }, async (_, i) => {
-        const lock = await acquireLock(storage.client, SINGLE, `h${i}`, { pollMs: 5, ttlMs: 30_000 });
+        const lock = await acquireLock(storage.admin, SINGLE, `h${i}`, { pollMs: 5, ttlMs: 30_000 });
         inside++;
         most = Math.max(most, inside);
         order.push(`h${i}`);
@@ -35,7 +35,7 @@ describe('migration lock (held in ClickHouse)', () => {
     expect(most).toBe(1);
     expect([...order].sort()).toEqual(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
     // One epoch per acquisition, each claimed by exactly one holder.
-    const rs = await storage.client.query({
+    const rs = await storage.admin.query({
       query: 'SELECT epoch, count() AS n FROM schema_lock GROUP BY epoch ORDER BY epoch',
       format: 'JSONEachRow',
     });
@@ -44,37 +44,37 @@ describe('migration lock (held in ClickHouse)', () => {
   });
 
   it('a second claim of the same epoch is dropped by insert deduplication', async () => {
-    const before = await readLock(storage.client, SINGLE);
+    const before = await readLock(storage.admin, SINGLE);
     const next = (before?.epoch ?? 0) + 1;
     for (const h of ['x', 'y'])
-      await storage.client.command({
+      await storage.admin.command({
         query: `INSERT INTO schema_lock (epoch, holder) SETTINGS insert_deduplicate = 1, insert_deduplication_token = 'schema-lock-epoch-${next}' VALUES (${next}, '${h}')`,
       });
-    expect(await readLock(storage.client, SINGLE)).toMatchObject({ epoch: next, holder: 'x' });
+    expect(await readLock(storage.admin, SINGLE)).toMatchObject({ epoch: next, holder: 'x' });
     // Release x's epoch so the next tests start from a free lock.
-    await storage.client.command({
+    await storage.admin.command({
       query: `INSERT INTO schema_lock_beats (epoch, holder, state) VALUES (${next}, 'x', 'released')`,
     });
   });
 
   it('a waiter gives up after waitMs, naming the holder', async () => {
-    const lock = await acquireLock(storage.client, SINGLE, 'slow-holder', { ttlMs: 60_000 });
-    await expect(
-      acquireLock(storage.client, SINGLE, 'impatient', { waitMs: 50, pollMs: 10 }),
-    ).rejects.toThrow(LockTimeoutError);
-    await expect(
-      acquireLock(storage.client, SINGLE, 'impatient', { waitMs: 50, pollMs: 10 }),
-    ).rejects.toThrow(/held by slow-holder/);
+    const lock = await acquireLock(storage.admin, SINGLE, 'slow-holder', { ttlMs: 60_000 });
+    await expect(acquireLock(storage.admin, SINGLE, 'impatient', { waitMs: 50, pollMs: 10 })).rejects.toThrow(
+      LockTimeoutError,
+    );
+    await expect(acquireLock(storage.admin, SINGLE, 'impatient', { waitMs: 50, pollMs: 10 })).rejects.toThrow(
+      /held by slow-holder/,
+    );
     await lock.release();
   });
 
   it('a holder that stopped heartbeating is taken over, and finds out before its next statement', async () => {
-    const stalled = await acquireLock(storage.client, SINGLE, 'stalled', {
+    const stalled = await acquireLock(storage.admin, SINGLE, 'stalled', {
       ttlMs: 150,
       heartbeatMs: 3_600_000,
     });
     const waits: string[] = [];
-    const next = await acquireLock(storage.client, SINGLE, 'successor', {
+    const next = await acquireLock(storage.admin, SINGLE, 'successor', {
       ttlMs: 150,
       pollMs: 20,
       onWait: (s) => waits.push(s.holder),
@@ -88,9 +88,9 @@ describe('migration lock (held in ClickHouse)', () => {
   });
 
   it('a live holder keeps the lock past its ttl by heartbeating', async () => {
-    const live = await acquireLock(storage.client, SINGLE, 'live', { ttlMs: 400, heartbeatMs: 40 });
+    const live = await acquireLock(storage.admin, SINGLE, 'live', { ttlMs: 400, heartbeatMs: 40 });
     await expect(
-      acquireLock(storage.client, SINGLE, 'other', { ttlMs: 400, waitMs: 1_200, pollMs: 50 }),
+      acquireLock(storage.admin, SINGLE, 'other', { ttlMs: 400, waitMs: 1_200, pollMs: 50 }),
     ).rejects.toThrow(LockTimeoutError);
     await live.assertHeld();
     await live.release();

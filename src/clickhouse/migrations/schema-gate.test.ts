@@ -26,7 +26,7 @@ afterAll(async () => storage?.close());
 
 const gate = (o: { migrateOnStart?: boolean; leases?: boolean; waitMs?: number }) =>
   openSchemaGate({
-    client: storage.client,
+    client: storage.admin,
     dir,
     profile: SINGLE,
     role: 'consumer',
@@ -38,7 +38,7 @@ const gate = (o: { migrateOnStart?: boolean; leases?: boolean; waitMs?: number }
     log: silentLog,
   });
 const lastState = async (writer: string) => {
-  const rs = await storage.client.query({
+  const rs = await storage.admin.query({
     query: 'SELECT argMax(state, at) AS s FROM schema_writers WHERE writer = {w:String}',
     format: 'JSONEachRow',
     query_params: { w: writer },
@@ -61,16 +61,14 @@ describe('schema gate of a service role', () => {
     const g = await gate({ migrateOnStart: true });
     expect(g.report?.applied.length).toBe(SHIPPED);
     expect(await lastState(g.writer)).toBe('writing');
-    expect((await activeWriters(storage.client, SINGLE, 20_000)).map((w) => w.writer)).toContain(g.writer);
+    expect((await activeWriters(storage.admin, SINGLE, 20_000)).map((w) => w.writer)).toContain(g.writer);
     await g.stop();
     expect(await lastState(g.writer)).toBe('stopped');
-    expect((await activeWriters(storage.client, SINGLE, 20_000)).map((w) => w.writer)).not.toContain(
-      g.writer,
-    );
+    expect((await activeWriters(storage.admin, SINGLE, 20_000)).map((w) => w.writer)).not.toContain(g.writer);
   });
 
   it('a writer that finds a migration running steps back to waiting, and goes on once it ends', async () => {
-    const lock = await acquireLock(storage.client, SINGLE, 'runner-elsewhere');
+    const lock = await acquireLock(storage.admin, SINGLE, 'runner-elsewhere');
     const err = await gate({ waitMs: 200 }).catch((e: Error) => e);
     expect((err as Error).message).toMatch(/a migration is still running/);
     const opening = gate({ waitMs: 5_000 });
@@ -87,15 +85,15 @@ describe('schema gate of a service role', () => {
       'DROP TABLE IF EXISTS rebuilt;\nCREATE TABLE rebuilt (n UInt64) ENGINE = MergeTree ORDER BY n;\nINSERT INTO rebuilt SELECT count() FROM feature_events;\n',
     );
     const lease = { writer: 'w-1', host: 'host-a', role: 'consumer' };
-    await setWriterState(storage.client, SINGLE, lease, 'writing');
-    await expect(migrate(storage.client, dir)).rejects.toThrow(
+    await setWriterState(storage.admin, SINGLE, lease, 'writing');
+    await expect(migrate(storage.admin, dir)).rejects.toThrow(
       /900_rebuild\.sql rebuilds stored rows \(it drops a table or view, back-fills a table from a query\).*consumer w-1 on host-a/,
     );
     // A runner's own lease (ROLE=all migrating at start) does not stop it.
-    await expect(migrate(storage.client, dir, { holder: 'w-1' })).resolves.toMatchObject({
+    await expect(migrate(storage.admin, dir, { holder: 'w-1' })).resolves.toMatchObject({
       applied: ['900_rebuild.sql'],
     });
-    await setWriterState(storage.client, SINGLE, lease, 'stopped');
+    await setWriterState(storage.admin, SINGLE, lease, 'stopped');
   });
 
   it('an additive file runs while writers write', async () => {
@@ -103,7 +101,7 @@ describe('schema gate of a service role', () => {
       join(dir, '901_additive.sql'),
       'CREATE TABLE IF NOT EXISTS additive (n UInt64) ENGINE = MergeTree ORDER BY n;\n',
     );
-    await setWriterState(storage.client, SINGLE, { writer: 'w-2', host: 'h', role: 'consumer' }, 'writing');
-    expect((await migrate(storage.client, dir)).applied).toEqual(['901_additive.sql']);
+    await setWriterState(storage.admin, SINGLE, { writer: 'w-2', host: 'h', role: 'consumer' }, 'writing');
+    expect((await migrate(storage.admin, dir)).applied).toEqual(['901_additive.sql']);
   });
 });

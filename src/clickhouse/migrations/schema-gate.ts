@@ -149,14 +149,14 @@ export function serviceSchemaGate(
     Config,
     'ROLE' | 'MIGRATE_ON_START' | 'SCHEMA_WAIT_SECONDS' | 'CLICKHOUSE_CLUSTER' | 'CLICKHOUSE_DATABASE'
   >,
-  storage: { client: Admin; kind: 'server' | 'embedded' },
+  storage: { admin: Admin; kind: 'server' | 'embedded' },
   dir: string,
   log: Log,
 ): Promise<SchemaGate> {
   const migrateOnStart =
     config.MIGRATE_ON_START === 'auto' ? config.ROLE === 'all' : config.MIGRATE_ON_START === 'true';
   return openSchemaGate({
-    client: storage.client,
+    client: storage.admin,
     dir,
     profile: schemaProfile(config),
     role: config.ROLE,
