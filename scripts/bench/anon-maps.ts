@@ -10,7 +10,9 @@
  * - `AnonOther`: the rest — V8's heap pages, chDB's jemalloc extents, large mmaps — split
  *   by the size of the mapping (`AnonOtherSmall` < 2 MiB, `AnonOtherMid` < 64 MiB,
  *   `AnonOtherLarge` ≥ 64 MiB).
- * Figures in MiB of resident pages. Pure (takes the file's text) so it can be tested.
+ * - `AnonInFileMaps`: private copies of file pages (a library's relocated data), which the
+ *   kernel counts in RssAnon too.
+ * Figures in MiB of anonymous resident pages (smaps' `Anonymous`). Pure (takes the file's text) so it can be tested.
  */
 const GUARD_MAX = 64 * 1024;
 const ARENA = 64 * 1024 * 1024;
@@ -21,7 +23,8 @@ interface Vma {
   perms: string;
   anon: boolean;
   name: string;
-  rssKb: number;
+  /** Anonymous pages (for a file mapping: its private copies, e.g. a library's relocated data). */
+  anonKb: number;
 }
 
 function parseSmaps(text: string): Vma[] {
@@ -37,13 +40,13 @@ function parseSmaps(text: string): Vma[] {
         perms: h[3] as string,
         anon: h[4] === '0' && (name === '' || name.startsWith('[')),
         name,
-        rssKb: 0,
+        anonKb: 0,
       };
       vmas.push(cur);
       continue;
     }
-    const r = line.match(/^Rss:\s+(\d+) kB/);
-    if (r && cur) cur.rssKb = Number(r[1]);
+    const r = line.match(/^Anonymous:\s+(\d+) kB/);
+    if (r && cur) cur.anonKb = Number(r[1]);
   }
   return vmas;
 }
@@ -58,16 +61,21 @@ export function anonBreakdown(smaps: string): Record<string, number> {
     AnonOtherMid: 0,
     AnonOtherLarge: 0,
     AnonStack: 0,
+    AnonInFileMaps: 0,
   };
   let stacks = 0;
   for (let i = 0; i < vmas.length; i++) {
     const v = vmas[i] as Vma;
-    if (!v.anon || v.perms.startsWith('---')) continue;
+    if (!v.anon) {
+      kb.AnonInFileMaps = (kb.AnonInFileMaps ?? 0) + v.anonKb;
+      continue;
+    }
+    if (v.perms.startsWith('---')) continue;
     const prev = vmas[i - 1];
     const next = vmas[i + 1];
     const size = v.end - v.start;
-    if (v.name === '[heap]') kb.AnonBrkHeap = (kb.AnonBrkHeap ?? 0) + v.rssKb;
-    else if (v.name === '[stack]') kb.AnonStack = (kb.AnonStack ?? 0) + v.rssKb;
+    if (v.name === '[heap]') kb.AnonBrkHeap = (kb.AnonBrkHeap ?? 0) + v.anonKb;
+    else if (v.name === '[stack]') kb.AnonStack = (kb.AnonStack ?? 0) + v.anonKb;
     else if (v.name.startsWith('[') && v.name !== '[anon]' && !v.name.startsWith('[anon:'))
       continue; // vdso, vvar
     else if (
@@ -75,7 +83,7 @@ export function anonBreakdown(smaps: string): Record<string, number> {
       (size === ARENA ||
         (next?.anon && next.perms.startsWith('---') && next.start === v.end && next.end - v.start === ARENA))
     )
-      kb.AnonGlibcArenas = (kb.AnonGlibcArenas ?? 0) + v.rssKb;
+      kb.AnonGlibcArenas = (kb.AnonGlibcArenas ?? 0) + v.anonKb;
     else if (
       prev?.anon &&
       prev.perms.startsWith('---') &&
@@ -83,11 +91,11 @@ export function anonBreakdown(smaps: string): Record<string, number> {
       prev.end - prev.start <= GUARD_MAX &&
       size <= 16 * 1024 * 1024
     ) {
-      kb.AnonThreadStacks = (kb.AnonThreadStacks ?? 0) + v.rssKb;
+      kb.AnonThreadStacks = (kb.AnonThreadStacks ?? 0) + v.anonKb;
       stacks++;
-    } else if (size < 2 * 1024 * 1024) kb.AnonOtherSmall = (kb.AnonOtherSmall ?? 0) + v.rssKb;
-    else if (size < ARENA) kb.AnonOtherMid = (kb.AnonOtherMid ?? 0) + v.rssKb;
-    else kb.AnonOtherLarge = (kb.AnonOtherLarge ?? 0) + v.rssKb;
+    } else if (size < 2 * 1024 * 1024) kb.AnonOtherSmall = (kb.AnonOtherSmall ?? 0) + v.anonKb;
+    else if (size < ARENA) kb.AnonOtherMid = (kb.AnonOtherMid ?? 0) + v.anonKb;
+    else kb.AnonOtherLarge = (kb.AnonOtherLarge ?? 0) + v.anonKb;
   }
   const out = Object.fromEntries(Object.entries(kb).map(([k, v]) => [k, Math.round((v / 1024) * 10) / 10]));
   return { ...out, ThreadStacks: stacks };

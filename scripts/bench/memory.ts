@@ -134,7 +134,7 @@ export function anonMaps(pid: number | undefined): Record<string, number> {
 
 /**
  * RssAnon split by owner, from the figures above: chDB's jemalloc (resident), V8's heap
- * (committed spaces), thread stacks, glibc's arenas (Node's malloc: external buffers, libuv,
+ * (committed spaces), thread stacks, private copies of library pages, glibc's arenas (Node's malloc: external buffers, libuv,
  * and what glibc keeps after free), and what is left (`AnonUnattributed`: other mmaps, e.g.
  * glibc's direct mmaps of big buffers, V8's code range). Left out if a part is missing.
  */
@@ -150,7 +150,12 @@ export function attribute(s: Record<string, number>): Record<string, number> {
   if (parts.some((p) => p === undefined)) return {};
   const glibc = (s.AnonGlibcArenas ?? 0) + (s.AnonBrkHeap ?? 0);
   const rest =
-    (s.RssAnon ?? 0) - (s.JemallocResident ?? 0) - (s.NodeHeapTotal ?? 0) - (s.AnonThreadStacks ?? 0) - glibc;
+    (s.RssAnon ?? 0) -
+    (s.JemallocResident ?? 0) -
+    (s.NodeHeapTotal ?? 0) -
+    (s.AnonThreadStacks ?? 0) -
+    (s.AnonInFileMaps ?? 0) -
+    glibc;
   return { AnonGlibc: Math.round(glibc * 10) / 10, AnonUnattributed: Math.round(rest * 10) / 10 };
 }
 
