@@ -42,6 +42,7 @@ describe('the map of anonymous memory (scripts/bench/anon-maps.ts)', () => {
       AnonOtherLarge: 70,
       AnonStack: 0,
       AnonInFileMaps: 1,
+      AnonTotal: 87.1,
     });
   });
 });

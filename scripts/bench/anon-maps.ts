@@ -12,6 +12,7 @@
  *   `AnonOtherLarge` ≥ 64 MiB).
  * - `AnonInFileMaps`: private copies of file pages (a library's relocated data), which the
  *   kernel counts in RssAnon too.
+ * - `AnonTotal`: all of the above, RssAnon at the moment the map was read.
  * Figures in MiB of anonymous resident pages (smaps' `Anonymous`). Pure (takes the file's text) so it can be tested.
  */
 const GUARD_MAX = 64 * 1024;
@@ -97,6 +98,7 @@ export function anonBreakdown(smaps: string): Record<string, number> {
     else if (size < ARENA) kb.AnonOtherMid = (kb.AnonOtherMid ?? 0) + v.anonKb;
     else kb.AnonOtherLarge = (kb.AnonOtherLarge ?? 0) + v.anonKb;
   }
+  kb.AnonTotal = Object.values(kb).reduce((a, b) => a + b, 0);
   const out = Object.fromEntries(Object.entries(kb).map(([k, v]) => [k, Math.round((v / 1024) * 10) / 10]));
   return { ...out, ThreadStacks: stacks };
 }

@@ -127,6 +127,7 @@ function line(r: RunResult): string {
 const AT_PEAK = [
   'VmRSS',
   'RssAnon',
+  'AnonTotal',
   'JemallocResident',
   'JemallocAllocated',
   'JemallocDirty',
@@ -136,6 +137,7 @@ const AT_PEAK = [
   'NodeExternal',
   'AnonGlibc',
   'AnonThreadStacks',
+  'AnonInFileMaps',
   'Threads',
   'AnonUnattributed',
 ];

@@ -133,14 +133,14 @@ export function anonMaps(pid: number | undefined): Record<string, number> {
 }
 
 /**
- * RssAnon split by owner, from the figures above: chDB's jemalloc (resident), V8's heap
+ * RssAnon (`AnonTotal`, read with the map) split by owner, from the figures above: chDB's jemalloc (resident), V8's heap
  * (committed spaces), thread stacks, private copies of library pages, glibc's arenas (Node's malloc: external buffers, libuv,
  * and what glibc keeps after free), and what is left (`AnonUnattributed`: other mmaps, e.g.
  * glibc's direct mmaps of big buffers, V8's code range). Left out if a part is missing.
  */
 export function attribute(s: Record<string, number>): Record<string, number> {
   const parts = [
-    s.RssAnon,
+    s.AnonTotal,
     s.JemallocResident,
     s.NodeHeapTotal,
     s.AnonThreadStacks,
@@ -150,7 +150,7 @@ export function attribute(s: Record<string, number>): Record<string, number> {
   if (parts.some((p) => p === undefined)) return {};
   const glibc = (s.AnonGlibcArenas ?? 0) + (s.AnonBrkHeap ?? 0);
   const rest =
-    (s.RssAnon ?? 0) -
+    (s.AnonTotal ?? 0) -
     (s.JemallocResident ?? 0) -
     (s.NodeHeapTotal ?? 0) -
     (s.AnonThreadStacks ?? 0) -
@@ -161,8 +161,11 @@ export function attribute(s: Record<string, number>): Record<string, number> {
 
 /** The costly figures (smaps, jemalloc's stats): taken when the RSS reaches a new high. */
 async function detail(svc: Service): Promise<Record<string, number>> {
+  // jemalloc's stats come through a chDB query, which may wait behind an insert: the map and
+  // Node's figures are read after it, so the parts attributed are of one moment.
   const je = await jemallocMemory(svc);
-  return { ...anonMaps(svc.proc.pid), ...je };
+  const node = await nodeMemory(svc);
+  return { ...node, ...anonMaps(svc.proc.pid), ...je };
 }
 
 /** All three accounts now. */
