@@ -17,5 +17,8 @@ USER node
 # V8's heap limit the service is sized for (src/service/heap-budget.ts); docker run -e
 # NODE_OPTIONS=... replaces it.
 ENV NODE_OPTIONS=--max-old-space-size=384
+# chDB's jemalloc returns freed pages after 1 s instead of its built-in 5 s
+# (src/service/chdb-allocator.ts); docker run -e JE_MALLOC_CONF=... replaces it.
+ENV JE_MALLOC_CONF=dirty_decay_ms:1000
 # node --import tsx, not the tsx CLI: one process, so SIGTERM reaches the service directly.
 CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -123,6 +123,25 @@ function line(r: RunResult): string {
   return `${r.variant}: ${r.load_eps} ev/s, VmHWM ${r.vm_hwm} MiB, 503s ${r.status503}; highest: ${figures(r.peak)}; at the highest RSS: ${figures(r.at_peak_rss)}; after: VmRSS ${r.after.VmRSS}`;
 }
 
+/** The at-peak figures the second table shows: RssAnon and who holds it. */
+const AT_PEAK = [
+  'VmRSS',
+  'RssAnon',
+  'AnonTotal',
+  'JemallocResident',
+  'JemallocAllocated',
+  'JemallocDirty',
+  'MemoryTracking',
+  'NodeHeapTotal',
+  'V8Space_new',
+  'NodeExternal',
+  'AnonGlibc',
+  'AnonThreadStacks',
+  'AnonInFileMaps',
+  'Threads',
+  'AnonUnattributed',
+];
+
 async function main() {
   const variants = parseVariants(args.variants as string);
   const runs: RunResult[] = [];
@@ -147,6 +166,15 @@ async function main() {
       '| variant | load ev/s | VmHWM | RssAnon peak | RssFile peak | heap total peak | external peak | spool pending peak | chDB MemoryTracking peak | RSS after |',
       '|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
+      '',
+      'At the sample of highest RSS, RssAnon by owner (scripts/bench/memory.ts attribute()), medians (MiB):',
+      '',
+      `| variant | ${AT_PEAK.join(' | ')} |`,
+      `|---|${AT_PEAK.map(() => '---').join('|')}|`,
+      ...variants.map((v) => {
+        const rs = runs.filter((r) => r.variant === v.name);
+        return `| ${v.name} | ${AT_PEAK.map((k) => median(rs.map((r) => r.at_peak_rss[k] ?? Number.NaN))).join(' | ')} |`;
+      }),
       '',
     ].join('\n'),
   );

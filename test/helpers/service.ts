@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHDB_MALLOC_CONF } from '../../src/service/chdb-allocator.js';
 import { DEFAULT_MAX_OLD_SPACE_MB } from '../../src/service/heap-budget.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -94,6 +95,8 @@ export async function startServiceProcess(
       // The heap limit npm start gives the service, so tests and benches run what users run.
       NODE_OPTIONS:
         `--max-old-space-size=${DEFAULT_MAX_OLD_SPACE_MB} ${process.env.NODE_OPTIONS ?? ''}`.trim(),
+      // chDB's jemalloc options, as npm start gives them (src/service/chdb-allocator.ts).
+      JE_MALLOC_CONF: [CHDB_MALLOC_CONF, process.env.JE_MALLOC_CONF].filter(Boolean).join(','),
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
