@@ -1,11 +1,13 @@
 /**
- * node --import tsx scripts/bench/ingest-profile.ts [--rows 200000] [--singles 10000] [--prof DIR]
+ * node --import tsx scripts/bench/ingest-profile.ts [--rows 200000] [--singles 10000] [--prof DIR] [--root DIR]
  *
  * HTTP ingest in embedded mode only, end to end until the rows are queryable:
  *  (a) NDJSON batches of 1,000 rows, 4 in flight;
  *  (b) single-event requests (one JSON object per POST), 64 keep-alive clients.
  * With --prof DIR the service runs under `node --cpu-prof` and writes its profile to DIR
- * when it stops. A fresh data directory per run; all traffic on 127.0.0.1.
+ * when it stops. With --root DIR the service of another checkout runs (e.g. a `git archive` of an
+ * older commit, for a before/after in one session). A fresh data directory per run; all traffic
+ * on 127.0.0.1. Prints ev/s of each phase and the service's CPU per event (all its threads).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ const { values: args } = parseArgs({
     singles: { type: 'string', default: '10000' },
     prof: { type: 'string' },
     only: { type: 'string' },
+    root: { type: 'string' },
   },
 });
 const ROWS = Number(args.rows);
@@ -104,6 +107,13 @@ function cpuDelta(a: Record<string, number>, b: Record<string, number>): string 
     .join(' ');
 }
 
+/** CPU seconds of the whole process so far (ended threads included, unlike threadCpu's sum). */
+function processCpu(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 const dataDir = mkdtempSync(join(tmpdir(), 'ingest-profile-'));
 // SERVICE_ENV='{"BATCH_MAX_WAIT_MS":"500"}' passes settings to the service.
 const serviceEnv = JSON.parse(process.env.SERVICE_ENV ?? '{}') as Record<string, string>;
@@ -111,6 +121,7 @@ const svc = await startService(
   dataDir,
   serviceEnv,
   args.prof ? ['--cpu-prof', `--cpu-prof-dir=${args.prof}`] : [],
+  args.root,
 );
 try {
   // Warm-up: JIT, first parts, first fsyncs.
@@ -122,15 +133,17 @@ try {
   const u = process.cpuUsage();
   driverCpuMark = (u.user + u.system) / 1e6;
   if (args.only !== 'singles') {
-    const c0 = threadCpu(pid);
+    const [c0, p0] = [threadCpu(pid), processCpu(pid)];
     const m0 = machineCpu();
     result.ndjson_eps = await ndjson(svc);
+    result.ndjson_service_us = Math.round(((processCpu(pid) - p0) / ROWS) * 1e6);
     log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${machineBusy(m0, machineCpu())}`);
   }
   if (args.only !== 'ndjson') {
-    const c0 = threadCpu(pid);
+    const [c0, p0] = [threadCpu(pid), processCpu(pid)];
     const m0 = machineCpu();
     result.single_eps = await singles(svc);
+    result.single_service_us = Math.round(((processCpu(pid) - p0) / SINGLES) * 1e6);
     log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${machineBusy(m0, machineCpu())}`);
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
