@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator } from '../generate-events.js';
 import { postBatch } from './ingest.js';
-import { log, pool, type Service, startService, waitForCount } from './lib.js';
+import { cpuSeconds, log, pool, type Service, startService, waitForCount } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -107,13 +107,6 @@ function cpuDelta(a: Record<string, number>, b: Record<string, number>): string 
     .join(' ');
 }
 
-/** CPU seconds of the whole process so far (ended threads included, unlike threadCpu's sum). */
-function processCpu(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
 const dataDir = mkdtempSync(join(tmpdir(), 'ingest-profile-'));
 // SERVICE_ENV='{"BATCH_MAX_WAIT_MS":"500"}' passes settings to the service.
 const serviceEnv = JSON.parse(process.env.SERVICE_ENV ?? '{}') as Record<string, string>;
@@ -133,17 +126,17 @@ try {
   const u = process.cpuUsage();
   driverCpuMark = (u.user + u.system) / 1e6;
   if (args.only !== 'singles') {
-    const [c0, p0] = [threadCpu(pid), processCpu(pid)];
+    const [c0, p0] = [threadCpu(pid), cpuSeconds(pid)];
     const m0 = machineCpu();
     result.ndjson_eps = await ndjson(svc);
-    result.ndjson_service_us = Math.round(((processCpu(pid) - p0) / ROWS) * 1e6);
+    result.ndjson_service_us = Math.round(((cpuSeconds(pid) - p0) / ROWS) * 1e6);
     log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${machineBusy(m0, machineCpu())}`);
   }
   if (args.only !== 'ndjson') {
-    const [c0, p0] = [threadCpu(pid), processCpu(pid)];
+    const [c0, p0] = [threadCpu(pid), cpuSeconds(pid)];
     const m0 = machineCpu();
     result.single_eps = await singles(svc);
-    result.single_service_us = Math.round(((processCpu(pid) - p0) / SINGLES) * 1e6);
+    result.single_service_us = Math.round(((cpuSeconds(pid) - p0) / SINGLES) * 1e6);
     log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${machineBusy(m0, machineCpu())}`);
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);

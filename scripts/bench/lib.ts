@@ -176,6 +176,22 @@ export async function pool<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/**
+ * CPU seconds (user + system, every thread) a process has used, from /proc/<pid>/stat; NaN when
+ * it is gone. Clock ticks are taken as Linux's USER_HZ, 100 on every mainstream build.
+ */
+export function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the ")" closing the command name: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** A memory line of /proc/<pid>/status (kB there), in MiB; NaN when the process is gone. */
 function statusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number {
   if (!pid) return Number.NaN;

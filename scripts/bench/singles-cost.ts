@@ -19,13 +19,23 @@
  * their CPU per event compares like with like.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator } from '../generate-events.js';
 import { postBatch, SINGLE_CONCURRENCY } from './ingest.js';
-import { freePort, log, pool, ROOT, type Service, sleep, startService, waitForCount } from './lib.js';
+import {
+  cpuSeconds,
+  freePort,
+  log,
+  pool,
+  ROOT,
+  type Service,
+  sleep,
+  startService,
+  waitForCount,
+} from './lib.js';
 
 const TOKEN = 'p.singles_cost_admin';
 const ALL = 'reqlog,cors,ratelimit,size,auth,body,parse,pii,metrics,spool,wait';
@@ -68,11 +78,6 @@ async function send(t: Target, todo: string[]): Promise<void> {
 const variants = (args.variants as string).split(';');
 if (args.service) variants.push('service');
 
-/** CPU seconds (user + system) of a process so far, from /proc. */
-function cpuOf(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 const driverCpu = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -153,12 +158,12 @@ async function measure(spec: string, dir: string): Promise<Run> {
     const before = full ? await t.svc.count() : 0;
     const todo = bodies();
     const pid = t.svc.proc.pid as number;
-    const [s0, d0, t0] = [cpuOf(pid), driverCpu(), performance.now()];
+    const [s0, d0, t0] = [cpuSeconds(pid), driverCpu(), performance.now()];
     await send(t, todo);
-    const [sAck, tAck] = [cpuOf(pid), performance.now()];
+    const [sAck, tAck] = [cpuSeconds(pid), performance.now()];
     const end = full ? await waitForCount(t.svc, before + N, 120_000) : performance.now();
     // Until queryable for the service: its inserts are part of what a single event costs.
-    const [s1, d1] = [cpuOf(pid), driverCpu()];
+    const [s1, d1] = [cpuSeconds(pid), driverCpu()];
     return {
       eps: Math.round(N / ((end - t0) / 1000)),
       serverUs: Math.round(((s1 - s0) / N) * 1e6),
