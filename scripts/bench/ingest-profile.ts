@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator } from '../generate-events.js';
 import { postBatch } from './ingest.js';
-import { cpuSeconds, log, pool, type Service, startService, waitForCount } from './lib.js';
+import { cpuSpan, log, pool, type Service, startService, waitForCount } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -83,21 +83,6 @@ function threadCpu(pid: number): Record<string, number> {
   return out;
 }
 
-/** [busy, total] jiffies of the whole machine, to tell a busy machine from a slow service. */
-function machineCpu(): [number, number] {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  return [total - (f[3] ?? 0) - (f[4] ?? 0), total];
-}
-
-function machineBusy(a: [number, number], b: [number, number]): string {
-  const driver = process.cpuUsage();
-  const driverS = (driver.user + driver.system) / 1e6 - driverCpuMark;
-  driverCpuMark += driverS;
-  return `machine busy ${Math.round(((b[0] - a[0]) / (b[1] - a[1])) * 100)}%, this driver ${driverS.toFixed(2)}s`;
-}
-let driverCpuMark = 0;
-
 function cpuDelta(a: Record<string, number>, b: Record<string, number>): string {
   return Object.entries(b)
     .map(([k, v]) => [k, v - (a[k] ?? 0)] as const)
@@ -123,21 +108,19 @@ try {
   await waitForCount(svc, 2_000, 30_000);
   const result: Record<string, number> = {};
   const pid = svc.proc.pid as number;
-  const u = process.cpuUsage();
-  driverCpuMark = (u.user + u.system) / 1e6;
   if (args.only !== 'singles') {
-    const [c0, p0] = [threadCpu(pid), cpuSeconds(pid)];
-    const m0 = machineCpu();
+    const [c0, span] = [threadCpu(pid), cpuSpan(pid)];
     result.ndjson_eps = await ndjson(svc);
-    result.ndjson_service_us = Math.round(((cpuSeconds(pid) - p0) / ROWS) * 1e6);
-    log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${machineBusy(m0, machineCpu())}`);
+    const cpu = span(ROWS);
+    result.ndjson_service_us = cpu.service_us;
+    log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${JSON.stringify(cpu)}`);
   }
   if (args.only !== 'ndjson') {
-    const [c0, p0] = [threadCpu(pid), cpuSeconds(pid)];
-    const m0 = machineCpu();
+    const [c0, span] = [threadCpu(pid), cpuSpan(pid)];
     result.single_eps = await singles(svc);
-    result.single_service_us = Math.round(((cpuSeconds(pid) - p0) / SINGLES) * 1e6);
-    log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${machineBusy(m0, machineCpu())}`);
+    const cpu = span(SINGLES);
+    result.single_service_us = cpu.service_us;
+    log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${JSON.stringify(cpu)}`);
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
