@@ -9,7 +9,7 @@ import { makeGenerator } from '../generate-events.js';
 import { type DashboardRun, measureDashboard } from './dashboard.js';
 import { type FloorRun, pipesWithFloor } from './floor.js';
 import { BATCH_ROWS, bulkLoad, freshness, ingestBatches, ingestSingles, makeBatches } from './ingest.js';
-import { currentRssMb, log, peakRssMb, ROOT, sleep, startService } from './lib.js';
+import { type CpuSpan, cpuSpan, currentRssMb, log, peakRssMb, ROOT, sleep, startService } from './lib.js';
 import { flatPeaks, memoryNow, memorySampler } from './memory.js';
 import type { AnyPipe } from './params.js';
 import { measurePipes, type PipeRun } from './pipes.js';
@@ -19,6 +19,8 @@ import { measureStorage, type StorageRun } from './storage.js';
 export interface EmbeddedStage {
   ingest_eps: number;
   single_eps: number;
+  /** The service's CPU per event and the machine's load during each (lib.ts cpuSpan). */
+  ingest_cpu: { ndjson?: CpuSpan; single?: CpuSpan };
   freshness: { p50: number; p95: number; n: number };
   /** Events/s of the last bulk-loaded stage (full runs only). */
   bulk_load_eps?: number;
@@ -57,6 +59,7 @@ export async function measureEmbedded(deps: {
   const floorBySize: EmbeddedStage['floorBySize'] = {};
   let ingestEps = 0;
   let singleEps = 0;
+  const ingestCpu: EmbeddedStage['ingest_cpu'] = {};
   let fresh = { p50: Number.NaN, p95: Number.NaN, n: 0 };
   let bulkEps: number | undefined;
   for (let s = 0; s < P.stages.length; s++) {
@@ -64,13 +67,19 @@ export async function measureEmbedded(deps: {
     if (s === 0) {
       log(`generating ${P.ingestRows.toLocaleString('en')} events in ${BATCH_ROWS}-row NDJSON batches`);
       const batches = makeBatches(gen, P.ingestRows, BATCH_ROWS);
+      const ndjsonCpu = cpuSpan(pid);
       ingestEps = await ingestBatches(svc, 'NDJSON x1000 embedded', batches, P.ingestRows);
+      ingestCpu.ndjson = ndjsonCpu(P.ingestRows);
+      log(`  NDJSON: ${JSON.stringify(ingestCpu.ndjson)}`);
       if (P.ingestRows < plan.stageRows(0)) await bulkLoad(svc, gen, plan.stageRows(0), P.ingestRows);
+      const singleCpu = cpuSpan(pid);
       singleEps = await ingestSingles(
         svc,
         P.singleEvents,
         makeGenerator({ seed: 7, plannedRows: P.singleEvents, endMs: plan.endMs, users: P.users }),
       );
+      ingestCpu.single = singleCpu(P.singleEvents);
+      log(`  single events: ${JSON.stringify(ingestCpu.single)}`);
       fresh = await freshness(svc, P.freshnessSamples, 'embedded');
       rssPeak = Math.max(rssPeak, peakRssMb(pid));
     } else {
@@ -102,6 +111,7 @@ export async function measureEmbedded(deps: {
   return {
     ingest_eps: ingestEps,
     single_eps: singleEps,
+    ingest_cpu: ingestCpu,
     freshness: fresh,
     bulk_load_eps: bulkEps,
     pipesBySize,

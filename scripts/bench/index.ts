@@ -172,6 +172,8 @@ async function main() {
         single_concurrency: SINGLE_CONCURRENCY,
         single_events: P.singleEvents,
         bulk_load_eps: emb.bulk_load_eps ?? null,
+        // Service CPU per event and the machine's load while measuring: tells code from machine.
+        cpu: emb.ingest_cpu,
       },
       freshness_samples: emb.freshness.n,
       post_resets: resets.count,

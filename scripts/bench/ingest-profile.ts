@@ -1,11 +1,13 @@
 /**
- * node --import tsx scripts/bench/ingest-profile.ts [--rows 200000] [--singles 10000] [--prof DIR]
+ * node --import tsx scripts/bench/ingest-profile.ts [--rows 200000] [--singles 10000] [--prof DIR] [--root DIR]
  *
  * HTTP ingest in embedded mode only, end to end until the rows are queryable:
  *  (a) NDJSON batches of 1,000 rows, 4 in flight;
  *  (b) single-event requests (one JSON object per POST), 64 keep-alive clients.
  * With --prof DIR the service runs under `node --cpu-prof` and writes its profile to DIR
- * when it stops. A fresh data directory per run; all traffic on 127.0.0.1.
+ * when it stops. With --root DIR the service of another checkout runs (e.g. a `git archive` of an
+ * older commit, for a before/after in one session). A fresh data directory per run; all traffic
+ * on 127.0.0.1. Prints ev/s of each phase and the service's CPU per event (all its threads).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator } from '../generate-events.js';
 import { postBatch } from './ingest.js';
-import { log, pool, type Service, startService, waitForCount } from './lib.js';
+import { cpuSpan, log, pool, type Service, startService, waitForCount } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -21,6 +23,7 @@ const { values: args } = parseArgs({
     singles: { type: 'string', default: '10000' },
     prof: { type: 'string' },
     only: { type: 'string' },
+    root: { type: 'string' },
   },
 });
 const ROWS = Number(args.rows);
@@ -80,21 +83,6 @@ function threadCpu(pid: number): Record<string, number> {
   return out;
 }
 
-/** [busy, total] jiffies of the whole machine, to tell a busy machine from a slow service. */
-function machineCpu(): [number, number] {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  return [total - (f[3] ?? 0) - (f[4] ?? 0), total];
-}
-
-function machineBusy(a: [number, number], b: [number, number]): string {
-  const driver = process.cpuUsage();
-  const driverS = (driver.user + driver.system) / 1e6 - driverCpuMark;
-  driverCpuMark += driverS;
-  return `machine busy ${Math.round(((b[0] - a[0]) / (b[1] - a[1])) * 100)}%, this driver ${driverS.toFixed(2)}s`;
-}
-let driverCpuMark = 0;
-
 function cpuDelta(a: Record<string, number>, b: Record<string, number>): string {
   return Object.entries(b)
     .map(([k, v]) => [k, v - (a[k] ?? 0)] as const)
@@ -111,6 +99,7 @@ const svc = await startService(
   dataDir,
   serviceEnv,
   args.prof ? ['--cpu-prof', `--cpu-prof-dir=${args.prof}`] : [],
+  args.root,
 );
 try {
   // Warm-up: JIT, first parts, first fsyncs.
@@ -119,19 +108,19 @@ try {
   await waitForCount(svc, 2_000, 30_000);
   const result: Record<string, number> = {};
   const pid = svc.proc.pid as number;
-  const u = process.cpuUsage();
-  driverCpuMark = (u.user + u.system) / 1e6;
   if (args.only !== 'singles') {
-    const c0 = threadCpu(pid);
-    const m0 = machineCpu();
+    const [c0, span] = [threadCpu(pid), cpuSpan(pid)];
     result.ndjson_eps = await ndjson(svc);
-    log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${machineBusy(m0, machineCpu())}`);
+    const cpu = span(ROWS);
+    result.ndjson_service_us = cpu.service_us;
+    log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${JSON.stringify(cpu)}`);
   }
   if (args.only !== 'ndjson') {
-    const c0 = threadCpu(pid);
-    const m0 = machineCpu();
+    const [c0, span] = [threadCpu(pid), cpuSpan(pid)];
     result.single_eps = await singles(svc);
-    log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${machineBusy(m0, machineCpu())}`);
+    const cpu = span(SINGLES);
+    result.single_service_us = cpu.service_us;
+    log(`  service CPU by thread: ${cpuDelta(c0, threadCpu(pid))}; ${JSON.stringify(cpu)}`);
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {

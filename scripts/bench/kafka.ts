@@ -12,7 +12,7 @@ import { PACKED_HEADERS, packRanges, rowCount } from '../../src/queue/kafka-mess
 import { PACKING } from '../../src/queue/kafka-sink.js';
 import { progress } from '../generate-events.js';
 import { freshness, ingestBatches } from './ingest.js';
-import { log, peakRssMb, sleep, startMockKafka, startService } from './lib.js';
+import { cpuSeconds, log, peakRssMb, sleep, startMockKafka, startService } from './lib.js';
 
 export interface KafkaStage {
   /** Our service: events/s from the first POST until every row is queryable. */
@@ -107,22 +107,6 @@ export async function measureKafka(deps: KafkaStageDeps): Promise<KafkaStage> {
     return result;
   } finally {
     await kafka.stop();
-  }
-}
-
-/**
- * CPU seconds (user + system, every thread) a process has used, from /proc/<pid>/stat; NaN when
- * it is gone. Clock ticks are taken as Linux's USER_HZ, 100 on every mainstream build.
- */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the ")" closing the command name: utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
   }
 }
 

@@ -176,6 +176,65 @@ export async function pool<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/**
+ * CPU seconds (user + system, every thread) a process has used, from /proc/<pid>/stat; NaN when
+ * it is gone. Clock ticks are taken as Linux's USER_HZ, 100 on every mainstream build.
+ */
+export function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the ")" closing the command name: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Busy and total jiffies of the whole machine (/proc/stat's first line; idle and iowait are not busy). */
+function machineJiffies(): [number, number] {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return [total - (f[3] ?? 0) - (f[4] ?? 0), total];
+}
+
+/** Where a measured span's CPU went: the service's and this driver's per event, and everyone else's. */
+export interface CpuSpan {
+  /** Service CPU (all its threads, chDB's included) per event, µs: what the code costs, whatever the load. */
+  service_us: number;
+  /** This process's (the driver's) CPU per event, µs. */
+  driver_us: number;
+  /** Share of the machine's CPU that was busy during the span, %. */
+  machine_busy_pct: number;
+  /** Share of the machine's CPU used by neither the service nor the driver (other sessions), %. */
+  others_pct: number;
+}
+
+/**
+ * Starts watching a service's CPU and the machine's; the returned function ends the span. A
+ * rate that drops while service_us holds and others_pct rises is the machine, not the code.
+ */
+export function cpuSpan(pid: number | undefined): (events: number) => CpuSpan {
+  const driver = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const [s0, d0, [b0, t0]] = [cpuSeconds(pid), driver(), machineJiffies()];
+  return (events) => {
+    const [s1, d1, [b1, t1]] = [cpuSeconds(pid), driver(), machineJiffies()];
+    // Jiffies are USER_HZ (100/s) summed over every CPU, as cpuSeconds' ticks are.
+    const total = (t1 - t0) / 100;
+    const pct = (x: number) => Math.round((x / total) * 1000) / 10;
+    return {
+      service_us: Math.round(((s1 - s0) / events) * 1e6),
+      driver_us: Math.round(((d1 - d0) / events) * 1e6),
+      machine_busy_pct: pct((b1 - b0) / 100),
+      others_pct: pct(Math.max(0, (b1 - b0) / 100 - (s1 - s0) - (d1 - d0))),
+    };
+  };
+}
+
 /** A memory line of /proc/<pid>/status (kB there), in MiB; NaN when the process is gone. */
 function statusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number {
   if (!pid) return Number.NaN;

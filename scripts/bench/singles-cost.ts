@@ -1,6 +1,7 @@
 /**
  * node --import tsx scripts/bench/singles-cost.ts [--n 8000] [--rounds 3] [--variants a;b;...] [--service]
  *   [--prof DIR]  (each harness process writes a CPU profile to DIR)
+ *   [--rate R]    (send at most R requests per second: every variant at the same rate)
  *
  * What one single-event request (one JSON object per POST, SINGLE_CONCURRENCY in flight, the
  * bench's undici driver) costs, piece by piece: each variant is scripts/bench/singles-server.ts
@@ -11,15 +12,30 @@
  * the full bench's single_eps is; a variant `service:<checkout>` runs another checkout's
  * service (e.g. the commit before a change) in the same rotation, and `service@NAME=value&...`
  * runs it with those settings. Reported per variant: ev/s, service and driver CPU per request.
+ *
+ * On a machine shared with other work the closed loop's rate follows the machine's load, and
+ * the service's CPU per event follows the rate (a 200 ms batch of fewer rows costs more per
+ * row to insert). --rate paces every variant to the same rate, below what each sustains, so
+ * their CPU per event compares like with like.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator } from '../generate-events.js';
 import { postBatch, SINGLE_CONCURRENCY } from './ingest.js';
-import { freePort, log, pool, ROOT, type Service, startService, waitForCount } from './lib.js';
+import {
+  cpuSeconds,
+  freePort,
+  log,
+  pool,
+  ROOT,
+  type Service,
+  sleep,
+  startService,
+  waitForCount,
+} from './lib.js';
 
 const TOKEN = 'p.singles_cost_admin';
 const ALL = 'reqlog,cors,ratelimit,size,auth,body,parse,pii,metrics,spool,wait';
@@ -44,17 +60,24 @@ const { values: args } = parseArgs({
     variants: { type: 'string', default: DEFAULT_VARIANTS },
     service: { type: 'boolean', default: false },
     prof: { type: 'string' },
+    rate: { type: 'string' },
   },
 });
 const N = Number(args.n);
+const RATE = args.rate ? Number(args.rate) : 0;
+
+/** The driver's pool, paced to RATE requests/s from the first one when --rate is given. */
+async function send(t: Target, todo: string[]): Promise<void> {
+  const t0 = performance.now();
+  await pool(todo, SINGLE_CONCURRENCY, async (b, i) => {
+    const due = t0 + (i * 1000) / RATE - performance.now();
+    if (RATE > 0 && due > 0) await sleep(due);
+    await postBatch(t.svc, b);
+  });
+}
 const variants = (args.variants as string).split(';');
 if (args.service) variants.push('service');
 
-/** CPU seconds (user + system) of a process so far, from /proc. */
-function cpuOf(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 const driverCpu = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -111,6 +134,9 @@ interface Run {
   eps: number;
   serverUs: number;
   driverUs: number;
+  /** Until the last reply (acknowledged, durable), before the rows are queryable. */
+  ackEps: number;
+  ackServerUs: number;
 }
 
 async function measure(spec: string, dir: string): Promise<Run> {
@@ -121,25 +147,29 @@ async function measure(spec: string, dir: string): Promise<Run> {
     settings
       .split('&')
       .filter(Boolean)
-      .map((kv) => kv.split('=', 2)),
+      // On the first '=' only: a value may hold one (NODE_OPTIONS=--max-old-space-size=384).
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
   );
   const t = full
     ? await startFull(dir, where.slice('service:'.length) || ROOT, env)
     : await startHarness(spec, dir);
   try {
-    await pool(bodies().slice(0, 2_000), SINGLE_CONCURRENCY, (b) => postBatch(t.svc, b)); // warm-up: JIT
+    await send(t, bodies().slice(0, 2_000)); // warm-up: JIT
     const before = full ? await t.svc.count() : 0;
     const todo = bodies();
     const pid = t.svc.proc.pid as number;
-    const [s0, d0, t0] = [cpuOf(pid), driverCpu(), performance.now()];
-    await pool(todo, SINGLE_CONCURRENCY, (b) => postBatch(t.svc, b));
+    const [s0, d0, t0] = [cpuSeconds(pid), driverCpu(), performance.now()];
+    await send(t, todo);
+    const [sAck, tAck] = [cpuSeconds(pid), performance.now()];
     const end = full ? await waitForCount(t.svc, before + N, 120_000) : performance.now();
     // Until queryable for the service: its inserts are part of what a single event costs.
-    const [s1, d1] = [cpuOf(pid), driverCpu()];
+    const [s1, d1] = [cpuSeconds(pid), driverCpu()];
     return {
       eps: Math.round(N / ((end - t0) / 1000)),
       serverUs: Math.round(((s1 - s0) / N) * 1e6),
       driverUs: Math.round(((d1 - d0) / N) * 1e6),
+      ackEps: Math.round(N / ((tAck - t0) / 1000)),
+      ackServerUs: Math.round(((sAck - s0) / N) * 1e6),
     };
   } finally {
     await t.stop();
@@ -162,7 +192,7 @@ try {
       const run = await measure(v, dir);
       runs.get(v)!.push(run);
       log(
-        `round ${r + 1} ${v}: ${run.eps} ev/s, service ${run.serverUs} µs/req, driver ${run.driverUs} µs/req`,
+        `round ${r + 1} ${v}: ${run.eps} ev/s, service ${run.serverUs} µs/req, driver ${run.driverUs} µs/req; acked ${run.ackEps} ev/s, service ${run.ackServerUs} µs/req`,
       );
       rmSync(dir, { recursive: true, force: true });
     }
@@ -171,7 +201,17 @@ try {
   rmSync(base, { recursive: true, force: true });
 }
 const ceiling = median(runs.get(variants[0]!)!.map((x) => x.eps));
-const out: Record<string, { eps: number; ratio: number; service_us: number; driver_us: number }> = {};
+const out: Record<
+  string,
+  {
+    eps: number;
+    ratio: number;
+    service_us: number;
+    driver_us: number;
+    ack_eps: number;
+    ack_service_us: number;
+  }
+> = {};
 for (const [v, rs] of runs) {
   const eps = median(rs.map((x) => x.eps));
   out[v] = {
@@ -179,9 +219,11 @@ for (const [v, rs] of runs) {
     ratio: Math.round((eps / ceiling) * 100) / 100,
     service_us: median(rs.map((x) => x.serverUs)),
     driver_us: median(rs.map((x) => x.driverUs)),
+    ack_eps: median(rs.map((x) => x.ackEps)),
+    ack_service_us: median(rs.map((x) => x.ackServerUs)),
   };
   log(
-    `${v.padEnd(70)} ${String(eps).padStart(6)} ev/s  ${out[v].ratio.toFixed(2)}x  service ${out[v].service_us} µs  driver ${out[v].driver_us} µs`,
+    `${v.padEnd(70)} ${String(eps).padStart(6)} ev/s  ${out[v].ratio.toFixed(2)}x  service ${out[v].service_us} µs  driver ${out[v].driver_us} µs  acked ${out[v].ack_eps} ev/s ${out[v].ack_service_us} µs`,
   );
 }
 process.stdout.write(`${JSON.stringify(out)}\n`);
