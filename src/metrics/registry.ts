@@ -39,6 +39,20 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       },
     });
   const registers = [registry];
+  /** One figure of the ingest admission bound's stats (src/http/ingest-admission.ts), 0 without it. */
+  const admissionGauge = (
+    name: string,
+    help: string,
+    key: keyof ReturnType<NonNullable<MetricSources['admission']>>,
+  ) =>
+    new Gauge({
+      name: `${PREFIX}${name}`,
+      help,
+      registers,
+      collect() {
+        this.set(sources.admission?.()[key] ?? 0);
+      },
+    });
   if (options.defaultMetrics ?? true) {
     // Process CPU, memory, handles, GC and the event-loop lag (nodejs_eventloop_lag_*).
     collectDefaultMetrics({ register: registry, prefix: PREFIX });
@@ -135,30 +149,21 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
         if (p) this.set({ queue: p.queue }, p.max);
       },
     }),
-    ingestInflightBytes: new Gauge({
-      name: `${PREFIX}ingest_inflight_bytes`,
-      help: 'Bytes of ingest bodies being read and parsed now (bound: INGEST_MAX_INFLIGHT_BYTES)',
-      registers,
-      collect() {
-        this.set(sources.admission?.().inflight_bytes ?? 0);
-      },
-    }),
-    ingestInflightPeakBytes: new Gauge({
-      name: `${PREFIX}ingest_inflight_peak_bytes`,
-      help: 'The most bytes of ingest bodies ever read and parsed at once since start',
-      registers,
-      collect() {
-        this.set(sources.admission?.().peak_bytes ?? 0);
-      },
-    }),
-    ingestWaiting: new Gauge({
-      name: `${PREFIX}ingest_admission_waiting`,
-      help: 'Ingest requests waiting for room under INGEST_MAX_INFLIGHT_BYTES',
-      registers,
-      collect() {
-        this.set(sources.admission?.().waiting ?? 0);
-      },
-    }),
+    ingestInflightBytes: admissionGauge(
+      'ingest_inflight_bytes',
+      'Bytes of ingest bodies being read and parsed now (bound: INGEST_MAX_INFLIGHT_BYTES)',
+      'inflight_bytes',
+    ),
+    ingestInflightPeakBytes: admissionGauge(
+      'ingest_inflight_peak_bytes',
+      'The most bytes of ingest bodies ever read and parsed at once since start',
+      'peak_bytes',
+    ),
+    ingestWaiting: admissionGauge(
+      'ingest_admission_waiting',
+      'Ingest requests waiting for room under INGEST_MAX_INFLIGHT_BYTES',
+      'waiting',
+    ),
     kafkaLag: new Gauge({
       name: `${PREFIX}kafka_consumer_lag_messages`,
       help: 'Messages of a partition not yet committed by the consumer group (not yet in ClickHouse)',
