@@ -118,8 +118,9 @@ async function appendAdmitted(
   }
 }
 
-function backpressure(c: Context, err: BackpressureError) {
-  return jsonError(c, 503, `${err.message}. Nothing was ingested: retry later`, DOCS.events, {
+/** 503 + Retry-After for a full queue or a full admission bound: nothing of the request was taken. */
+export function backpressure(c: Context, err: BackpressureError, documentation: string = DOCS.events) {
+  return jsonError(c, 503, `${err.message}. Nothing was ingested: retry later`, documentation, {
     'Retry-After': String(err.retryAfterSeconds),
   });
 }

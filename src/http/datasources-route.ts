@@ -8,6 +8,7 @@ import type { Log } from '../log/index.js';
 import { countAccepted, countReceived, countRedacted } from '../metrics/ingest.js';
 import type { Metrics } from '../metrics/registry.js';
 import { BackpressureError, type EventSink } from '../queue/types.js';
+import { backpressure } from './append-rows.js';
 import { appendInSlices, PartialAppend } from './append-slices.js';
 import { identify, requireScope } from './auth.js';
 import { jsonError } from './errors.js';
@@ -173,10 +174,7 @@ export function datasourcesRoute(deps: DatasourcesRouteDeps): Hono {
       });
     } catch (err) {
       if (err instanceof BodyError) return jsonError(c, err.status, err.message, DOC);
-      if (err instanceof BackpressureError)
-        return jsonError(c, 503, `${err.message}. Nothing was ingested: retry later`, DOC, {
-          'Retry-After': String(err.retryAfterSeconds),
-        });
+      if (err instanceof BackpressureError) return backpressure(c, err, DOC);
       deps.log('error', 'bulk append failed', { error: (err as Error).message });
       return jsonError(c, 503, 'Could not store the rows; retry later', DOC, { 'Retry-After': '1' });
     } finally {
