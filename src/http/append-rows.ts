@@ -33,7 +33,7 @@ export async function appendBody(
     return jsonError(c, 503, 'Not ready yet: storage is starting, retry shortly', DOCS.events, {
       'Retry-After': '1',
     });
-  const admitted = await admit(c, deps, sink);
+  const admitted = await admit(c, sink, deps.admission, deps.maxBodyBytes);
   if (admitted instanceof Response) return admitted;
   try {
     return await appendAdmitted(c, deps, sink, parse, admitted);
@@ -42,20 +42,25 @@ export async function appendBody(
   }
 }
 
-/** Waits for room under INGEST_MAX_INFLIGHT_BYTES before the body is read (src/http/ingest-admission.ts). */
-async function admit(
+/**
+ * Waits for room under INGEST_MAX_INFLIGHT_BYTES before the body is read
+ * (src/http/ingest-admission.ts); a full queue, or no room in time, is the 503 reply.
+ */
+export async function admit(
   c: Context,
-  deps: AppendDeps,
   sink: EventSink,
+  admission: IngestAdmission | undefined,
+  /** What a body without a declared length is counted as: the most it may be. */
+  maxBytes: number,
+  documentation: string = DOCS.events,
 ): Promise<Admitted | Response | undefined> {
   const declared = Number(c.req.header('content-length') ?? Number.NaN);
   try {
     // A full spool refuses first: no use waiting for room to read a body it cannot take.
     sink.checkCapacity(declared || 0);
-    // Without a declared length the body may be as large as the limit: count it so.
-    return await deps.admission?.admit(Number.isSafeInteger(declared) ? declared : deps.maxBodyBytes);
+    return await admission?.admit(Number.isSafeInteger(declared) ? declared : maxBytes);
   } catch (err) {
-    if (err instanceof BackpressureError) return backpressure(c, err);
+    if (err instanceof BackpressureError) return backpressure(c, err, documentation);
     throw err;
   }
 }

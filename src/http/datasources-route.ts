@@ -8,11 +8,11 @@ import type { Log } from '../log/index.js';
 import { countAccepted, countReceived, countRedacted } from '../metrics/ingest.js';
 import type { Metrics } from '../metrics/registry.js';
 import { BackpressureError, type EventSink } from '../queue/types.js';
-import { backpressure } from './append-rows.js';
+import { admit, backpressure } from './append-rows.js';
 import { appendInSlices, PartialAppend } from './append-slices.js';
 import { identify, requireScope } from './auth.js';
 import { jsonError } from './errors.js';
-import type { Admitted, IngestAdmission } from './ingest-admission.js';
+import type { IngestAdmission } from './ingest-admission.js';
 import { noteRows } from './request-log.js';
 
 const DOC = 'https://www.tinybird.co/docs/api-reference/datasource-api';
@@ -127,10 +127,9 @@ export function datasourcesRoute(deps: DatasourcesRouteDeps): Hono {
     const declared = Number(c.req.header('content-length') ?? 0);
     if (declared > deps.maxUploadBytes)
       return jsonError(c, 413, `The upload is larger than ${deps.maxUploadBytes} bytes: split the file`, DOC);
-    let admitted: Admitted | undefined;
+    const admitted = await admit(c, sink, deps.admission, deps.maxUploadBytes, DOC);
+    if (admitted instanceof Response) return admitted;
     try {
-      sink.checkCapacity(declared || 0);
-      admitted = await deps.admission?.admit(declared || deps.maxUploadBytes);
       const upload = await readUpload(c, deps.maxUploadBytes);
       admitted?.atLeast(upload.bytes.length);
       const ndjson = upload.format === 'csv' ? csvToNdjson(upload.bytes) : upload.bytes;
