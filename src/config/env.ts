@@ -64,6 +64,11 @@ export const envSchema = z.object({
   // row has waited BATCH_MAX_WAIT_MS, whichever comes first.
   BATCH_MAX_ROWS: positiveInt.default(50_000),
   BATCH_MAX_WAIT_MS: positiveInt.default(200),
+  // A stream's inserts start at least this far apart unless the batch is full: under a steady
+  // stream of small requests a batch then holds this long's rows instead of BATCH_MAX_WAIT_MS's,
+  // and each INSERT (with the views, tens of ms of CPU whatever its size) is paid less often.
+  // After a quiet spell the next row still waits only BATCH_MAX_WAIT_MS (src/loader/insert-pacing.ts).
+  BATCH_MIN_INTERVAL_MS: nonNegativeInt.default(500),
   // Kafka consumer: while other partitions' inserts keep it busy, a partition's rows wait up to
   // this long, so that each insert is bigger (src/loader/insert-pacing.ts). A lone partition
   // waits BATCH_MAX_WAIT_MS; at or below BATCH_MAX_WAIT_MS this is off.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InsertPacing } from './insert-pacing.js';
+import { InsertPacing, insertDueAt } from './insert-pacing.js';
 
 describe('InsertPacing', () => {
   it('a lone partition waits BATCH_MAX_WAIT_MS however slow the inserts were', () => {
@@ -34,5 +34,17 @@ describe('InsertPacing', () => {
     const p = new InsertPacing({ minWaitMs: 200, maxWaitMs: 200 });
     p.inserted(400);
     expect(p.waitMs(11)).toBe(200);
+  });
+});
+
+describe('insertDueAt', () => {
+  it('waits the row wait after a quiet spell, and the interval after a recent insert', () => {
+    // A lone row, the last insert long ago: due BATCH_MAX_WAIT_MS after it arrived.
+    expect(insertDueAt(10_000, 200, 1_000, 500)).toBe(10_200);
+    // A row that came 50 ms after an insert started: due 500 ms after that insert.
+    expect(insertDueAt(10_050, 200, 10_000, 500)).toBe(10_500);
+    // Never inserted yet, or the interval off: the row wait alone.
+    expect(insertDueAt(10_000, 200, Number.NEGATIVE_INFINITY, 500)).toBe(10_200);
+    expect(insertDueAt(10_050, 200, 10_000, 0)).toBe(10_250);
   });
 });

@@ -43,3 +43,25 @@ export class InsertPacing {
     return Math.max(minWaitMs, Math.min(maxWaitMs, busy));
   }
 }
+
+/**
+ * When a stream's next insert (the spool's, or one Kafka partition's) is due: its oldest row
+ * has waited `waitMs`, and `minIntervalMs` (BATCH_MIN_INTERVAL_MS) has passed since the
+ * stream's previous insert started. A full batch (BATCH_MAX_ROWS) does not wait for either.
+ *
+ * Why the interval: with the materialized views an INSERT costs tens of ms of CPU whatever its
+ * size (on this project's 2-core machine ~66 ms, part of it the filesystem creating each new
+ * part's files; `scripts/bench/insert-cost.ts`). Under a steady stream of single events a
+ * 200 ms wait made an insert of a few hundred rows five times a second, and that cost as much
+ * CPU as the requests themselves. Spacing the inserts makes each one hold the interval's rows;
+ * after a quiet spell the previous insert is long past, so a lone row (the freshness probe,
+ * low rates) still waits `waitMs` only.
+ */
+export function insertDueAt(
+  oldestAt: number,
+  waitMs: number,
+  lastInsertAt: number,
+  minIntervalMs: number,
+): number {
+  return Math.max(oldestAt + waitMs, lastInsertAt + minIntervalMs);
+}

@@ -16,7 +16,7 @@ import {
 } from './batch-intent.js';
 import { BatchWriter } from './batch-writer.js';
 import { splitByDatasource } from './datasource-rows.js';
-import { InsertPacing } from './insert-pacing.js';
+import { InsertPacing, insertDueAt } from './insert-pacing.js';
 import type { LoaderObserver } from './observer.js';
 
 // librdkafka's mock broker waits out maxWaitTimeInMs on every fetch, data or not, and then
@@ -27,7 +27,7 @@ const FETCH_MAX_WAIT_MS = 20;
 
 export type KafkaLoaderConfig = KafkaConfig &
   Pick<Config, 'BATCH_MAX_ROWS' | 'BATCH_MAX_WAIT_MS'> &
-  Partial<Pick<Config, 'KAFKA_MAX_WAIT_BEHIND_MS'>>;
+  Partial<Pick<Config, 'KAFKA_MAX_WAIT_BEHIND_MS' | 'BATCH_MIN_INTERVAL_MS'>>;
 
 export interface KafkaLoaderOptions {
   store: Store;
@@ -229,6 +229,8 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     flushing?: Promise<void>;
     /** When its oldest message was buffered (performance.now()). */
     since: number;
+    /** When its last insert started (performance.now()); unset before the first. */
+    lastInsertAt?: number;
   }
   interface Buffered {
     message: KafkaMessage;
@@ -246,7 +248,13 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     let others = 0;
     for (const b of buffers.values())
       if (b !== buf && b.entries.length > 0 && now - b.since >= config.BATCH_MAX_WAIT_MS) others++;
-    return now - buf.since >= pacing.waitMs(others);
+    const at = insertDueAt(
+      buf.since,
+      pacing.waitMs(others),
+      buf.lastInsertAt ?? Number.NEGATIVE_INFINITY,
+      config.BATCH_MIN_INTERVAL_MS ?? 0,
+    );
+    return now >= at;
   }
 
   /**
@@ -291,6 +299,7 @@ export async function startKafkaLoader(opts: KafkaLoaderOptions): Promise<KafkaL
     if (!redo) await commit(topic, partition, first, range);
     const batchId = batchToken(`${topic}:${partition}`, range);
     const started = performance.now();
+    buf.lastInsertAt = started;
     if (!(await insertWithRetry(rows, batchId, skip, lost))) return false;
     const insertMs = performance.now() - started;
     pacing.inserted(insertMs);

@@ -53,6 +53,7 @@ export async function createPipeline(deps: {
       writer,
       batchMaxRows: config.BATCH_MAX_ROWS,
       batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,
+      batchMinIntervalMs: config.BATCH_MIN_INTERVAL_MS,
       maxPendingBytes: config.MAX_PENDING_BYTES,
       memoryBytes: config.SPOOL_MEMORY_BYTES,
       log,

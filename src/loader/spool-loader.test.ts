@@ -92,6 +92,30 @@ describe('SpoolLoader', () => {
     await sink.close();
   });
 
+  it('starts inserts BATCH_MIN_INTERVAL_MS apart unless the batch is full', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const { client, inserts } = fakeClient();
+    const startedAt: number[] = [];
+    const timed: Store = {
+      ...client,
+      insert: async (table, lines, token) => {
+        if (lines.length > 0) startedAt.push(performance.now());
+        return client.insert(table, lines, token);
+      },
+    };
+    const sink = await open(dir, timed, { batchMaxWaitMs: 20, batchMinIntervalMs: 1000, batchMaxRows: 5 });
+    await (await sink.append(rows(['a1']))).committed;
+    // The next row waits for the interval, not just its 20 ms...
+    await (await sink.append(rows(['b1']))).committed;
+    // ...but a full batch goes at once.
+    await (await sink.append(rows(['c1', 'c2', 'c3', 'c4', 'c5']))).committed;
+    const [a, b, c] = startedAt as [number, number, number];
+    expect(b - a).toBeGreaterThanOrEqual(990);
+    expect(c - b).toBeLessThan(900);
+    expect(inserts.map((i) => i.lines.length)).toEqual([1, 1, 5]);
+    await sink.close();
+  });
+
   it('re-inserts the batch that was in flight at a crash with the same token, then the rest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spool-'));
     let hang = true;

@@ -8,12 +8,15 @@ import { type Acceptance, BackpressureError, type EventSink, type IngestRows } f
 import { batchToken } from './batch-intent.js';
 import type { BatchWriter } from './batch-writer.js';
 import { splitByDatasource } from './datasource-rows.js';
+import { insertDueAt } from './insert-pacing.js';
 import { type Checkpoint, readCheckpoint, writeCheckpoint } from './spool-checkpoint.js';
 
 export interface SpoolLoaderOptions {
   dir: string;
   batchMaxRows: number;
   batchMaxWaitMs: number;
+  /** BATCH_MIN_INTERVAL_MS: inserts start at least this far apart unless the batch is full (insertDueAt). */
+  batchMinIntervalMs?: number;
   maxPendingBytes: number;
   segmentBytes?: number;
   /**
@@ -63,6 +66,8 @@ export class SpoolLoader implements EventSink {
   private heldBytes = 0;
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  /** When the last insert started (performance.now()). */
+  private lastInsertAt = Number.NEGATIVE_INFINITY;
   private closed = false;
   private checkpoint: Checkpoint = { segment: 1, offset: 0 };
   private readonly writer: BatchWriter;
@@ -176,7 +181,8 @@ export class SpoolLoader implements EventSink {
 
   /**
    * Starts an insert once a batch is due: BATCH_MAX_ROWS rows are waiting, or the oldest
-   * waiting row has waited BATCH_MAX_WAIT_MS.
+   * waiting row has waited BATCH_MAX_WAIT_MS and the last insert started BATCH_MIN_INTERVAL_MS
+   * ago (insertDueAt).
    */
   private scheduleFlush(): void {
     if (this.flushing || this.pending.length === 0) return;
@@ -187,7 +193,7 @@ export class SpoolLoader implements EventSink {
       return;
     }
     if (this.timer || this.closed) return; // close() inserts what is left itself
-    const wait = this.pending[0]!.at + this.options.batchMaxWaitMs - performance.now();
+    const wait = this.dueAt(this.pending[0]!) - performance.now();
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
@@ -197,14 +203,17 @@ export class SpoolLoader implements EventSink {
     );
   }
 
+  private dueAt(oldest: Chunk): number {
+    const { batchMaxWaitMs, batchMinIntervalMs = 0 } = this.options;
+    return insertDueAt(oldest.at, batchMaxWaitMs, this.lastInsertAt, batchMinIntervalMs);
+  }
+
   /** Whether the rows waiting now make a batch that is due (see scheduleFlush). */
   private batchDue(): boolean {
     const oldest = this.pending[0];
     if (!oldest) return false;
     return (
-      this.pendingRows >= this.options.batchMaxRows ||
-      performance.now() - oldest.at >= this.options.batchMaxWaitMs ||
-      this.closed
+      this.pendingRows >= this.options.batchMaxRows || performance.now() >= this.dueAt(oldest) || this.closed
     );
   }
 
@@ -219,6 +228,7 @@ export class SpoolLoader implements EventSink {
     try {
       for (let first = true; this.pending.length > 0 && (first || this.batchDue()); first = false) {
         const batch = this.takeBatch();
+        this.lastInsertAt = performance.now();
         const range = { segment: batch[0]!.segment, start: batch[0]!.start, end: batch.at(-1)!.end };
         const checkpoint = { segment: range.segment, offset: range.end };
         // The rows and the dedup window's choice are made once per batch (the first attempt

@@ -1,0 +1,189 @@
+/**
+ * What one INSERT into chDB costs, by batch size: the fixed part (per insert) and the part per
+ * row, with the schema's views, and how much of it is the merges that the inserts' parts set
+ * off. Each configuration runs in its own process and data directory (chDB binds one per
+ * process):
+ *
+ *   node --import tsx scripts/bench/insert-cost.ts [--rows 200000] [--batches 500,2000,10000,50000]
+ *     [--rounds 2] [--skip 013,014] [--merges on|off] [--settings 'name=value,...'] [--table-settings '...']
+ *
+ * Per configuration it prints the CPU seconds of the process (every thread, /proc/self/stat)
+ * spent in the inserts and, separately, in the merges still running after the last insert
+ * (waited for until system.merges is empty and the active part count holds), then a
+ * least-squares fit over the batch sizes: CPU = fixed × inserts + per_row × rows.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { makeGenerator } from '../generate-events.js';
+import { ROOT } from './lib.js';
+
+interface Child {
+  rows: number;
+  batch: number;
+  skip: string[];
+  merges: boolean;
+  settings: string;
+  tableSettings: string;
+  dataDir: string;
+}
+
+interface Result {
+  batch: number;
+  inserts: number;
+  insert_s: number;
+  insert_cpu_s: number;
+  settle_cpu_s: number;
+  parts: number;
+}
+
+function cpuOfSelf(): number {
+  const f = readFileSync('/proc/self/stat', 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) / 100;
+}
+
+async function child(o: Child): Promise<Result> {
+  const gen = makeGenerator({ seed: 7, plannedRows: o.rows, users: 100_000 });
+  const batches: string[] = [];
+  for (let done = 0; done < o.rows; done += o.batch)
+    batches.push(gen.ndjson(Math.min(o.batch, o.rows - done)));
+  const { createChdbConnection } = await import('chdb/connection');
+  const path = join(o.dataDir, 'clickhouse');
+  mkdirSync(path, { recursive: true });
+  const { chdb } = createChdbConnection({ path }) as unknown as {
+    chdb: { queryAsync(q: string, o?: { format: string }): Promise<{ text(): string }> };
+  };
+  const dir = join(ROOT, 'clickhouse');
+  for (const f of readdirSync(dir).sort()) {
+    if (!f.endsWith('.sql') || o.skip.some((s) => f.startsWith(`${s}_`))) continue;
+    for (const stmt of readFileSync(join(dir, f), 'utf8').split(/;\s*(?:\n|$)/)) {
+      if (stmt.replace(/--.*$/gm, '').trim()) await chdb.queryAsync(stmt);
+    }
+  }
+  if (o.tableSettings) {
+    for (const t of [
+      'feature_events',
+      'feature_usage_hourly',
+      'feature_usage_by_user',
+      'feature_events_by_time',
+    ]) {
+      const exists = (await chdb.queryAsync(`EXISTS TABLE ${t}`, { format: 'TSV' })).text();
+      if (exists.trim() === '1') await chdb.queryAsync(`ALTER TABLE ${t} MODIFY SETTING ${o.tableSettings}`);
+    }
+  }
+  if (!o.merges) await chdb.queryAsync('SYSTEM STOP MERGES');
+  const settings = o.settings ? ` SETTINGS ${o.settings}` : '';
+  const c0 = cpuOfSelf();
+  const t0 = performance.now();
+  let n = 0;
+  for (const b of batches) {
+    n++;
+    await chdb.queryAsync(
+      `INSERT INTO feature_events SETTINGS insert_deduplication_token='t${n}'${settings ? `, ${o.settings}` : ''} FORMAT JSONEachRow\n${b}`,
+    );
+  }
+  const insertS = (performance.now() - t0) / 1000;
+  const c1 = cpuOfSelf();
+  // Wait for the merges the inserts set off: none running and the part count unchanged for 3 s.
+  let last = -1;
+  let stable = 0;
+  let parts = 0;
+  while (o.merges && stable < 3) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const out = await chdb.queryAsync(
+      `SELECT (SELECT count() FROM system.merges), (SELECT count() FROM system.parts WHERE active AND database = currentDatabase())`,
+      { format: 'TSV' },
+    );
+    const [m, p] = out.text().trim().split('\t').map(Number);
+    parts = p ?? 0;
+    stable = m === 0 && p === last ? stable + 1 : 0;
+    last = p ?? -1;
+  }
+  const c2 = cpuOfSelf() - 3 * 0.001; // the polls themselves are negligible
+  if (!o.merges) {
+    const out = await chdb.queryAsync(
+      `SELECT count() FROM system.parts WHERE active AND database = currentDatabase()`,
+      { format: 'TSV' },
+    );
+    parts = Number(out.text().trim());
+  }
+  return {
+    batch: o.batch,
+    inserts: batches.length,
+    insert_s: insertS,
+    insert_cpu_s: c1 - c0,
+    settle_cpu_s: Math.max(0, c2 - c1),
+    parts,
+  };
+}
+
+async function main() {
+  if (process.argv[2] === '--child') {
+    const o = JSON.parse(process.argv[3] as string) as Child;
+    process.stdout.write(`${JSON.stringify(await child(o))}\n`);
+    process.exit(0);
+  }
+  const { values: a } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '200000' },
+      batches: { type: 'string', default: '500,2000,10000,50000' },
+      rounds: { type: 'string', default: '2' },
+      skip: { type: 'string', default: '' },
+      merges: { type: 'string', default: 'on' },
+      settings: { type: 'string', default: '' },
+      'table-settings': { type: 'string', default: '' },
+    },
+  });
+  const sizes = a.batches.split(',').map(Number);
+  const results: Result[] = [];
+  for (let round = 0; round < Number(a.rounds); round++) {
+    for (const batch of round % 2 ? [...sizes].reverse() : sizes) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'insert-cost-'));
+      const o: Child = {
+        rows: Number(a.rows),
+        batch,
+        skip: a.skip ? a.skip.split(',') : [],
+        merges: a.merges !== 'off',
+        settings: a.settings,
+        tableSettings: a['table-settings'],
+        dataDir,
+      };
+      const out = execFileSync(
+        process.execPath,
+        ['--import', 'tsx', join(ROOT, 'scripts/bench/insert-cost.ts'), '--child', JSON.stringify(o)],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...process.env, JE_MALLOC_CONF: process.env.JE_MALLOC_CONF ?? 'dirty_decay_ms:1000' },
+        },
+      );
+      if (!process.env.KEEP) rmSync(dataDir, { recursive: true, force: true });
+      const r = JSON.parse(out.trim().split('\n').pop() as string) as Result;
+      results.push(r);
+      const rows = Number(a.rows);
+      console.log(
+        `batch ${batch}: ${r.inserts} inserts, ${r.insert_s.toFixed(2)} s, insert CPU ${r.insert_cpu_s.toFixed(2)} s (${((r.insert_cpu_s * 1e6) / rows).toFixed(1)} µs/row), merges after ${r.settle_cpu_s.toFixed(2)} s, total ${(((r.insert_cpu_s + r.settle_cpu_s) * 1e6) / rows).toFixed(1)} µs/row, ${r.parts} parts`,
+      );
+    }
+  }
+  // CPU = fixed × inserts + perRow × rows, least squares over every run (rows are the same in each).
+  const xs = results.map((r) => r.inserts);
+  const ys = results.map((r) => r.insert_cpu_s + r.settle_cpu_s);
+  const mx = xs.reduce((s, x) => s + x, 0) / xs.length;
+  const my = ys.reduce((s, y) => s + y, 0) / ys.length;
+  const slope =
+    xs.reduce((s, x, i) => s + (x - mx) * ((ys[i] as number) - my), 0) /
+    xs.reduce((s, x) => s + (x - mx) ** 2, 0);
+  const intercept = my - slope * mx;
+  console.log(
+    `fit: ${(slope * 1000).toFixed(1)} ms of CPU per insert + ${((intercept * 1e6) / Number(a.rows)).toFixed(1)} µs per row`,
+  );
+}
+
+main().catch((err) => {
+  process.stderr.write(`insert-cost: ${err instanceof Error ? (err.stack ?? err.message) : err}\n`);
+  process.exit(1);
+});
