@@ -92,7 +92,8 @@ async function appendAdmitted(
   const datasource = rows.datasource ?? 'feature_events';
   countReceived(deps.metrics, datasource, rows.events.length + rows.quarantine.length);
   try {
-    const acceptance = await sink.append(rows);
+    const waiting = c.req.query('wait') === 'true';
+    const acceptance = await sink.append(rows, { waiting });
     // redacted_rows: stored rows the PII guard changed (they are among successful_rows).
     const reply = {
       successful_rows: rows.events.length,
@@ -108,7 +109,7 @@ async function appendAdmitted(
     // The rows are the sink's now (the spool bounds what it keeps in memory): a wait=true
     // request does not hold room while its batch is inserted.
     admitted?.release();
-    if (c.req.query('wait') === 'true') {
+    if (waiting) {
       await acceptance.committed;
       return c.json(reply, 200);
     }

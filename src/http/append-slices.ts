@@ -44,7 +44,8 @@ export async function appendInSlices(
     const rows = parseEventsBody(slice, pii, { lines });
     if (rows.events.length + rows.quarantine.length > 0) {
       try {
-        commits.push((await sink.append(rows)).committed);
+        // The upload's reply waits for every slice to be stored.
+        commits.push((await sink.append(rows, { waiting: true })).committed);
       } catch (err) {
         if (done.events + done.quarantine === 0) throw err;
         return new PartialAppend(done, err as Error);

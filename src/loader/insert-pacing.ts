@@ -55,7 +55,8 @@ export class InsertPacing {
  * 200 ms wait made an insert of a few hundred rows five times a second, and that cost as much
  * CPU as the requests themselves. Spacing the inserts makes each one hold the interval's rows;
  * after a quiet spell the previous insert is long past, so a lone row (the freshness probe,
- * low rates) still waits `waitMs` only.
+ * low rates) still waits `waitMs` only. The spool loader passes 0 for the interval while a
+ * caller waits for the batch (wait=true, bulk appends: AppendOptions.waiting).
  */
 export function insertDueAt(
   oldestAt: number,

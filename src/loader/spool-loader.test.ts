@@ -116,6 +116,30 @@ describe('SpoolLoader', () => {
     await sink.close();
   });
 
+  it('does not hold back a batch whose caller waits for it (wait=true) for the interval', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const { client, inserts } = fakeClient();
+    const startedAt: number[] = [];
+    const timed: Store = {
+      ...client,
+      insert: async (table, lines, token) => {
+        if (lines.length > 0) startedAt.push(performance.now());
+        return client.insert(table, lines, token);
+      },
+    };
+    const sink = await open(dir, timed, { batchMaxWaitMs: 20, batchMinIntervalMs: 5_000 });
+    for (const id of ['a1', 'b1', 'c1']) await (await sink.append(rows([id]), { waiting: true })).committed;
+    // A row nobody waits for after them waits for the interval again.
+    const fireAndForget = await sink.append(rows(['d1']));
+    await new Promise((r) => setTimeout(r, 300));
+    const [a, , c] = startedAt as [number, number, number];
+    expect(c - a).toBeLessThan(4_000);
+    expect(inserts.map((i) => i.lines.length)).toEqual([1, 1, 1]);
+    await sink.close();
+    await fireAndForget.committed; // close() inserts what is left
+    expect(inserts).toHaveLength(4);
+  });
+
   it('re-inserts the batch that was in flight at a crash with the same token, then the rest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spool-'));
     let hang = true;

@@ -4,7 +4,13 @@ import { retry, STOPPED, sleep } from '../lib/retry.js';
 import type { StoreHealth } from '../queue/health.js';
 import { encodeRecord } from '../queue/spool/record.js';
 import { type Position, SpoolLog } from '../queue/spool/spool-log.js';
-import { type Acceptance, BackpressureError, type EventSink, type IngestRows } from '../queue/types.js';
+import {
+  type Acceptance,
+  type AppendOptions,
+  BackpressureError,
+  type EventSink,
+  type IngestRows,
+} from '../queue/types.js';
 import { batchToken } from './batch-intent.js';
 import type { BatchWriter } from './batch-writer.js';
 import { splitByDatasource } from './datasource-rows.js';
@@ -42,6 +48,8 @@ interface Chunk extends Position {
   /** When it was added (performance.now()): a batch is due BATCH_MAX_WAIT_MS after its oldest chunk. */
   at: number;
   committed?: { resolve: () => void; reject: (err: Error) => void };
+  /** Its caller waits for the insert (AppendOptions.waiting). */
+  waiting?: boolean;
 }
 
 const RETRY_MIN_MS = 100;
@@ -68,6 +76,8 @@ export class SpoolLoader implements EventSink {
   private flushing?: Promise<void>;
   /** When the last insert started (performance.now()). */
   private lastInsertAt = Number.NEGATIVE_INFINITY;
+  /** Waiting chunks whose caller waits for the insert: while any does, no interval applies. */
+  private waitingChunks = 0;
   private closed = false;
   private checkpoint: Checkpoint = { segment: 1, offset: 0 };
   private readonly writer: BatchWriter;
@@ -130,10 +140,10 @@ export class SpoolLoader implements EventSink {
     }
   }
 
-  async append(rows: IngestRows): Promise<Acceptance> {
+  async append(rows: IngestRows, opts: AppendOptions = {}): Promise<Acceptance> {
     let committed!: Promise<void>;
     try {
-      await this.appendRecord(rows, (c) => {
+      await this.appendRecord(rows, opts.waiting === true, (c) => {
         committed = c;
       });
     } catch (err) {
@@ -151,17 +161,26 @@ export class SpoolLoader implements EventSink {
     return { committed };
   }
 
-  private async appendRecord(rows: IngestRows, setCommitted: (p: Promise<void>) => void): Promise<void> {
+  private async appendRecord(
+    rows: IngestRows,
+    waiting: boolean,
+    setCommitted: (p: Promise<void>) => void,
+  ): Promise<void> {
     await this.log.append(encodeRecord(rows), (position) => {
       const committed = new Promise<void>((resolve, reject) => {
-        this.addChunk(position, rows, { resolve, reject });
+        this.addChunk(position, rows, { resolve, reject }, waiting);
       });
       setCommitted(committed);
       this.scheduleFlush();
     });
   }
 
-  private addChunk(position: Position, rows: IngestRows, committed?: Chunk['committed']): void {
+  private addChunk(
+    position: Position,
+    rows: IngestRows,
+    committed?: Chunk['committed'],
+    waiting = false,
+  ): void {
     const bytes = position.end - position.start;
     const count = rows.events.length + rows.quarantine.length;
     // Past the memory budget only the position is kept: the rows are in the spool already.
@@ -174,7 +193,9 @@ export class SpoolLoader implements EventSink {
       bytes,
       at: performance.now(),
       committed,
+      waiting,
     });
+    if (waiting) this.waitingChunks++;
     this.pendingRows += count;
     this.pendingBytes += bytes;
   }
@@ -205,7 +226,9 @@ export class SpoolLoader implements EventSink {
 
   private dueAt(oldest: Chunk): number {
     const { batchMaxWaitMs, batchMinIntervalMs = 0 } = this.options;
-    return insertDueAt(oldest.at, batchMaxWaitMs, this.lastInsertAt, batchMinIntervalMs);
+    // Someone waits for this insert (wait=true): BATCH_MAX_WAIT_MS only, as for a lone row.
+    const interval = this.waitingChunks > 0 ? 0 : batchMinIntervalMs;
+    return insertDueAt(oldest.at, batchMaxWaitMs, this.lastInsertAt, interval);
   }
 
   /** Whether the rows waiting now make a batch that is due (see scheduleFlush). */
@@ -257,7 +280,10 @@ export class SpoolLoader implements EventSink {
         if (!ok) {
           // Shutting down with ClickHouse unavailable: the rows stay in the spool for the next start.
           this.pending.unshift(...batch);
-          for (const c of batch) if (c.rows) this.heldBytes += c.bytes;
+          for (const c of batch) {
+            if (c.rows) this.heldBytes += c.bytes;
+            if (c.waiting) this.waitingChunks++;
+          }
           return;
         }
         this.checkpoint = checkpoint;
@@ -304,7 +330,10 @@ export class SpoolLoader implements EventSink {
     }
     const batch = this.pending.splice(0, n);
     // The batch's rows are the insert's now; the budget is for the chunks still waiting.
-    for (const c of batch) if (c.rows) this.heldBytes -= c.bytes;
+    for (const c of batch) {
+      if (c.rows) this.heldBytes -= c.bytes;
+      if (c.waiting) this.waitingChunks--;
+    }
     return batch;
   }
 

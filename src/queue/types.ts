@@ -33,8 +33,18 @@ export interface Acceptance {
  * (fsynced to the local spool, or acknowledged by all in-sync Kafka replicas): a 202
  * after it is never a lie, even if the process is killed the next instant.
  */
+/** How a caller hands rows to a sink. */
+export interface AppendOptions {
+  /**
+   * The caller waits for the rows to be stored (wait=true, a bulk append): the embedded loader
+   * does not hold their batch back for BATCH_MIN_INTERVAL_MS, so a client sending one
+   * wait=true request after another waits BATCH_MAX_WAIT_MS plus the insert, as before.
+   */
+  waiting?: boolean;
+}
+
 export interface EventSink {
-  append(rows: IngestRows): Promise<Acceptance>;
+  append(rows: IngestRows, opts?: AppendOptions): Promise<Acceptance>;
   /** Throws BackpressureError when the sink cannot take more now. */
   checkCapacity(bytes: number): void;
   /** Bytes accepted and not yet stored (the spool) or not yet acknowledged (Kafka), for /v0/ready and metrics. */
