@@ -140,6 +140,21 @@ describe('SpoolLoader', () => {
     expect(inserts).toHaveLength(4);
   });
 
+  it('moves a batch held for the interval up when a wait=true row joins it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const { client, inserts } = fakeClient();
+    const sink = await open(dir, client, { batchMaxWaitMs: 20, batchMinIntervalMs: 5_000 });
+    await (await sink.append(rows(['a1']))).committed;
+    const t0 = performance.now();
+    const held = await sink.append(rows(['b1'])); // due 5 s after a1's insert
+    await new Promise((r) => setTimeout(r, 50));
+    await (await sink.append(rows(['c1']), { waiting: true })).committed;
+    await held.committed;
+    expect(performance.now() - t0).toBeLessThan(4_000);
+    expect(inserts.map((i) => i.lines.map((l) => JSON.parse(l).event_id))).toEqual([['a1'], ['b1', 'c1']]);
+    await sink.close();
+  });
+
   it('re-inserts the batch that was in flight at a crash with the same token, then the rest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spool-'));
     let hang = true;

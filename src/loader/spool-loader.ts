@@ -73,6 +73,8 @@ export class SpoolLoader implements EventSink {
   /** Spool bytes of the waiting chunks whose rows are in memory. */
   private heldBytes = 0;
   private timer?: NodeJS.Timeout;
+  /** When the timer fires (performance.now()). */
+  private timerAt = 0;
   private flushing?: Promise<void>;
   /** When the last insert started (performance.now()). */
   private lastInsertAt = Number.NEGATIVE_INFINITY;
@@ -213,14 +215,18 @@ export class SpoolLoader implements EventSink {
       this.flushing = this.flushLoop();
       return;
     }
-    if (this.timer || this.closed) return; // close() inserts what is left itself
-    const wait = this.dueAt(this.pending[0]!) - performance.now();
+    if (this.closed) return; // close() inserts what is left itself
+    const due = this.dueAt(this.pending[0]!);
+    // A timer set for later is moved up: a wait=true row makes the batch due sooner.
+    if (this.timer && this.timerAt <= due) return;
+    clearTimeout(this.timer);
+    this.timerAt = due;
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
         if (!this.flushing) this.flushing = this.flushLoop();
       },
-      Math.max(0, wait),
+      Math.max(0, due - performance.now()),
     );
   }
 
