@@ -13,12 +13,14 @@
  * least-squares fit over the batch sizes: CPU = fixed × inserts + per_row × rows.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readMigrations } from '../../src/clickhouse/migrate.js';
+import { CHDB_MALLOC_CONF } from '../../src/service/chdb-allocator.js';
 import { makeGenerator } from '../generate-events.js';
-import { ROOT } from './lib.js';
+import { cpuSeconds, ROOT } from './lib.js';
 
 interface Child {
   rows: number;
@@ -39,12 +41,6 @@ interface Result {
   parts: number;
 }
 
-function cpuOfSelf(): number {
-  const f = readFileSync('/proc/self/stat', 'utf8');
-  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) / 100;
-}
-
 async function child(o: Child): Promise<Result> {
   const gen = makeGenerator({ seed: 7, plannedRows: o.rows, users: 100_000 });
   const batches: string[] = [];
@@ -56,12 +52,9 @@ async function child(o: Child): Promise<Result> {
   const { chdb } = createChdbConnection({ path }) as unknown as {
     chdb: { queryAsync(q: string, o?: { format: string }): Promise<{ text(): string }> };
   };
-  const dir = join(ROOT, 'clickhouse');
-  for (const f of readdirSync(dir).sort()) {
-    if (!f.endsWith('.sql') || o.skip.some((s) => f.startsWith(`${s}_`))) continue;
-    for (const stmt of readFileSync(join(dir, f), 'utf8').split(/;\s*(?:\n|$)/)) {
-      if (stmt.replace(/--.*$/gm, '').trim()) await chdb.queryAsync(stmt);
-    }
+  for (const m of readMigrations(join(ROOT, 'clickhouse'))) {
+    if (o.skip.some((s) => m.name.startsWith(`${s}_`))) continue;
+    for (const stmt of m.statements) await chdb.queryAsync(stmt);
   }
   if (o.tableSettings) {
     for (const t of [
@@ -75,18 +68,18 @@ async function child(o: Child): Promise<Result> {
     }
   }
   if (!o.merges) await chdb.queryAsync('SYSTEM STOP MERGES');
-  const settings = o.settings ? ` SETTINGS ${o.settings}` : '';
-  const c0 = cpuOfSelf();
+  const extra = o.settings ? `, ${o.settings}` : '';
+  const c0 = cpuSeconds(process.pid);
   const t0 = performance.now();
   let n = 0;
   for (const b of batches) {
     n++;
     await chdb.queryAsync(
-      `INSERT INTO feature_events SETTINGS insert_deduplication_token='t${n}'${settings ? `, ${o.settings}` : ''} FORMAT JSONEachRow\n${b}`,
+      `INSERT INTO feature_events SETTINGS insert_deduplication_token='t${n}'${extra} FORMAT JSONEachRow\n${b}`,
     );
   }
   const insertS = (performance.now() - t0) / 1000;
-  const c1 = cpuOfSelf();
+  const c1 = cpuSeconds(process.pid);
   // Wait for the merges the inserts set off: none running and the part count unchanged for 3 s.
   let last = -1;
   let stable = 0;
@@ -102,7 +95,7 @@ async function child(o: Child): Promise<Result> {
     stable = m === 0 && p === last ? stable + 1 : 0;
     last = p ?? -1;
   }
-  const c2 = cpuOfSelf() - 3 * 0.001; // the polls themselves are negligible
+  const c2 = cpuSeconds(process.pid);
   if (!o.merges) {
     const out = await chdb.queryAsync(
       `SELECT count() FROM system.parts WHERE active AND database = currentDatabase()`,
@@ -157,10 +150,10 @@ async function main() {
         {
           cwd: ROOT,
           encoding: 'utf8',
-          env: { ...process.env, JE_MALLOC_CONF: process.env.JE_MALLOC_CONF ?? 'dirty_decay_ms:1000' },
+          env: { ...process.env, JE_MALLOC_CONF: process.env.JE_MALLOC_CONF ?? CHDB_MALLOC_CONF },
         },
       );
-      if (!process.env.KEEP) rmSync(dataDir, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
       const r = JSON.parse(out.trim().split('\n').pop() as string) as Result;
       results.push(r);
       const rows = Number(a.rows);
@@ -169,6 +162,7 @@ async function main() {
       );
     }
   }
+  if (sizes.length < 2) return; // a fit needs two batch sizes
   // CPU = fixed × inserts + perRow × rows, least squares over every run (rows are the same in each).
   const xs = results.map((r) => r.inserts);
   const ys = results.map((r) => r.insert_cpu_s + r.settle_cpu_s);
