@@ -14,19 +14,25 @@ interface Insert {
   lines: string[];
 }
 
-/** A stand-in for ClickHouse that records inserts; `hang` makes them never finish. */
+/**
+ * A stand-in for ClickHouse that records inserts, and when each stored one started
+ * (`startedAt`); `hang` makes them never finish.
+ */
 function fakeClient(opts: { hang?: () => boolean; fail?: () => boolean } = {}) {
   const inserts: Insert[] = [];
+  const startedAt: number[] = [];
   const client: Store = {
     async insert(table, lines, token) {
       if (lines.length === 0) return;
+      const at = performance.now();
       if (opts.hang?.()) return new Promise(() => {});
       if (opts.fail?.()) throw new Error('ClickHouse is down');
       inserts.push({ table, token, lines: [...lines] });
+      startedAt.push(at);
     },
     query: async () => [],
   };
-  return { client, inserts };
+  return { client, inserts, startedAt };
 }
 
 const rows = (ids: string[]) => ({
@@ -94,16 +100,8 @@ describe('SpoolLoader', () => {
 
   it('starts inserts BATCH_MIN_INTERVAL_MS apart unless the batch is full', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spool-'));
-    const { client, inserts } = fakeClient();
-    const startedAt: number[] = [];
-    const timed: Store = {
-      ...client,
-      insert: async (table, lines, token) => {
-        if (lines.length > 0) startedAt.push(performance.now());
-        return client.insert(table, lines, token);
-      },
-    };
-    const sink = await open(dir, timed, { batchMaxWaitMs: 20, batchMinIntervalMs: 1000, batchMaxRows: 5 });
+    const { client, inserts, startedAt } = fakeClient();
+    const sink = await open(dir, client, { batchMaxWaitMs: 20, batchMinIntervalMs: 1000, batchMaxRows: 5 });
     await (await sink.append(rows(['a1']))).committed;
     // The next row waits for the interval, not just its 20 ms...
     await (await sink.append(rows(['b1']))).committed;
@@ -118,16 +116,8 @@ describe('SpoolLoader', () => {
 
   it('does not hold back a batch whose caller waits for it (wait=true) for the interval', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spool-'));
-    const { client, inserts } = fakeClient();
-    const startedAt: number[] = [];
-    const timed: Store = {
-      ...client,
-      insert: async (table, lines, token) => {
-        if (lines.length > 0) startedAt.push(performance.now());
-        return client.insert(table, lines, token);
-      },
-    };
-    const sink = await open(dir, timed, { batchMaxWaitMs: 20, batchMinIntervalMs: 5_000 });
+    const { client, inserts, startedAt } = fakeClient();
+    const sink = await open(dir, client, { batchMaxWaitMs: 20, batchMinIntervalMs: 5_000 });
     for (const id of ['a1', 'b1', 'c1']) await (await sink.append(rows([id]), { waiting: true })).committed;
     // A row nobody waits for after them waits for the interval again.
     const fireAndForget = await sink.append(rows(['d1']));
