@@ -57,7 +57,12 @@ async function setup(name: string, partitions = 3): Promise<Setup> {
   };
 }
 
-async function consume(config: Setup, store: Store = storage.store, datasources?: string[]) {
+async function consume(
+  config: Setup,
+  store: Store = storage.store,
+  datasources?: string[],
+  dedupWindow?: number,
+) {
   // A short session: the mock broker waits up to a session timeout for every member to
   // rejoin a rebalance, which would make each membership change take 30 s.
   const c = await startKafkaLoader({
@@ -67,6 +72,7 @@ async function consume(config: Setup, store: Store = storage.store, datasources?
     retryMaxMs: 200,
     sessionTimeout: 6000,
     datasources,
+    dedupWindow,
   });
   started.push(c);
   return c;
@@ -286,6 +292,27 @@ describe('kafka consumer', () => {
     await waitFor(async () => (await counts('foreign-')).n >= 100, 'all 100 rows');
     expect(await counts('foreign-')).toEqual({ n: 100, u: 100 });
     await sink.close();
+  });
+
+  it("another producer's row whose event_id is not a JSON string does not stall its partition", async () => {
+    // eventIdOf threw on it (a bad escape), failing its batch on every retry. ClickHouse
+    // itself reads the escape leniently, so the row lands beside the others.
+    const config = await setup('badid', 1);
+    await consume(config, storage.store, undefined, 1000); // the dedup window reads every event_id
+    const producer = new Kafka({
+      clientId: 'badid',
+      brokers: mock.brokers.split(','),
+      logLevel: logLevel.NOTHING,
+    }).producer();
+    await producer.connect();
+    const bad = eventLine('badid-x').replace('"badid-x"', '"badid-\\q"');
+    await producer.send({
+      topic: config.KAFKA_TOPIC,
+      messages: [{ value: eventLine('badid-1') }, { value: bad }, { value: eventLine('badid-2') }],
+    });
+    await producer.disconnect();
+    await waitFor(async () => (await counts('badid-')).n >= 3, 'the three rows');
+    expect(await counts('badid-')).toEqual({ n: 3, u: 3 });
   });
 
   it('routes rows by the x-datasource header: none is feature_events, an unknown one is quarantined', async () => {

@@ -51,6 +51,7 @@ export class RecentIds {
   }
 }
 
+const PREFIX = '{"event_id":"';
 const EVENT_ID = /^\{"event_id":"((?:[^"\\]|\\.)*)"/;
 
 /**
@@ -59,8 +60,22 @@ const EVENT_ID = /^\{"event_id":"((?:[^"\\]|\\.)*)"/;
  * line that is not a JSON object with a string event_id (left for ClickHouse to judge).
  */
 export function eventIdOf(line: string): string | undefined {
+  // The common case without the regex (twice as fast): no escape before the closing quote.
+  if (line.startsWith(PREFIX)) {
+    const end = line.indexOf('"', PREFIX.length);
+    if (end > 0 && line.lastIndexOf('\\', end) < PREFIX.length) return line.slice(PREFIX.length, end);
+  }
   const m = EVENT_ID.exec(line);
-  if (m?.[1] !== undefined) return m[1].includes('\\') ? (JSON.parse(`"${m[1]}"`) as string) : m[1];
+  if (m?.[1] !== undefined) {
+    if (!m[1].includes('\\')) return m[1];
+    try {
+      return JSON.parse(`"${m[1]}"`) as string;
+    } catch {
+      // Not a JSON string (a raw control character, a bad escape): a line from another Kafka
+      // producer, say. Thrown, it would fail its whole batch on every retry.
+      return undefined;
+    }
+  }
   try {
     const id = (JSON.parse(line) as { event_id?: unknown }).event_id;
     return typeof id === 'string' ? id : typeof id === 'number' ? String(id) : undefined;
