@@ -16,23 +16,27 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readMigrations } from '../../src/clickhouse/migrate.js';
 import { CHDB_MALLOC_CONF } from '../../src/service/chdb-allocator.js';
 import { makeGenerator } from '../generate-events.js';
 import { cpuSeconds, ROOT } from './lib.js';
 
-interface Child {
+export interface InsertCostOptions {
   rows: number;
   batch: number;
   skip: string[];
   merges: boolean;
   settings: string;
   tableSettings: string;
+}
+
+interface Child extends InsertCostOptions {
   dataDir: string;
 }
 
-interface Result {
+export interface InsertCost {
   batch: number;
   inserts: number;
   insert_s: number;
@@ -41,7 +45,7 @@ interface Result {
   parts: number;
 }
 
-async function child(o: Child): Promise<Result> {
+async function child(o: Child): Promise<InsertCost> {
   const gen = makeGenerator({ seed: 7, plannedRows: o.rows, users: 100_000 });
   const batches: string[] = [];
   for (let done = 0; done < o.rows; done += o.batch)
@@ -113,6 +117,31 @@ async function child(o: Child): Promise<Result> {
   };
 }
 
+/** One configuration in its own process and data directory (chDB binds one per process). */
+export function measureInsertCost(opts: InsertCostOptions): InsertCost {
+  const dataDir = mkdtempSync(join(tmpdir(), 'insert-cost-'));
+  try {
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'scripts/bench/insert-cost.ts'),
+        '--child',
+        JSON.stringify({ ...opts, dataDir }),
+      ],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, JE_MALLOC_CONF: process.env.JE_MALLOC_CONF ?? CHDB_MALLOC_CONF },
+      },
+    );
+    return JSON.parse(out.trim().split('\n').pop() as string) as InsertCost;
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   if (process.argv[2] === '--child') {
     const o = JSON.parse(process.argv[3] as string) as Child;
@@ -131,30 +160,17 @@ async function main() {
     },
   });
   const sizes = a.batches.split(',').map(Number);
-  const results: Result[] = [];
+  const results: InsertCost[] = [];
   for (let round = 0; round < Number(a.rounds); round++) {
     for (const batch of round % 2 ? [...sizes].reverse() : sizes) {
-      const dataDir = mkdtempSync(join(tmpdir(), 'insert-cost-'));
-      const o: Child = {
+      const r = measureInsertCost({
         rows: Number(a.rows),
         batch,
         skip: a.skip ? a.skip.split(',') : [],
         merges: a.merges !== 'off',
         settings: a.settings,
         tableSettings: a['table-settings'],
-        dataDir,
-      };
-      const out = execFileSync(
-        process.execPath,
-        ['--import', 'tsx', join(ROOT, 'scripts/bench/insert-cost.ts'), '--child', JSON.stringify(o)],
-        {
-          cwd: ROOT,
-          encoding: 'utf8',
-          env: { ...process.env, JE_MALLOC_CONF: process.env.JE_MALLOC_CONF ?? CHDB_MALLOC_CONF },
-        },
-      );
-      rmSync(dataDir, { recursive: true, force: true });
-      const r = JSON.parse(out.trim().split('\n').pop() as string) as Result;
+      });
       results.push(r);
       const rows = Number(a.rows);
       console.log(
@@ -177,7 +193,9 @@ async function main() {
   );
 }
 
-main().catch((err) => {
-  process.stderr.write(`insert-cost: ${err instanceof Error ? (err.stack ?? err.message) : err}\n`);
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => {
+    process.stderr.write(`insert-cost: ${err instanceof Error ? (err.stack ?? err.message) : err}\n`);
+    process.exit(1);
+  });
+}

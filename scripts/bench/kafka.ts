@@ -53,7 +53,7 @@ export interface KafkaStageDeps {
  * compose file's count) hold ~1.5M rows of lag; the earlier 3 held ~375k, which is why the
  * Kafka stage of earlier full runs never drained 1M.
  */
-const PARTITIONS = 12;
+export const PARTITIONS = 12;
 
 export async function measureKafka(deps: KafkaStageDeps): Promise<KafkaStage> {
   log('Kafka mode: starting the mock broker');
@@ -61,7 +61,7 @@ export async function measureKafka(deps: KafkaStageDeps): Promise<KafkaStage> {
   deps.cleanups.push(() => kafka.stop());
   try {
     const { batches } = deps;
-    const alone = await kafkajsAlone(kafka, batches, deps.rows);
+    const { cpu: _cpu, ...alone } = await kafkajsAlone(kafka, batches, deps.rows);
     await kafka.inject(`topic feature_events ${PARTITIONS}`);
     await kafka.inject(`topic feature_events_quarantine ${PARTITIONS}`);
     log('Kafka mode: the service');
@@ -140,10 +140,11 @@ function logThreadCpu(before: Map<string, number>, after: Map<string, number>, r
 /**
  * kafkajs with nothing else: the rows packed as our producer packs them, produced while a
  * consumer reads them (as the service does; see PARTITIONS for why not one after the other).
- * kafkajs_eps is rows over the time from the first produce to the last row consumed.
+ * kafkajs_eps is rows over the time from the first produce to the last row consumed; cpu is
+ * what that span cost this process (kafkajs) and the broker, in CPU seconds.
  */
-async function kafkajsAlone(
-  mock: { brokers: string; inject(cmd: string): Promise<void> },
+export async function kafkajsAlone(
+  mock: { brokers: string; pid: number | undefined; inject(cmd: string): Promise<void> },
   batches: Buffer[],
   rows: number,
 ) {
@@ -176,6 +177,7 @@ async function kafkajsAlone(
   await producer.connect();
   const bar = progress('kafkajs alone: produce and consume', rows);
   const t0 = performance.now();
+  const [client0, broker0] = [process.cpuUsage(), cpuSeconds(mock.pid)];
   const sends = new Set<Promise<unknown>>();
   // The same packing as our producer: messages by packRanges, requests up to maxBytesPerSend.
   const ranges = packRanges(
@@ -215,8 +217,10 @@ async function kafkajsAlone(
     }
   }
   const consumed = performance.now();
+  const client1 = process.cpuUsage(client0);
+  const cpu = { client_s: (client1.user + client1.system) / 1e6, broker_s: cpuSeconds(mock.pid) - broker0 };
   bar.done();
   await consumer.disconnect();
   const rate = (ms: number) => Math.round(rows / (ms / 1000));
-  return { kafkajs_produce_eps: rate(produced - t0), kafkajs_eps: rate(consumed - t0) };
+  return { kafkajs_produce_eps: rate(produced - t0), kafkajs_eps: rate(consumed - t0), cpu };
 }

@@ -18,24 +18,14 @@
  * row to insert). --rate paces every variant to the same rate, below what each sustains, so
  * their CPU per event compares like with like.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator } from '../generate-events.js';
 import { postBatch, SINGLE_CONCURRENCY } from './ingest.js';
-import {
-  cpuSeconds,
-  freePort,
-  log,
-  pool,
-  ROOT,
-  type Service,
-  sleep,
-  startService,
-  waitForCount,
-} from './lib.js';
+import { cpuSeconds, log, pool, ROOT, type Service, sleep, startService, waitForCount } from './lib.js';
+import { type Harness, startHarness } from './singles-harness.js';
 
 const TOKEN = 'p.singles_cost_admin';
 const ALL = 'reqlog,cors,ratelimit,size,auth,body,parse,pii,metrics,spool,wait';
@@ -67,7 +57,7 @@ const N = Number(args.n);
 const RATE = args.rate ? Number(args.rate) : 0;
 
 /** The driver's pool, paced to RATE requests/s from the first one when --rate is given. */
-async function send(t: Target, todo: string[]): Promise<void> {
+async function send(t: Harness, todo: string[]): Promise<void> {
   const t0 = performance.now();
   await pool(todo, SINGLE_CONCURRENCY, async (b, i) => {
     const due = t0 + (i * 1000) / RATE - performance.now();
@@ -83,46 +73,8 @@ const driverCpu = () => {
   return (u.user + u.system) / 1e6;
 };
 
-interface Target {
-  svc: Service;
-  stop(): Promise<void>;
-}
-
-async function startHarness(spec: string, dir: string): Promise<Target> {
-  const port = await freePort();
-  const proc: ChildProcess = spawn(
-    process.execPath,
-    [
-      ...(args.prof ? ['--cpu-prof', `--cpu-prof-dir=${args.prof}`] : []),
-      '--import',
-      'tsx',
-      'scripts/bench/singles-server.ts',
-      String(port),
-      dir,
-      spec,
-      TOKEN,
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve();
-    });
-    proc.once('exit', (code) => reject(new Error(`singles-server ${spec} exited ${code}`)));
-  });
-  const svc = { baseUrl: `http://127.0.0.1:${port}`, token: TOKEN, proc } as unknown as Service;
-  return {
-    svc,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        proc.once('exit', () => resolve());
-        proc.kill('SIGTERM');
-      }),
-  };
-}
-
 /** The whole service; `root` another checkout (an older commit, to compare in one session). */
-async function startFull(dir: string, root = ROOT, env: Record<string, string> = {}): Promise<Target> {
+async function startFull(dir: string, root = ROOT, env: Record<string, string> = {}): Promise<Harness> {
   const svc = await startService(dir, env, [], root);
   return { svc, stop: () => svc.stop() };
 }
@@ -152,7 +104,7 @@ async function measure(spec: string, dir: string): Promise<Run> {
   );
   const t = full
     ? await startFull(dir, where.slice('service:'.length) || ROOT, env)
-    : await startHarness(spec, dir);
+    : await startHarness(spec, dir, TOKEN, args.prof);
   try {
     await send(t, bodies().slice(0, 2_000)); // warm-up: JIT
     const before = full ? await t.svc.count() : 0;
