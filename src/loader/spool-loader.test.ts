@@ -58,7 +58,8 @@ describe('SpoolLoader', () => {
   it('inserts appended rows in one batch named by its spool byte range', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spool-'));
     const { client, inserts } = fakeClient();
-    const sink = await open(dir, client);
+    // Due by rows, not by time: with a 10 ms wait a slow fsync of b1 let a1,a2 go alone.
+    const sink = await open(dir, client, { batchMaxRows: 3, batchMaxWaitMs: 60_000 });
     const a = await sink.append(rows(['a1', 'a2']));
     const b = await sink.append(rows(['b1']));
     await Promise.all([a.committed, b.committed]);
