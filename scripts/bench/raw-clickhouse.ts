@@ -11,10 +11,11 @@
  * The full bench calls measureRawClickHouse(), which runs this file so.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createClient } from '@clickhouse/client';
+import { readMigrations } from '../../src/clickhouse/migrate.js';
 import { makeGenerator } from '../generate-events.js';
 import { ROOT } from './lib.js';
 import type { Plan } from './plan.js';
@@ -73,15 +74,10 @@ async function main() {
   mkdirSync(path, { recursive: true });
   const connection = createChdbConnection({ path });
   const client = createClient({ connection } as Parameters<typeof createClient>[0]);
-  const dir = join(ROOT, 'clickhouse');
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith('.sql'))
-    .sort()
-    .filter((f) => o.views || f.startsWith('001_'));
-  for (const f of files) {
-    for (const stmt of readFileSync(join(dir, f), 'utf8').split(/;\s*(?:\n|$)/)) {
-      if (stmt.replace(/--.*$/gm, '').trim()) await client.command({ query: stmt });
-    }
+  // The service's own migrations, as migrate() reads them (views=false: the table alone).
+  for (const m of readMigrations(join(ROOT, 'clickhouse'))) {
+    if (!o.views && !m.name.startsWith('001_')) continue;
+    for (const stmt of m.statements) await client.command({ query: stmt });
   }
   const t0 = performance.now();
   // The fastest way into chDB we know: statement and data as one text on the session
