@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { type Admin, Kafka, logLevel, type Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorageClient, migrate, type StorageClient, type Store } from '../src/clickhouse/index.js';
 import { type KafkaLoaderHandle, startKafkaLoader } from '../src/loader/kafka-loader.js';
@@ -129,6 +129,21 @@ async function inspect<T>(ask: (admin: Admin) => Promise<T>): Promise<T> {
     return await ask(admin);
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Sends messages as another producer would: plain kafkajs, none of our packing. */
+async function produceAsAnother(clientId: string, topic: string, messages: Message[]): Promise<void> {
+  const producer = new Kafka({
+    clientId,
+    brokers: mock.brokers.split(','),
+    logLevel: logLevel.NOTHING,
+  }).producer();
+  await producer.connect();
+  try {
+    await producer.send({ topic, messages });
+  } finally {
+    await producer.disconnect();
   }
 }
 
@@ -273,19 +288,12 @@ describe('kafka consumer', () => {
   it('reads one row from a message of another producer (no packing header, even pretty-printed) beside packed ones', async () => {
     const config = await setup('foreign', 2);
     await consume(config);
-    const kafka = new Kafka({
-      clientId: 'foreign',
-      brokers: mock.brokers.split(','),
-      logLevel: logLevel.NOTHING,
-    });
-    const producer = kafka.producer();
-    await producer.connect();
     const foreign = lines('foreign-', 30).map((l, i) => (i % 2 ? JSON.stringify(JSON.parse(l), null, 2) : l));
-    await producer.send({
-      topic: config.KAFKA_TOPIC,
-      messages: foreign.map((value) => ({ key: JSON.parse(value).user_id, value })),
-    });
-    await producer.disconnect();
+    await produceAsAnother(
+      'foreign',
+      config.KAFKA_TOPIC,
+      foreign.map((value) => ({ key: JSON.parse(value).user_id, value })),
+    );
     const sink = await createKafkaSink(config, undefined, { idempotent: false, maxRowsPerMessage: 7 });
     const { committed } = await sink.append({ events: lines('foreign-', 70, 30), quarantine: [] });
     await committed;
@@ -299,18 +307,12 @@ describe('kafka consumer', () => {
     // itself reads the escape leniently, so the row lands beside the others.
     const config = await setup('badid', 1);
     await consume(config, storage.store, undefined, 1000); // the dedup window reads every event_id
-    const producer = new Kafka({
-      clientId: 'badid',
-      brokers: mock.brokers.split(','),
-      logLevel: logLevel.NOTHING,
-    }).producer();
-    await producer.connect();
     const bad = eventLine('badid-x').replace('"badid-x"', '"badid-\\q"');
-    await producer.send({
-      topic: config.KAFKA_TOPIC,
-      messages: [{ value: eventLine('badid-1') }, { value: bad }, { value: eventLine('badid-2') }],
-    });
-    await producer.disconnect();
+    await produceAsAnother('badid', config.KAFKA_TOPIC, [
+      { value: eventLine('badid-1') },
+      { value: bad },
+      { value: eventLine('badid-2') },
+    ]);
     await waitFor(async () => (await counts('badid-')).n >= 3, 'the three rows');
     expect(await counts('badid-')).toEqual({ n: 3, u: 3 });
   });
@@ -322,24 +324,14 @@ describe('kafka consumer', () => {
         query: `CREATE TABLE IF NOT EXISTS ${table} (path Nullable(String), raw Nullable(String), c__error Array(String)) ENGINE = MergeTree ORDER BY tuple() SETTINGS non_replicated_deduplication_window = 1000`,
       });
     await consume(config, storage.store, ['kc_pages']);
-    const producer = new Kafka({
-      clientId: 'routed',
-      brokers: mock.brokers.split(','),
-      logLevel: logLevel.NOTHING,
-    }).producer();
-    await producer.connect();
     const packed = { 'content-type': 'application/x-ndjson' };
-    await producer.send({
-      topic: config.KAFKA_TOPIC,
-      messages: [
-        { value: eventLine('routed-plain') }, // another producer's row, no header: feature_events
-        { value: '{"path":"/one"}', headers: { 'x-datasource': 'kc_pages' } },
-        { value: '{"path":"/two"}\n{"path":"/three"}', headers: { ...packed, 'x-datasource': 'kc_pages' } },
-        { value: '{"path":"/lost"}', headers: { 'x-datasource': 'no_such_table' } },
-        { value: eventLine('routed-packed'), headers: packed },
-      ],
-    });
-    await producer.disconnect();
+    await produceAsAnother('routed', config.KAFKA_TOPIC, [
+      { value: eventLine('routed-plain') }, // another producer's row, no header: feature_events
+      { value: '{"path":"/one"}', headers: { 'x-datasource': 'kc_pages' } },
+      { value: '{"path":"/two"}\n{"path":"/three"}', headers: { ...packed, 'x-datasource': 'kc_pages' } },
+      { value: '{"path":"/lost"}', headers: { 'x-datasource': 'no_such_table' } },
+      { value: eventLine('routed-packed'), headers: packed },
+    ]);
     const rows = async (query: string) =>
       (await storage.admin.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>();
     await waitFor(async () => (await counts('routed-')).n >= 2, 'the feature_events rows');

@@ -65,6 +65,11 @@ export function eventIdOf(line: string): string | undefined {
     const end = line.indexOf('"', PREFIX.length);
     if (end > 0 && line.lastIndexOf('\\', end) < PREFIX.length) return line.slice(PREFIX.length, end);
   }
+  return eventIdBySearch(line);
+}
+
+/** eventIdOf without its fast path: the regex, then JSON.parse (exported as the tests' reference). */
+export function eventIdBySearch(line: string): string | undefined {
   const m = EVENT_ID.exec(line);
   if (m?.[1] !== undefined) {
     if (!m[1].includes('\\')) return m[1];
