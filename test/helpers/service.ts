@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { envSchema } from '../../src/config/env.js';
 import { CHDB_MALLOC_CONF } from '../../src/service/chdb-allocator.js';
 import { DEFAULT_MAX_OLD_SPACE_MB } from '../../src/service/heap-budget.js';
 
@@ -61,6 +62,13 @@ export interface ServiceProcess {
   sql<T = Record<string, unknown>>(query: string): Promise<T[]>;
 }
 
+// The service's settings in the shell that runs the tests are not the tests': the README's first
+// steps leave TB_ADMIN_TOKEN exported, and with it inherited every service started here skipped
+// writing its admin-token file. Each test passes the settings it means (opts.env).
+const SERVICE_SETTINGS = new Set(Object.keys(envSchema.shape));
+const inheritedEnv = () =>
+  Object.fromEntries(Object.entries(process.env).filter(([k]) => !SERVICE_SETTINGS.has(k)));
+
 /**
  * Starts `src/main.ts` as a real process (the public surface) and waits until it is ready.
  * The one launcher of the tests and the benchmarks (scripts/bench/lib.ts wraps it).
@@ -87,7 +95,7 @@ export async function startServiceProcess(
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...entry], {
     cwd: opts.root ?? ROOT,
     env: {
-      ...process.env,
+      ...inheritedEnv(),
       PORT: String(port),
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
