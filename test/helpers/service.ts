@@ -139,7 +139,14 @@ export async function startServiceProcess(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const token = opts.env?.TB_ADMIN_TOKEN ?? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  let token: string;
+  try {
+    token = opts.env?.TB_ADMIN_TOKEN ?? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  } catch (err) {
+    // Ready but unusable: not left running for the rest of the suite (no caller holds it).
+    proc.kill('SIGKILL');
+    throw err;
+  }
   return {
     baseUrl,
     token,
