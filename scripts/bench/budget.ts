@@ -32,7 +32,7 @@ import { makeGenerator } from '../generate-events.js';
 import { BATCH_CONCURRENCY, BATCH_ROWS, makeBatches, postBatch, SINGLE_CONCURRENCY } from './ingest.js';
 import { measureInsertCost } from './insert-cost.js';
 import { kafkajsAlone, PARTITIONS } from './kafka.js';
-import { cpuSeconds, log, pool, ROOT, startMockKafka } from './lib.js';
+import { cpuSeconds, log, ownCpuSeconds, pool, ROOT, startMockKafka } from './lib.js';
 import { startHarness } from './singles-harness.js';
 
 const { values: a } = parseArgs({
@@ -47,10 +47,6 @@ const SINGLES = Number(a.singles);
 const CORES = Number(a.cores);
 const TOKEN = 'p.budget_admin';
 
-const ownCpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 const perEvent = (cpuS: number, events: number) => Math.round((cpuS / events) * 1e7) / 10;
 
 const gen = makeGenerator({ seed: 7, plannedRows: ROWS + SINGLES, users: 100_000 });
@@ -60,11 +56,11 @@ const singles = Array.from({ length: SINGLES }, () => JSON.stringify(gen.next())
 /** parseEventsBody's CPU per event over the bodies; a first pass warms the JIT. */
 function validation(bodies: Buffer[], events: number): number {
   for (const b of bodies.slice(0, 20)) parseEventsBody(b);
-  const c0 = ownCpu();
+  const c0 = ownCpuSeconds();
   let rows = 0;
   for (const b of bodies) rows += parseEventsBody(b).events.length;
   if (rows !== events) throw new Error(`validation: ${rows} rows of ${events}`);
-  return perEvent(ownCpu() - c0, events);
+  return perEvent(ownCpuSeconds() - c0, events);
 }
 
 /** The bench's driver against the bare server: CPU per event of each. */
@@ -73,10 +69,10 @@ async function http(bodies: Array<Buffer | string>, events: number, inFlight: nu
   const h = await startHarness('bare', dir, TOKEN);
   try {
     await pool(bodies.slice(0, Math.ceil(bodies.length / 10)), inFlight, (b) => postBatch(h.svc, b)); // warm-up
-    const [s0, d0] = [cpuSeconds(h.svc.proc.pid), ownCpu()];
+    const [s0, d0] = [cpuSeconds(h.svc.proc.pid), ownCpuSeconds()];
     await pool(bodies, inFlight, (b) => postBatch(h.svc, b));
     return {
-      driver: perEvent(ownCpu() - d0, events),
+      driver: perEvent(ownCpuSeconds() - d0, events),
       http: perEvent(cpuSeconds(h.svc.proc.pid) - s0, events),
     };
   } finally {

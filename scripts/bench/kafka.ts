@@ -12,7 +12,7 @@ import { PACKED_HEADERS, packRanges, rowCount } from '../../src/queue/kafka-mess
 import { PACKING } from '../../src/queue/kafka-sink.js';
 import { progress } from '../generate-events.js';
 import { freshness, ingestBatches } from './ingest.js';
-import { cpuSeconds, log, peakRssMb, sleep, startMockKafka, startService } from './lib.js';
+import { cpuSeconds, log, ownCpuSeconds, peakRssMb, sleep, startMockKafka, startService } from './lib.js';
 
 export interface KafkaStage {
   /** Our service: events/s from the first POST until every row is queryable. */
@@ -177,7 +177,7 @@ export async function kafkajsAlone(
   await producer.connect();
   const bar = progress('kafkajs alone: produce and consume', rows);
   const t0 = performance.now();
-  const [client0, broker0] = [process.cpuUsage(), cpuSeconds(mock.pid)];
+  const [client0, broker0] = [ownCpuSeconds(), cpuSeconds(mock.pid)];
   const sends = new Set<Promise<unknown>>();
   // The same packing as our producer: messages by packRanges, requests up to maxBytesPerSend.
   const ranges = packRanges(
@@ -217,8 +217,7 @@ export async function kafkajsAlone(
     }
   }
   const consumed = performance.now();
-  const client1 = process.cpuUsage(client0);
-  const cpu = { client_s: (client1.user + client1.system) / 1e6, broker_s: cpuSeconds(mock.pid) - broker0 };
+  const cpu = { client_s: ownCpuSeconds() - client0, broker_s: cpuSeconds(mock.pid) - broker0 };
   bar.done();
   await consumer.disconnect();
   const rate = (ms: number) => Math.round(rows / (ms / 1000));

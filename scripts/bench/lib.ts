@@ -176,6 +176,12 @@ export async function pool<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** CPU seconds of this process, every thread (the driver, in the benches that measure it). */
+export function ownCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 /**
  * CPU seconds (user + system, every thread) a process has used, from /proc/<pid>/stat; NaN when
  * it is gone. Clock ticks are taken as Linux's USER_HZ, 100 on every mainstream build.
@@ -216,13 +222,9 @@ export interface CpuSpan {
  * rate that drops while service_us holds and others_pct rises is the machine, not the code.
  */
 export function cpuSpan(pid: number | undefined): (events: number) => CpuSpan {
-  const driver = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1e6;
-  };
-  const [s0, d0, [b0, t0]] = [cpuSeconds(pid), driver(), machineJiffies()];
+  const [s0, d0, [b0, t0]] = [cpuSeconds(pid), ownCpuSeconds(), machineJiffies()];
   return (events) => {
-    const [s1, d1, [b1, t1]] = [cpuSeconds(pid), driver(), machineJiffies()];
+    const [s1, d1, [b1, t1]] = [cpuSeconds(pid), ownCpuSeconds(), machineJiffies()];
     // Jiffies are USER_HZ (100/s) summed over every CPU, as cpuSeconds' ticks are.
     const total = (t1 - t0) / 100;
     const pct = (x: number) => Math.round((x / total) * 1000) / 10;

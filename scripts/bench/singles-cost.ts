@@ -24,7 +24,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeGenerator } from '../generate-events.js';
 import { postBatch, SINGLE_CONCURRENCY } from './ingest.js';
-import { cpuSeconds, log, pool, ROOT, type Service, sleep, startService, waitForCount } from './lib.js';
+import {
+  cpuSeconds,
+  log,
+  ownCpuSeconds,
+  pool,
+  ROOT,
+  type Service,
+  sleep,
+  startService,
+  waitForCount,
+} from './lib.js';
 import { type Harness, startHarness } from './singles-harness.js';
 
 const TOKEN = 'p.singles_cost_admin';
@@ -68,11 +78,6 @@ async function send(t: Harness, todo: string[]): Promise<void> {
 const variants = (args.variants as string).split(';');
 if (args.service) variants.push('service');
 
-const driverCpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
-
 /** The whole service; `root` another checkout (an older commit, to compare in one session). */
 async function startFull(dir: string, root = ROOT, env: Record<string, string> = {}): Promise<Harness> {
   const svc = await startService(dir, env, [], root);
@@ -110,12 +115,12 @@ async function measure(spec: string, dir: string): Promise<Run> {
     const before = full ? await t.svc.count() : 0;
     const todo = bodies();
     const pid = t.svc.proc.pid as number;
-    const [s0, d0, t0] = [cpuSeconds(pid), driverCpu(), performance.now()];
+    const [s0, d0, t0] = [cpuSeconds(pid), ownCpuSeconds(), performance.now()];
     await send(t, todo);
     const [sAck, tAck] = [cpuSeconds(pid), performance.now()];
     const end = full ? await waitForCount(t.svc, before + N, 120_000) : performance.now();
     // Until queryable for the service: its inserts are part of what a single event costs.
-    const [s1, d1] = [cpuSeconds(pid), driverCpu()];
+    const [s1, d1] = [cpuSeconds(pid), ownCpuSeconds()];
     return {
       eps: Math.round(N / ((end - t0) / 1000)),
       serverUs: Math.round(((s1 - s0) / N) * 1e6),
