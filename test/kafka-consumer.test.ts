@@ -59,10 +59,9 @@ async function setup(name: string, partitions = 3): Promise<Setup> {
 
 async function consume(
   config: Setup,
-  store: Store = storage.store,
-  datasources?: string[],
-  dedupWindow?: number,
+  opts: { store?: Store; datasources?: string[]; dedupWindow?: number } = {},
 ) {
+  const { store = storage.store, datasources, dedupWindow } = opts;
   // A short session: the mock broker waits up to a session timeout for every member to
   // rejoin a rebalance, which would make each membership change take 30 s.
   const c = await startKafkaLoader({
@@ -189,7 +188,7 @@ describe('kafka consumer', () => {
     const config = await setup('fail');
     const { client, state } = controllableClient();
     state.fail = true;
-    await consume(config, client);
+    await consume(config, { store: client });
     const sink = await createKafkaSink(config, undefined, { idempotent: false });
     const { committed } = await sink.append({ events: lines('fail-', 300), quarantine: [] });
     let done = false;
@@ -215,7 +214,7 @@ describe('kafka consumer', () => {
     let release!: (err: Error) => void;
     state.holdAfter = { reached: false, release: new Promise<void>((_, reject) => (release = reject)) };
     state.holdAfter.release.catch(() => {});
-    await consume(config, client);
+    await consume(config, { store: client });
     const sink = await createKafkaSink(config, undefined, { idempotent: false });
     const { committed } = await sink.append({ events: lines('landed-', 100), quarantine: [] });
     await waitFor(() => state.holdAfter?.reached, 'the first insert');
@@ -234,7 +233,7 @@ describe('kafka consumer', () => {
     // The first member cuts at 60 rows; its successor (another BATCH_MAX_ROWS, or simply a
     // fetch that returns more) would cut elsewhere and get another dedup token without the
     // recorded range.
-    const first = await consume({ ...config, BATCH_MAX_ROWS: 60 }, client);
+    const first = await consume({ ...config, BATCH_MAX_ROWS: 60 }, { store: client });
     // Ten rows to a message, so a 60-row cut falls between messages.
     const sink = await createKafkaSink(config, undefined, { idempotent: false, maxRowsPerMessage: 10 });
     await sink.append({ events: lines('resume-', 100), quarantine: [] });
@@ -306,7 +305,7 @@ describe('kafka consumer', () => {
     // eventIdOf threw on it (a bad escape), failing its batch on every retry. ClickHouse
     // itself reads the escape leniently, so the row lands beside the others.
     const config = await setup('badid', 1);
-    await consume(config, storage.store, undefined, 1000); // the dedup window reads every event_id
+    await consume(config, { dedupWindow: 1000 }); // the dedup window reads every event_id
     const bad = eventLine('badid-x').replace('"badid-x"', '"badid-\\q"');
     await produceAsAnother('badid', config.KAFKA_TOPIC, [
       { value: eventLine('badid-1') },
@@ -323,7 +322,7 @@ describe('kafka consumer', () => {
       await storage.admin.command({
         query: `CREATE TABLE IF NOT EXISTS ${table} (path Nullable(String), raw Nullable(String), c__error Array(String)) ENGINE = MergeTree ORDER BY tuple() SETTINGS non_replicated_deduplication_window = 1000`,
       });
-    await consume(config, storage.store, ['kc_pages']);
+    await consume(config, { datasources: ['kc_pages'] });
     const packed = { 'content-type': 'application/x-ndjson' };
     await produceAsAnother('routed', config.KAFKA_TOPIC, [
       { value: eventLine('routed-plain') }, // another producer's row, no header: feature_events

@@ -17,15 +17,9 @@ import { buildSync } from 'esbuild';
 export function buildServiceJs(root: string): string {
   const src = join(root, 'src');
   const out = join(root, 'dist');
-  const files: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (p.endsWith('.ts') && !p.endsWith('.test.ts')) files.push(p);
-    }
-  };
-  walk(src);
+  const files = readdirSync(src, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .map((f) => join(src, f));
   rmSync(out, { recursive: true, force: true });
   buildSync({
     entryPoints: files,
